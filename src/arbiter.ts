@@ -1,0 +1,694 @@
+import { v7 as uuidv7 } from 'uuid';
+import { createActor, type AnyActorRef, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { Supervisor } from '../actors/supervisor.js';
+import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } from '../machines/coordinator.machine.js';
+import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
+import { DEFAULT_RETRY } from './backoff.js';
+import { ArbiterInputError, describeError, OperationRejectedError } from './errors.js';
+import { EventBus, type ArbiterEvent, type IsolatedObservable } from './events.js';
+import { defaultMaxRetries, Priority, resolveEffectivePriority } from './priority.js';
+import {
+  REJECTION_CODES,
+  type ArbiterClock,
+  type ArbiterOptions,
+  type Candidate,
+  type CoreMetrics,
+  type OperationHandle,
+  type OperationSpec,
+  type OperationStatus,
+  type RejectionCode,
+  type RetryOptions,
+  type SelectWinner,
+  type WhileExecuting,
+} from './types.js';
+import {
+  expectBoolean,
+  expectFiniteNumber,
+  expectFunction,
+  expectInteger,
+  expectNonEmptyString,
+  expectObject,
+  expectOneOf,
+} from './validate.js';
+
+/** Options after defaults are applied. */
+export interface ResolvedArbiterOptions {
+  readonly windowMs: number;
+  readonly gracePeriodMs: number;
+  readonly whileExecuting: WhileExecuting;
+  readonly maxStagedPerTarget: number;
+  readonly maxStaged: number;
+  readonly idleCoordinatorMs: number;
+  readonly retry: Readonly<RetryOptions>;
+  readonly selectWinner: SelectWinner | undefined;
+}
+
+/**
+ * What the arbiter knows about one operation: live ones always, final ones while retained.
+ *
+ * @example
+ * ```ts
+ * const info = arbiter.operations.get(handle.id);
+ * if (info?.status === 'rejected') console.log(info.code, info.reason);
+ * ```
+ */
+export interface OperationInfo {
+  readonly id: string;
+  readonly target: string;
+  readonly type: string;
+  readonly priority: number;
+  readonly effectivePriority: number;
+  readonly parentId: string | undefined;
+  readonly seq: number;
+  readonly status: OperationStatus;
+  readonly submittedAt: number;
+  /** Clock time it won, if it did. */
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly attempt: number;
+  readonly won: boolean;
+  readonly code: RejectionCode | undefined;
+  readonly reason: string | undefined;
+}
+
+/**
+ * A filter for `arbiter.operations.query`. Every given field must match.
+ *
+ * @example
+ * ```ts
+ * arbiter.operations.query({ status: 'rejected', code: 'lost-arbitration' });
+ * ```
+ */
+export interface OperationQuery {
+  status?: OperationStatus;
+  target?: string;
+  code?: RejectionCode;
+}
+
+/**
+ * Read access to the operations the arbiter knows.
+ *
+ * @example
+ * ```ts
+ * for (const op of arbiter.operations.query({ target: 'account-42' })) console.log(op.status);
+ * ```
+ */
+export interface OperationsView {
+  get(id: string): OperationInfo | undefined;
+  query(filter?: OperationQuery): OperationInfo[];
+  /** Live plus retained final operations. */
+  readonly size: number;
+}
+
+/**
+ * An arbiter: submit operations, watch `events$`, read `metrics()`, `drain()` and `stop()`.
+ *
+ * @example
+ * ```ts
+ * const arbiter = createArbiter();
+ * const h = arbiter.submit({ target: 'a', execute: async () => 42 });
+ * await h.result; // 42
+ * await arbiter.stop();
+ * ```
+ */
+export interface Arbiter {
+  submit<TResult = unknown, TData = unknown>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult>;
+  /** Typed event stream (RxJS). A throwing observer is isolated. */
+  readonly events$: IsolatedObservable<ArbiterEvent>;
+  metrics(): CoreMetrics;
+  readonly operations: OperationsView;
+  /** Resolves when every operation submitted so far (and since) is final. */
+  drain(): Promise<void>;
+  /** Rejects everything not final with `shutdown`, stops every actor and timer. Idempotent. */
+  stop(): Promise<void>;
+  /** The arbiter's clock, in monotonic milliseconds. */
+  now(): number;
+  readonly options: ResolvedArbiterOptions;
+  readonly stopped: boolean;
+}
+
+interface OperationRecord extends StagedOperation {
+  readonly id: string;
+  readonly target: string;
+  readonly type: string;
+  readonly priority: number;
+  readonly effectivePriority: number;
+  readonly parentId: string | undefined;
+  readonly seq: number;
+  readonly submittedAt: number;
+  status: OperationStatus;
+  attempt: number;
+  admitted: boolean;
+  routed: boolean;
+  won: boolean;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  code: RejectionCode | undefined;
+  reason: string | undefined;
+  timer: unknown;
+  settle: ((snapshot: AnyMachineSnapshot | undefined, error?: unknown) => void) | undefined;
+}
+
+const RETAIN_FINAL = 10_000;
+const FINAL = new Set<OperationStatus>(['completed', 'rejected']);
+
+function topState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') return Object.keys(value)[0] ?? 'unknown';
+  return 'unknown';
+}
+
+function noop(): void {}
+
+function resolveOptions(options: ArbiterOptions): ResolvedArbiterOptions {
+  expectObject(options, 'options');
+  const o = options;
+  if (o.windowMs !== undefined) expectFiniteNumber(o.windowMs, 'windowMs');
+  if (o.gracePeriodMs !== undefined) expectFiniteNumber(o.gracePeriodMs, 'gracePeriodMs');
+  if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, 'whileExecuting', ['preempt', 'queue', 'concurrent']);
+  if (o.maxStagedPerTarget !== undefined) expectInteger(o.maxStagedPerTarget, 'maxStagedPerTarget', 1);
+  if (o.maxStaged !== undefined) expectInteger(o.maxStaged, 'maxStaged', 1);
+  if (o.idleCoordinatorMs !== undefined) expectFiniteNumber(o.idleCoordinatorMs, 'idleCoordinatorMs');
+  if (o.selectWinner !== undefined) expectFunction(o.selectWinner, 'selectWinner');
+  if (o.random !== undefined) expectFunction(o.random, 'random');
+  if (o.onObserverError !== undefined) expectFunction(o.onObserverError, 'onObserverError');
+  if (o.clock !== undefined) {
+    expectObject(o.clock, 'clock');
+    expectFunction(o.clock.setTimeout, 'clock.setTimeout');
+    expectFunction(o.clock.clearTimeout, 'clock.clearTimeout');
+  }
+  if (o.inspect !== undefined && typeof o.inspect !== 'function') expectObject(o.inspect, 'inspect');
+  if (o.lifecycle !== undefined) {
+    const l = o.lifecycle as unknown as Record<string, unknown> | null;
+    if (!l || typeof l !== 'object' || typeof l['provide'] !== 'function' || typeof l['transition'] !== 'function') {
+      throw new ArbiterInputError('lifecycle', 'Expected `lifecycle` to be an XState state machine (see extendLifecycle)');
+    }
+  }
+  const retry = { ...DEFAULT_RETRY };
+  if (o.retry !== undefined) {
+    expectObject(o.retry, 'retry');
+    const r = o.retry;
+    if (r.baseDelayMs !== undefined) expectFiniteNumber(r.baseDelayMs, 'retry.baseDelayMs');
+    if (r.factor !== undefined) expectFiniteNumber(r.factor, 'retry.factor', 1);
+    if (r.maxDelayMs !== undefined) expectFiniteNumber(r.maxDelayMs, 'retry.maxDelayMs');
+    if (r.jitter !== undefined) expectBoolean(r.jitter, 'retry.jitter');
+    Object.assign(
+      retry,
+      Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)),
+    );
+  }
+  return Object.freeze({
+    windowMs: o.windowMs ?? 100,
+    gracePeriodMs: o.gracePeriodMs ?? 200,
+    whileExecuting: o.whileExecuting ?? 'preempt',
+    maxStagedPerTarget: o.maxStagedPerTarget ?? 20,
+    maxStaged: o.maxStaged ?? 1000,
+    idleCoordinatorMs: o.idleCoordinatorMs ?? 1000,
+    retry: Object.freeze(retry),
+    selectWinner: o.selectWinner,
+  });
+}
+
+function validateSpec(spec: OperationSpec<unknown, unknown>): void {
+  expectObject(spec, 'spec');
+  expectNonEmptyString(spec.target, 'target');
+  expectFunction(spec.execute, 'execute');
+  if (spec.type !== undefined) expectNonEmptyString(spec.type, 'type');
+  if (spec.priority !== undefined) expectInteger(spec.priority, 'priority', 1, 10);
+  if (spec.id !== undefined) expectNonEmptyString(spec.id, 'id');
+  if (spec.parentId !== undefined) expectNonEmptyString(spec.parentId, 'parentId');
+  if (spec.maxRetries !== undefined) expectInteger(spec.maxRetries, 'maxRetries', 0);
+  if (spec.timeoutMs !== undefined) expectFiniteNumber(spec.timeoutMs, 'timeoutMs');
+  if (spec.retryable !== undefined) expectFunction(spec.retryable, 'retryable');
+}
+
+function infoOf(r: OperationRecord): OperationInfo {
+  return {
+    id: r.id,
+    target: r.target,
+    type: r.type,
+    priority: r.priority,
+    effectivePriority: r.effectivePriority,
+    parentId: r.parentId,
+    seq: r.seq,
+    status: r.status,
+    submittedAt: r.submittedAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    attempt: r.attempt,
+    won: r.won,
+    code: r.code,
+    reason: r.reason,
+  };
+}
+
+/**
+ * Creates an arbiter. Every option is optional; bad options throw `ArbiterInputError`.
+ *
+ * Each operation is its own XState actor (`operationMachine`, or `options.lifecycle`); each
+ * target gets a coordinator actor (`coordinatorMachine`) that collects a window of candidates and
+ * arbitrates them with the pure `arbitrate()`.
+ *
+ * @example
+ * ```ts
+ * import { createArbiter, Priority } from 'arbiter';
+ * const arbiter = createArbiter({ windowMs: 50 });
+ * const low = arbiter.submit({ target: 'doc-1', priority: Priority.LOW, execute: async () => 'low' });
+ * const high = arbiter.submit({ target: 'doc-1', priority: Priority.HIGH, execute: async () => 'high' });
+ * await high.result;                         // 'high'
+ * await low.result.catch((e) => e.code);      // 'lost-arbitration'
+ * await arbiter.stop();
+ * ```
+ * @see OperationSpec
+ * @see ArbiterOptions
+ */
+export function createArbiter(options: ArbiterOptions = {}): Arbiter {
+  const resolved = resolveOptions(options);
+  const clock: ArbiterClock | undefined = options.clock;
+  const now: () => number =
+    clock && typeof clock.now === 'function' ? () => clock.now!() : () => globalThis.performance.now();
+  const setTimer = clock ? (fn: () => void, ms: number) => clock.setTimeout(fn, ms) : (fn: () => void, ms: number) => setTimeout(fn, ms);
+  const clearTimer = clock ? (id: unknown) => clock.clearTimeout(id) : (id: unknown) => clearTimeout(id as ReturnType<typeof setTimeout>);
+  const random = options.random ?? Math.random;
+  const lifecycle: AnyStateMachine = options.lifecycle ?? operationMachine;
+  const actorOptions = {
+    ...(clock ? { clock: clock as never } : {}),
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  };
+
+  let observerErrors = 0;
+  const bus = new EventBus(now, (err) => {
+    observerErrors++;
+    try {
+      options.onObserverError?.(err);
+    } catch {
+      // The error reporter itself failed; there is nobody left to tell.
+    }
+  });
+
+  const live = new Map<string, OperationRecord>();
+  const retained = new Map<string, OperationRecord>();
+  const rejectedByCode = Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])) as Record<RejectionCode, number>;
+  const counters = { submitted: 0, completed: 0, rejected: 0, conflicts: 0, executing: 0 };
+  let seq = 0;
+  let stopped = false;
+  let drainWaiters: Array<() => void> = [];
+
+  const port: CoordinatorPort = {
+    now,
+    conflict(report: WindowReport) {
+      counters.conflicts++;
+      if (!bus.observed) return;
+      const candidateIds = report.candidates.map((c) => c.id);
+      bus.emit({ type: 'conflict.detected', target: report.target, candidateIds, windowOpenedAt: report.windowOpenedAt });
+      const d = report.decision;
+      bus.emit({
+        type: 'conflict.resolved',
+        target: report.target,
+        candidateIds,
+        winnerId: d.kind === 'start' || d.kind === 'hold' ? d.winner.id : null,
+        loserIds: d.kind === 'empty' ? [] : d.losers.map((c) => c.id),
+        decision: d.kind === 'start' ? 'start' : d.kind === 'hold' ? 'hold' : 'none',
+        ...(d.kind === 'none' ? { code: d.code } : {}),
+        ...(d.kind === 'start' || d.kind === 'hold' ? { priority: d.winner.effectivePriority } : {}),
+        durationMs: report.durationMs,
+      });
+    },
+    won(op: StagedOperation) {
+      const record = op as OperationRecord;
+      record.won = true;
+      record.startedAt = now();
+      counters.executing++;
+      supervisor.decided(record.target);
+    },
+    preempted(held: HeldOperation, by: Candidate, reason: string) {
+      if (!bus.observed) return;
+      bus.emit({
+        type: 'operation.preempted',
+        target: by.target,
+        operationId: held.id,
+        priority: held.effectivePriority,
+        byId: by.id,
+        reason,
+      });
+    },
+  };
+
+  const supervisor = new Supervisor({
+    coordinator: {
+      windowMs: resolved.windowMs,
+      gracePeriodMs: resolved.gracePeriodMs,
+      whileExecuting: resolved.whileExecuting,
+      idleMs: resolved.idleCoordinatorMs,
+      maxStagedPerTarget: resolved.maxStagedPerTarget,
+      selectWinner: resolved.selectWinner,
+    },
+    port,
+    clock,
+    inspect: options.inspect,
+  });
+
+  function finalize(record: OperationRecord, snapshot: AnyMachineSnapshot | undefined, error?: unknown): void {
+    if (record.settle === undefined) return;
+    const settle = record.settle;
+    record.settle = undefined;
+    if (record.timer !== undefined) {
+      clearTimer(record.timer);
+      record.timer = undefined;
+    }
+    const ctx = (snapshot?.context ?? {}) as { result?: unknown; error?: unknown; code?: RejectionCode; reason?: string; attempt?: number };
+    record.finishedAt = now();
+    record.attempt = ctx.attempt ?? record.attempt;
+    const completed = snapshot !== undefined && error === undefined && record.status === 'completed';
+    if (!completed) {
+      record.status = 'rejected';
+      record.code = ctx.code ?? 'execution-failed';
+      record.reason = ctx.reason ?? (error !== undefined ? `operation actor failed: ${describeError(error)}` : 'rejected without a reason');
+    }
+    if (record.admitted && !record.won) supervisor.decided(record.target);
+    if (record.won) counters.executing--;
+    if (record.routed) supervisor.finished(record.target, record.id);
+    live.delete(record.id);
+    retain(record);
+    if (completed) counters.completed++;
+    else {
+      counters.rejected++;
+      rejectedByCode[record.code!]++;
+    }
+    if (bus.observed) {
+      const durationMs = record.finishedAt - record.submittedAt;
+      if (completed) {
+        bus.emit({
+          type: 'operation.completed',
+          target: record.target,
+          operationId: record.id,
+          priority: record.effectivePriority,
+          attempt: record.attempt,
+          durationMs,
+          executionMs: record.finishedAt - (record.startedAt ?? record.finishedAt),
+        });
+      } else {
+        bus.emit({
+          type: 'operation.rejected',
+          target: record.target,
+          operationId: record.id,
+          priority: record.effectivePriority,
+          code: record.code!,
+          reason: record.reason!,
+          attempt: record.attempt,
+          durationMs,
+          won: record.won,
+        });
+      }
+    }
+    settle(snapshot, completed ? undefined : (error ?? ctx.error));
+    if (live.size === 0 && drainWaiters.length > 0) {
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function observe(record: OperationRecord, snapshot: AnyMachineSnapshot): void {
+    const status = topState(snapshot.value);
+    if (status === record.status) return;
+    record.status = status;
+    if (snapshot.status === 'done' || FINAL.has(status)) {
+      finalize(record, snapshot);
+      return;
+    }
+    const ctx = snapshot.context as { attempt?: number; error?: unknown };
+    switch (status) {
+      case 'staged':
+        if (bus.observed) {
+          bus.emit({
+            type: 'operation.staged',
+            target: record.target,
+            operationId: record.id,
+            priority: record.priority,
+            effectivePriority: record.effectivePriority,
+          });
+        }
+        if (!record.routed) {
+          record.routed = true;
+          supervisor.stage(record.target, record);
+        }
+        break;
+      case 'executing':
+        record.attempt = ctx.attempt ?? record.attempt + 1;
+        if (bus.observed) {
+          bus.emit({
+            type: 'operation.started',
+            target: record.target,
+            operationId: record.id,
+            priority: record.effectivePriority,
+            attempt: record.attempt,
+          });
+        }
+        break;
+      case 'retrying':
+        if (bus.observed) {
+          bus.emit({
+            type: 'operation.retrying',
+            target: record.target,
+            operationId: record.id,
+            attempt: ctx.attempt ?? record.attempt,
+            reason: describeError(ctx.error),
+          });
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // Final records stay readable (operations.get, parentId) up to a bound, oldest evicted first.
+  function retain(record: OperationRecord): void {
+    retained.set(record.id, record);
+    if (retained.size > RETAIN_FINAL) {
+      const oldest = retained.keys().next();
+      if (!oldest.done) retained.delete(oldest.value);
+    }
+  }
+
+  function lookup(id: string): OperationRecord | undefined {
+    return live.get(id) ?? retained.get(id);
+  }
+
+  function submit<TResult, TData>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult> {
+    validateSpec(spec as OperationSpec<unknown, unknown>);
+    const id = spec.id ?? uuidv7();
+    if (spec.id !== undefined && lookup(id)) {
+      throw new ArbiterInputError('id', `Expected \`id\` to be unique, got ${JSON.stringify(id)} which is already known`);
+    }
+    const priority = spec.priority ?? Priority.NORMAL;
+    const effectivePriority = resolveEffectivePriority(priority, spec.parentId, lookup, id);
+    const submittedAt = now();
+    const opSeq = ++seq;
+    const type = spec.type ?? 'operation';
+    const input: OperationInput = {
+      id,
+      target: spec.target,
+      type,
+      priority,
+      effectivePriority,
+      seq: opSeq,
+      submittedAt,
+      maxRetries: spec.maxRetries ?? defaultMaxRetries(effectivePriority),
+      retry: resolved.retry,
+      execute: spec.execute as OperationInput['execute'],
+      retryable: spec.retryable,
+      random,
+      parentId: spec.parentId,
+      data: spec.data,
+    };
+    const actor = createActor(lifecycle, { ...actorOptions, input }) as AnyActorRef;
+    let resolveResult!: (value: TResult) => void;
+    let rejectResult!: (err: unknown) => void;
+    const result = new Promise<TResult>((res, rej) => {
+      resolveResult = res;
+      rejectResult = rej;
+    });
+    // Mark handled: a caller who never awaits `result` must not get an unhandledRejection.
+    result.catch(noop);
+    const candidate: Candidate = Object.freeze({
+      id,
+      target: spec.target,
+      type,
+      priority,
+      effectivePriority,
+      submittedAt,
+      seq: opSeq,
+      data: spec.data,
+    });
+    const record: OperationRecord = {
+      id,
+      target: spec.target,
+      type,
+      priority,
+      effectivePriority,
+      parentId: spec.parentId,
+      seq: opSeq,
+      submittedAt,
+      candidate,
+      actor,
+      status: 'pending',
+      attempt: 0,
+      admitted: false,
+      routed: false,
+      won: false,
+      startedAt: undefined,
+      finishedAt: undefined,
+      code: undefined,
+      reason: undefined,
+      timer: undefined,
+      settle: (snapshot, error) => {
+        if (record.status === 'completed') {
+          resolveResult((snapshot?.context as { result: TResult }).result);
+        } else {
+          rejectResult(
+            new OperationRejectedError({
+              code: record.code!,
+              reason: record.reason!,
+              operationId: id,
+              target: spec.target,
+              cause: error,
+            }),
+          );
+        }
+      },
+    };
+    live.set(id, record);
+    counters.submitted++;
+    actor.subscribe({
+      next: (snapshot: AnyMachineSnapshot) => observe(record, snapshot),
+      error: (err: unknown) => finalize(record, undefined, err),
+    });
+    if (bus.observed) {
+      bus.emit({
+        type: 'operation.submitted',
+        target: spec.target,
+        operationId: id,
+        operationType: type,
+        priority,
+        effectivePriority,
+        ...(spec.parentId !== undefined ? { parentId: spec.parentId } : {}),
+      });
+    }
+    actor.start();
+    if (spec.timeoutMs !== undefined && record.settle) {
+      record.timer = setTimer(() => {
+        record.timer = undefined;
+        actor.send({ type: 'arbiter.timeout' });
+      }, spec.timeoutMs);
+    }
+    if (stopped) {
+      actor.send({ type: 'arbiter.shutdown' });
+    } else if (supervisor.totalUndecided >= resolved.maxStaged) {
+      actor.send({
+        type: 'arbiter.reject',
+        code: 'staging-full',
+        reason: `the arbiter already has ${supervisor.totalUndecided} staged operations (maxStaged ${resolved.maxStaged})`,
+      });
+    } else if (supervisor.undecidedOn(spec.target) >= resolved.maxStagedPerTarget) {
+      actor.send({
+        type: 'arbiter.reject',
+        code: 'staging-full',
+        reason: `target ${spec.target} already has ${supervisor.undecidedOn(spec.target)} staged operations (maxStagedPerTarget ${resolved.maxStagedPerTarget})`,
+      });
+    } else {
+      record.admitted = true;
+      supervisor.admit(spec.target);
+      actor.send({ type: 'arbiter.admit' });
+    }
+    return {
+      id,
+      target: spec.target,
+      result,
+      actor,
+      status: () => record.status,
+      cancel: (reason?: string) => {
+        if (record.settle === undefined) return false;
+        actor.send({ type: 'arbiter.cancel', reason: reason ?? 'cancelled by caller' });
+        return record.settle === undefined;
+      },
+      send: (event) => {
+        if (!event || typeof event.type !== 'string') {
+          throw new ArbiterInputError('event.type', 'Expected `event.type` to be a string');
+        }
+        if (event.type.startsWith('arbiter.') || event.type.startsWith('xstate.')) {
+          throw new ArbiterInputError('event.type', `Event type ${event.type} is reserved for the arbiter`);
+        }
+        actor.send(event);
+      },
+    };
+  }
+
+  function filterMatch(r: OperationRecord, f: OperationQuery): boolean {
+    return (
+      (f.status === undefined || r.status === f.status) &&
+      (f.target === undefined || r.target === f.target) &&
+      (f.code === undefined || r.code === f.code)
+    );
+  }
+
+  const operations: OperationsView = {
+    get(id) {
+      const r = lookup(id);
+      return r ? infoOf(r) : undefined;
+    },
+    query(filter = {}) {
+      const out: OperationInfo[] = [];
+      for (const r of live.values()) if (filterMatch(r, filter)) out.push(infoOf(r));
+      for (const r of retained.values()) if (filterMatch(r, filter)) out.push(infoOf(r));
+      return out;
+    },
+    get size() {
+      return live.size + retained.size;
+    },
+  };
+
+  return {
+    submit,
+    events$: bus.events$,
+    operations,
+    options: resolved,
+    now,
+    get stopped() {
+      return stopped;
+    },
+    metrics(): CoreMetrics {
+      return {
+        submitted: counters.submitted,
+        completed: counters.completed,
+        rejected: counters.rejected,
+        inFlight: live.size,
+        conflicts: counters.conflicts,
+        rejectedByCode: { ...rejectedByCode },
+        staged: supervisor.totalUndecided,
+        executing: counters.executing,
+        coordinators: supervisor.size,
+        observerErrors,
+      };
+    },
+    drain() {
+      if (live.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => drainWaiters.push(resolve));
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const record of [...live.values()]) {
+        record.actor.send({ type: 'arbiter.shutdown' });
+        // A lifecycle that ignores shutdown still ends here: the actor is stopped and settled.
+        if (record.settle !== undefined) {
+          record.actor.stop();
+          record.status = 'rejected';
+          finalize(record, { context: { code: 'shutdown', reason: 'the arbiter was stopped' } } as unknown as AnyMachineSnapshot);
+        }
+      }
+      supervisor.stop();
+      bus.complete();
+    },
+  };
+}

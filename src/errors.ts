@@ -1,0 +1,102 @@
+import type { RejectionCode } from './types.js';
+
+/**
+ * Thrown synchronously at the call site when an argument or option is invalid.
+ * Nothing is staged and no counter moves when it is thrown.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   arbiter.submit({ target: '', execute: async () => 1 });
+ * } catch (err) {
+ *   if (err instanceof ArbiterInputError) console.log(err.field); // 'target'
+ * }
+ * ```
+ * @see createArbiter
+ */
+export class ArbiterInputError extends TypeError {
+  override readonly name = 'ArbiterInputError';
+  /** Stable machine-readable code. */
+  readonly code = 'ERR_ARBITER_INPUT' as const;
+  /** Dotted path of the offending field, e.g. `retry.baseDelayMs`. */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** Payload of an {@link OperationRejectedError}. */
+export interface OperationRejectedInfo {
+  readonly code: RejectionCode;
+  readonly reason: string;
+  readonly operationId: string;
+  readonly target: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * The rejection value of `handle.result` when an operation ends `rejected`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await handle.result;
+ * } catch (err) {
+ *   if (err instanceof OperationRejectedError && err.code === 'lost-arbitration') retryLater();
+ * }
+ * ```
+ * @see RejectionCode
+ */
+export class OperationRejectedError extends Error {
+  override readonly name = 'OperationRejectedError';
+  readonly code: RejectionCode;
+  readonly reason: string;
+  readonly operationId: string;
+  readonly target: string;
+
+  constructor(info: OperationRejectedInfo) {
+    super(`operation ${info.operationId} on ${info.target} rejected (${info.code}): ${info.reason}`,
+      info.cause === undefined ? undefined : { cause: info.cause });
+    this.code = info.code;
+    this.reason = info.reason;
+    this.operationId = info.operationId;
+    this.target = info.target;
+  }
+}
+
+/**
+ * A compare-and-set write found a newer version than the one it read.
+ * Inside `execute` it is retryable by default: the operation goes to `retrying`.
+ *
+ * @example
+ * ```ts
+ * throw new OccConflictError({ id: entity.id, expected: 3, actual: 4 });
+ * ```
+ */
+export class OccConflictError extends Error {
+  override readonly name = 'OccConflictError';
+  readonly code = 'occ-conflict' as const;
+  readonly id: string;
+  readonly expected: number;
+  readonly actual: number;
+
+  constructor(info: { id: string; expected: number; actual: number }) {
+    super(`version conflict on ${info.id}: expected ${info.expected}, found ${info.actual}`);
+    this.id = info.id;
+    this.expected = info.expected;
+    this.actual = info.actual;
+  }
+}
+
+/** Normalises anything thrown into a readable reason string. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  if (typeof err === 'string') return err;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
+  }
+}

@@ -1,0 +1,234 @@
+import { Observable, Subject, Subscriber, type Observer, type Operator, type Subscription } from 'rxjs';
+import type { RejectionCode } from './types.js';
+
+/** Fields every arbiter event carries. */
+export interface ArbiterEventBase {
+  /** Arbiter-wide sequence number: events are totally ordered by it. */
+  readonly seq: number;
+  /** Clock time (monotonic milliseconds) of the event. */
+  readonly at: number;
+  readonly target: string;
+}
+
+/** @see ArbiterEvent */
+export interface OperationSubmittedEvent extends ArbiterEventBase {
+  readonly type: 'operation.submitted';
+  readonly operationId: string;
+  readonly operationType: string;
+  readonly priority: number;
+  readonly effectivePriority: number;
+  readonly parentId?: string;
+}
+/** @see ArbiterEvent */
+export interface OperationStagedEvent extends ArbiterEventBase {
+  readonly type: 'operation.staged';
+  readonly operationId: string;
+  readonly priority: number;
+  readonly effectivePriority: number;
+}
+/** @see ArbiterEvent */
+export interface ConflictDetectedEvent extends ArbiterEventBase {
+  readonly type: 'conflict.detected';
+  readonly candidateIds: readonly string[];
+  readonly windowOpenedAt: number;
+}
+/** @see ArbiterEvent */
+export interface ConflictResolvedEvent extends ArbiterEventBase {
+  readonly type: 'conflict.resolved';
+  readonly candidateIds: readonly string[];
+  readonly winnerId: string | null;
+  readonly loserIds: readonly string[];
+  /** `start`, `hold` (target busy) or `none` (no-winner / arbitration-failed). */
+  readonly decision: 'start' | 'hold' | 'none';
+  readonly code?: RejectionCode;
+  readonly priority?: number;
+  /** Wall time spent deciding, in milliseconds (sub-millisecond precision). */
+  readonly durationMs: number;
+}
+/** @see ArbiterEvent */
+export interface OperationStartedEvent extends ArbiterEventBase {
+  readonly type: 'operation.started';
+  readonly operationId: string;
+  readonly priority: number;
+  readonly attempt: number;
+}
+/** @see ArbiterEvent */
+export interface OperationRetryingEvent extends ArbiterEventBase {
+  readonly type: 'operation.retrying';
+  readonly operationId: string;
+  readonly attempt: number;
+  readonly reason: string;
+}
+/** @see ArbiterEvent */
+export interface OperationPreemptedEvent extends ArbiterEventBase {
+  readonly type: 'operation.preempted';
+  readonly operationId: string;
+  readonly priority: number;
+  readonly byId: string;
+  readonly reason: string;
+}
+/** @see ArbiterEvent */
+export interface OperationCompletedEvent extends ArbiterEventBase {
+  readonly type: 'operation.completed';
+  readonly operationId: string;
+  readonly priority: number;
+  readonly attempt: number;
+  /** From submission to completion. */
+  readonly durationMs: number;
+  /** From the first start to completion. */
+  readonly executionMs: number;
+}
+/** @see ArbiterEvent */
+export interface OperationRejectedEvent extends ArbiterEventBase {
+  readonly type: 'operation.rejected';
+  readonly operationId: string;
+  readonly priority: number;
+  readonly code: RejectionCode;
+  readonly reason: string;
+  readonly attempt: number;
+  /** From submission to rejection. */
+  readonly durationMs: number;
+  /** Whether it had won (entered executing) before being rejected. */
+  readonly won: boolean;
+}
+
+/**
+ * Every event on `arbiter.events$`, discriminated by `type`. Events of one operation arrive in
+ * lifecycle order; `seq` orders all of them.
+ *
+ * @example
+ * ```ts
+ * arbiter.events$.subscribe((e) => {
+ *   if (e.type === 'operation.rejected') console.log(e.operationId, e.code, e.reason);
+ * });
+ * ```
+ */
+export type ArbiterEvent =
+  | OperationSubmittedEvent
+  | OperationStagedEvent
+  | ConflictDetectedEvent
+  | ConflictResolvedEvent
+  | OperationStartedEvent
+  | OperationRetryingEvent
+  | OperationPreemptedEvent
+  | OperationCompletedEvent
+  | OperationRejectedEvent;
+
+/** The `type` of an {@link ArbiterEvent}. */
+export type ArbiterEventType = ArbiterEvent['type'];
+
+/**
+ * Every event type, in lifecycle order.
+ *
+ * @example
+ * ```ts
+ * ARBITER_EVENT_TYPES.includes('conflict.resolved'); // true
+ * ```
+ */
+export const ARBITER_EVENT_TYPES = [
+  'operation.submitted',
+  'operation.staged',
+  'conflict.detected',
+  'conflict.resolved',
+  'operation.started',
+  'operation.retrying',
+  'operation.preempted',
+  'operation.completed',
+  'operation.rejected',
+] as const satisfies readonly ArbiterEventType[];
+
+/** Distributes `Omit` over a union, keeping each member's own fields. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An event before the emitter stamps `seq` and `at`. */
+export type ArbiterEventInput = DistributiveOmit<ArbiterEvent, 'seq' | 'at'>;
+
+/**
+ * An RxJS `Observable` whose consumers are isolated: a consumer callback that throws is reported
+ * to `onError` instead of RxJS's asynchronous rethrow (which would crash a Node process), and the
+ * stream keeps delivering to everyone, that consumer included. Operators applied with `pipe`
+ * keep the isolation because `lift` returns this class.
+ *
+ * @example
+ * ```ts
+ * arbiter.events$.pipe(filter((e) => e.type === 'conflict.resolved')).subscribe(render);
+ * ```
+ */
+export class IsolatedObservable<T> extends Observable<T> {
+  /** @internal */
+  readonly onError: (err: unknown) => void;
+
+  constructor(
+    subscribe: ((this: Observable<T>, subscriber: Subscriber<T>) => unknown) | undefined,
+    onError: (err: unknown) => void,
+  ) {
+    super(subscribe as never);
+    this.onError = onError;
+  }
+
+  /** @internal RxJS 7 builds every operator through `lift`; keep the subclass along the chain. */
+  override lift<R>(operator?: Operator<T, R>): Observable<R> {
+    const next = new IsolatedObservable<R>(undefined, this.onError);
+    (next as unknown as { source: Observable<T> }).source = this;
+    (next as unknown as { operator?: Operator<T, R> }).operator = operator;
+    return next;
+  }
+
+  override subscribe(observerOrNext?: Partial<Observer<T>> | ((value: T) => void) | null): Subscription {
+    if (observerOrNext instanceof Subscriber || observerOrNext == null) {
+      return super.subscribe(observerOrNext ?? undefined);
+    }
+    const onError = this.onError;
+    const guard =
+      <A extends unknown[]>(fn: ((...args: A) => void) | undefined, self: unknown) =>
+      (...args: A) => {
+        if (!fn) return;
+        try {
+          fn.apply(self, args);
+        } catch (err) {
+          onError(err);
+        }
+      };
+    if (typeof observerOrNext === 'function') return super.subscribe(guard(observerOrNext, undefined));
+    const o = observerOrNext;
+    return super.subscribe({
+      next: guard(o.next, o),
+      error: guard(o.error, o),
+      complete: guard(o.complete, o),
+    });
+  }
+}
+
+/**
+ * The arbiter's event bus: stamps `seq` and `at`, and skips building events nobody listens to.
+ * @internal
+ */
+export class EventBus {
+  private readonly subject = new Subject<ArbiterEvent>();
+  private seq = 0;
+  readonly events$: IsolatedObservable<ArbiterEvent>;
+
+  constructor(
+    private readonly now: () => number,
+    onObserverError: (err: unknown) => void,
+  ) {
+    const subject = this.subject;
+    this.events$ = new IsolatedObservable<ArbiterEvent>((subscriber) => subject.subscribe(subscriber), onObserverError);
+  }
+
+  /** Whether anyone listens: callers skip building events when not. */
+  get observed(): boolean {
+    return this.subject.observed;
+  }
+
+  emit(event: ArbiterEventInput): void {
+    const stamped = event as ArbiterEvent & { seq: number; at: number };
+    stamped.seq = ++this.seq;
+    stamped.at = this.now();
+    this.subject.next(stamped);
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}

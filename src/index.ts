@@ -1,0 +1,85 @@
+// Public entry of arbiter: everything a user imports comes from here.
+
+// Arbiter
+export { createArbiter } from './arbiter.js';
+export type {
+  Arbiter,
+  OperationInfo,
+  OperationQuery,
+  OperationsView,
+  ResolvedArbiterOptions,
+} from './arbiter.js';
+
+// Priorities and pure logic
+export { Priority, defaultMaxRetries, resolveEffectivePriority } from './priority.js';
+export type { PriorityName } from './priority.js';
+export { arbitrate, canPreempt, compareCandidates, defaultSelectWinner, lostReason } from './arbitration.js';
+export type { ArbitrationDecision, ArbitrationPolicy } from './arbitration.js';
+export { backoffDelay, DEFAULT_RETRY } from './backoff.js';
+
+// Errors
+export { ArbiterInputError, OccConflictError, OperationRejectedError } from './errors.js';
+export type { OperationRejectedInfo } from './errors.js';
+
+// Events
+export { ARBITER_EVENT_TYPES, IsolatedObservable } from './events.js';
+export type {
+  ArbiterEvent,
+  ArbiterEventBase,
+  ArbiterEventType,
+  ConflictDetectedEvent,
+  ConflictResolvedEvent,
+  OperationCompletedEvent,
+  OperationPreemptedEvent,
+  OperationRejectedEvent,
+  OperationRetryingEvent,
+  OperationStagedEvent,
+  OperationStartedEvent,
+  OperationSubmittedEvent,
+} from './events.js';
+
+// Types
+export { REJECTION_CODES } from './types.js';
+export type {
+  ArbiterClock,
+  ArbiterOptions,
+  ArbitrationContext,
+  Candidate,
+  CoreMetrics,
+  ExecuteArgs,
+  Holder,
+  OperationHandle,
+  OperationSpec,
+  OperationStatus,
+  RejectionCode,
+  RetryOptions,
+  SelectWinner,
+  WhileExecuting,
+} from './types.js';
+
+// Machines and actors, for embedding in your own XState machines
+export { operationMachine, isRetryable } from '../machines/operation.machine.js';
+export type {
+  ExecuteActorInput,
+  OperationActorRef,
+  OperationContext,
+  OperationEvent,
+  OperationInput,
+  OperationMachine,
+  OperationSnapshot,
+} from '../machines/operation.machine.js';
+export { coordinatorMachine } from '../machines/coordinator.machine.js';
+export type {
+  CoordinatorActorRef,
+  CoordinatorContext,
+  CoordinatorEvent,
+  CoordinatorInput,
+  CoordinatorMachine,
+  CoordinatorPort,
+  CoordinatorSnapshot,
+  HeldOperation,
+  StagedOperation,
+  WindowReport,
+} from '../machines/coordinator.machine.js';
+export { Supervisor } from '../actors/supervisor.js';
+export type { SupervisorOptions } from '../actors/supervisor.js';
