@@ -1,10 +1,10 @@
-import { v7 as uuidv7 } from 'uuid';
 import { createActor, type AnyActorRef, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
 import { Supervisor } from '../actors/supervisor.js';
 import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } from '../machines/coordinator.machine.js';
 import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
 import { DEFAULT_RETRY } from './backoff.js';
 import { ArbiterInputError, describeError, OperationRejectedError } from './errors.js';
+import { newId } from './ids.js';
 import { EventBus, type ArbiterEvent, type IsolatedObservable } from './events.js';
 import { defaultMaxRetries, Priority, resolveEffectivePriority } from './priority.js';
 import {
@@ -287,7 +287,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
   });
 
   const live = new Map<string, OperationRecord>();
-  const retained = new Map<string, OperationRecord>();
+  const retained = new Map<string, OperationInfo>();
   const rejectedByCode = Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])) as Record<RejectionCode, number>;
   const counters = { submitted: 0, completed: 0, rejected: 0, conflicts: 0, executing: 0 };
   let seq = 0;
@@ -464,20 +464,21 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
 
   // Final records stay readable (operations.get, parentId) up to a bound, oldest evicted first.
   function retain(record: OperationRecord): void {
-    retained.set(record.id, record);
+    // Keep a small plain view, not the record: the record holds the actor and its snapshot.
+    retained.set(record.id, infoOf(record));
     if (retained.size > RETAIN_FINAL) {
       const oldest = retained.keys().next();
       if (!oldest.done) retained.delete(oldest.value);
     }
   }
 
-  function lookup(id: string): OperationRecord | undefined {
+  function lookup(id: string): OperationRecord | OperationInfo | undefined {
     return live.get(id) ?? retained.get(id);
   }
 
   function submit<TResult, TData>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult> {
     validateSpec(spec as OperationSpec<unknown, unknown>);
-    const id = spec.id ?? uuidv7();
+    const id = spec.id ?? newId();
     if (spec.id !== undefined && lookup(id)) {
       throw new ArbiterInputError('id', `Expected \`id\` to be unique, got ${JSON.stringify(id)} which is already known`);
     }
@@ -624,7 +625,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     };
   }
 
-  function filterMatch(r: OperationRecord, f: OperationQuery): boolean {
+  function filterMatch(r: OperationRecord | OperationInfo, f: OperationQuery): boolean {
     return (
       (f.status === undefined || r.status === f.status) &&
       (f.target === undefined || r.target === f.target) &&
@@ -634,13 +635,13 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
 
   const operations: OperationsView = {
     get(id) {
-      const r = lookup(id);
-      return r ? infoOf(r) : undefined;
+      const r = live.get(id);
+      return r ? infoOf(r) : retained.get(id);
     },
     query(filter = {}) {
       const out: OperationInfo[] = [];
       for (const r of live.values()) if (filterMatch(r, filter)) out.push(infoOf(r));
-      for (const r of retained.values()) if (filterMatch(r, filter)) out.push(infoOf(r));
+      for (const r of retained.values()) if (filterMatch(r, filter)) out.push(r);
       return out;
     },
     get size() {

@@ -1,0 +1,83 @@
+/**
+ * `npm start`: a short conflict storm on the in-memory default, printing who won and why.
+ */
+import { createArbiter, Priority, type ArbiterEvent } from '../src/index.js';
+
+const PRIORITY_NAMES = new Map<number, string>(Object.entries(Priority).map(([k, v]) => [v, k]));
+const name = (p: number) => PRIORITY_NAMES.get(p) ?? `P${p}`;
+
+const arbiter = createArbiter({ windowMs: 50, gracePeriodMs: 100 });
+const balances = new Map<string, number>([
+  ['account-1', 100],
+  ['account-2', 100],
+  ['account-3', 100],
+]);
+const types = ['deposit', 'withdraw', 'audit', 'freeze'] as const;
+const priorities = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL];
+
+const short = (id: string) => id.slice(-6);
+arbiter.events$.subscribe((e: ArbiterEvent) => {
+  if (e.type === 'conflict.resolved') {
+    const winner = e.winnerId ? short(e.winnerId) : 'nobody';
+    console.log(
+      `⚔  ${e.target}: ${e.candidateIds.length} candidates → winner ${winner} (${e.decision}), ` +
+        `${e.loserIds.length} rejected, decided in ${(e.durationMs * 1000).toFixed(0)} µs`,
+    );
+  } else if (e.type === 'operation.rejected' && e.code !== 'lost-arbitration') {
+    console.log(`   ✗ ${short(e.operationId)} on ${e.target}: ${e.code} — ${e.reason}`);
+  } else if (e.type === 'operation.preempted') {
+    console.log(`   ⤼ ${short(e.operationId)} preempted: ${e.reason}`);
+  }
+});
+
+let seed = 42;
+const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+
+const handles = [];
+for (let wave = 0; wave < 3; wave++) {
+  for (const target of balances.keys()) {
+    const size = 3 + Math.floor(random() * 6);
+    for (let i = 0; i < size; i++) {
+      const type = pick(types);
+      const priority = pick(priorities);
+      const amount = 10 + Math.floor(random() * 40);
+      handles.push({
+        type,
+        priority,
+        handle: arbiter.submit({
+          target,
+          type,
+          priority,
+          data: { amount },
+          execute: async ({ signal }) => {
+            await new Promise((r) => setTimeout(r, 5));
+            if (signal.aborted) throw new Error('aborted');
+            const before = balances.get(target)!;
+            const after = type === 'deposit' ? before + amount : type === 'withdraw' ? before - amount : before;
+            balances.set(target, after);
+            return `${type} ${amount}: ${before} → ${after}`;
+          },
+        }),
+      });
+    }
+  }
+  await new Promise((r) => setTimeout(r, 120));
+}
+
+await arbiter.drain();
+console.log('\nWinners:');
+for (const { type, priority, handle } of handles) {
+  const outcome = await handle.result.then(
+    (v) => `✓ ${v}`,
+    () => null,
+  );
+  if (outcome) console.log(`  ${handle.target} ${short(handle.id)} ${type.padEnd(8)} ${name(priority).padEnd(8)} ${outcome}`);
+}
+const m = arbiter.metrics();
+console.log(
+  `\nsubmitted ${m.submitted} = completed ${m.completed} + rejected ${m.rejected} + in flight ${m.inFlight}; ` +
+    `${m.conflicts} conflicts; rejected by code: ${JSON.stringify(Object.fromEntries(Object.entries(m.rejectedByCode).filter(([, n]) => n > 0)))}`,
+);
+console.log('balances:', Object.fromEntries(balances));
+await arbiter.stop();
