@@ -574,7 +574,7 @@ test('arbiter.stop() - rejects everything not final with shutdown and clears eve
   const staged = arbiter.submit({ target: 'a', execute: async () => 1 });
   const other = arbiter.submit({ target: 'b', execute: async () => 1 });
   await arbiter.stop();
-  for (const h of [running, staged, other]) t.like(await outcome(h.result), { ok: false, code: 'shutdown' });
+  for (const h of [running.result, staged.result, other.result] as Promise<unknown>[]) t.like(await outcome(h), { ok: false, code: 'shutdown' });
   t.is(arbiter.metrics().inFlight, 0);
   t.is(arbiter.metrics().coordinators, 0);
   t.true(accounted(arbiter));
