@@ -1,4 +1,11 @@
-import { createActor, type AnyActorRef, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import {
+  createActor,
+  type AnyActorRef,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type InspectionEvent,
+  type Observer,
+} from 'xstate';
 import { Supervisor } from '../actors/supervisor.js';
 import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } from '../machines/coordinator.machine.js';
 import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
@@ -125,6 +132,21 @@ export interface Arbiter {
   now(): number;
   readonly options: ResolvedArbiterOptions;
   readonly stopped: boolean;
+  /**
+   * Adds an XState inspection observer after creation: it receives the inspection events of every
+   * actor the arbiter creates from now on, and of the live ones (each announced first with an
+   * `@xstate.actor` event). Without any observer no actor is inspected, so this costs nothing
+   * until used. A throwing observer is isolated like an `events$` observer.
+   *
+   * @example
+   * ```ts
+   * const sub = arbiter.inspect((e) => {
+   *   if (e.type === '@xstate.snapshot') console.log(e.actorRef.sessionId, e.snapshot);
+   * });
+   * sub.unsubscribe();
+   * ```
+   */
+  inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): { unsubscribe(): void };
 }
 
 interface OperationRecord extends StagedOperation {
@@ -271,10 +293,31 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
   const clearTimer = clock ? (id: unknown) => clock.clearTimeout(id) : (id: unknown) => clearTimeout(id as ReturnType<typeof setTimeout>);
   const random = options.random ?? Math.random;
   const lifecycle: AnyStateMachine = options.lifecycle ?? operationMachine;
-  const actorOptions = {
-    ...(clock ? { clock: clock as never } : {}),
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+  const actorOptions = clock ? { clock: clock as never } : {};
+  // Inspection hub: `options.inspect` and observers added later with `arbiter.inspect()` all reach
+  // the actors through one forwarding observer, given to an actor only while someone listens, so
+  // an uninspected arbiter pays nothing. A throwing observer never breaks an actor.
+  const inspectors = new Set<Observer<InspectionEvent>>();
+  const hub: Observer<InspectionEvent> = {
+    next(event) {
+      for (const o of inspectors) {
+        try {
+          o.next?.(event);
+        } catch (err) {
+          observerErrors++;
+          try {
+            options.onObserverError?.(err);
+          } catch {
+            // The error reporter itself failed; there is nobody left to tell.
+          }
+        }
+      }
+      if (event.type === '@xstate.actor' && event.rootId === event.actorRef.sessionId) hubbed.add(event.actorRef);
+    },
   };
+  // Root actors whose system already forwards to the hub (so `arbiter.inspect` never adds it twice).
+  const hubbed = new WeakSet<object>();
+  if (options.inspect) inspectors.add(typeof options.inspect === 'function' ? { next: options.inspect } : options.inspect);
 
   let observerErrors = 0;
   const bus = new EventBus(now, (err) => {
@@ -345,7 +388,9 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     },
     port,
     clock,
-    inspect: options.inspect,
+    get inspect() {
+      return inspectors.size > 0 ? hub : undefined;
+    },
   });
 
   function finalize(record: OperationRecord, snapshot: AnyMachineSnapshot | undefined, error?: unknown): void {
@@ -503,7 +548,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       parentId: spec.parentId,
       data: spec.data,
     };
-    const actor = createActor(lifecycle, { ...actorOptions, input }) as AnyActorRef;
+    const actor = createActor(lifecycle, inspectors.size > 0 ? { ...actorOptions, input, inspect: hub } : { ...actorOptions, input }) as AnyActorRef;
     let resolveResult!: (value: TResult) => void;
     let rejectResult!: (err: unknown) => void;
     const result = new Promise<TResult>((res, rej) => {
@@ -690,6 +735,36 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       }
       supervisor.stop();
       bus.complete();
+    },
+    inspect(observer) {
+      if (typeof observer !== 'function') expectObject(observer, 'observer');
+      const o: Observer<InspectionEvent> = typeof observer === 'function' ? { next: observer } : observer;
+      inspectors.add(o);
+      const announce = (actor: AnyActorRef, root: AnyActorRef) => {
+        if (!hubbed.has(root)) {
+          hubbed.add(root);
+          root.system.inspect(hub);
+        }
+        try {
+          o.next?.({ type: '@xstate.actor', actorRef: actor, rootId: root.sessionId });
+        } catch {
+          // Isolated like any inspection observer.
+        }
+      };
+      for (const target of supervisor.targets()) {
+        const c = supervisor.get(target);
+        if (c) announce(c, c);
+      }
+      for (const record of live.values()) {
+        announce(record.actor, record.actor);
+        const children = (record.actor.getSnapshot() as { children?: Record<string, AnyActorRef> }).children;
+        for (const child of Object.values(children ?? {})) if (child) announce(child, record.actor);
+      }
+      return {
+        unsubscribe() {
+          inspectors.delete(o);
+        },
+      };
     },
   };
 }
