@@ -105,3 +105,46 @@ export function describeError(err: unknown): string {
     return String(err);
   }
 }
+
+/** One broken guarantee of a lifecycle: the state where it breaks and the rule. */
+export interface LifecycleViolation {
+  /** Top-level state name (or dotted path of a nested one; `(root)` for machine-level transitions). */
+  readonly state: string;
+  /** The broken rule, e.g. `reach-final` or `rejection-code`. */
+  readonly rule: string;
+  readonly message: string;
+}
+
+/**
+ * Thrown by `extendLifecycle` when the extended machine breaks a guarantee the arbiter relies on.
+ * `state` and `rule` name the first violation; `violations` lists all of them.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   extendLifecycle({ afterWin: { approval: { on: { approve: 'next' }, after: { 1000: 'rejected' } } } });
+ * } catch (err) {
+ *   if (err instanceof LifecycleError) console.log(err.state, err.rule); // 'approval' 'rejection-code'
+ * }
+ * ```
+ * @see extendLifecycle
+ */
+export class LifecycleError extends Error {
+  override readonly name = 'LifecycleError';
+  /** Stable machine-readable code. */
+  readonly code = 'ERR_ARBITER_LIFECYCLE' as const;
+  readonly state: string;
+  readonly rule: string;
+  readonly violations: readonly LifecycleViolation[];
+
+  constructor(violations: readonly LifecycleViolation[]) {
+    const first = violations[0] ?? { state: '(root)', rule: 'unknown', message: 'unknown violation' };
+    super(
+      `The lifecycle breaks ${violations.length === 1 ? 'a guarantee' : `${violations.length} guarantees`}: ` +
+        violations.map((v) => `state \`${v.state}\` breaks \`${v.rule}\`: ${v.message}`).join('; '),
+    );
+    this.state = first.state;
+    this.rule = first.rule;
+    this.violations = Object.freeze([...violations]);
+  }
+}
