@@ -431,7 +431,8 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     if (completed) counters.completed++;
     else {
       counters.rejected++;
-      rejectedByCode[record.code!]++;
+      // Extended lifecycles may reject with codes of their own (see extendLifecycle).
+      rejectedByCode[record.code!] = (rejectedByCode[record.code!] ?? 0) + 1;
     }
     if (bus.observed) {
       const durationMs = record.finishedAt - record.submittedAt;
