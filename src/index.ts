@@ -38,6 +38,20 @@ export type {
   OperationSubmittedEvent,
 } from './events.js';
 
+// Store, OCC and withConflictResolution
+export { createStore } from './store/memory.js';
+export type { StoreOptions } from './store/memory.js';
+export type { CreateOptions, Entity, EntityData, EntityStore, WriteOptions } from './store/types.js';
+export { formatAddress, parseAddress, parsePath } from './store/address.js';
+export type { EntityAddress } from './store/address.js';
+export { monotonicNanos } from './store/time.js';
+export { Promotion } from './store/promotion.js';
+export type { OperationRecordData, PromotableOperation, PromotionPhase } from './store/promotion.js';
+export { occ } from './occ.js';
+export type { OccOptions, OccResult } from './occ.js';
+export { CONFLICT_RESOLUTION_MODES, entitiesIn, isEntity, withConflictResolution } from './wrap.js';
+export type { ConflictResolutionMode, ConflictResolutionOptions } from './wrap.js';
+
 // Types
 export { REJECTION_CODES } from './types.js';
 export type {

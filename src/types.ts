@@ -1,4 +1,5 @@
 import type { AnyActorRef, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
+import type { EntityStore } from './store/types.js';
 
 /**
  * Every reason an operation can end `rejected`. Each rejection carries one of these
@@ -260,6 +261,12 @@ export interface CoreMetrics {
   coordinators: number;
   /** Exceptions thrown by events$ observers (isolated, counted here). */
   observerErrors: number;
+  /** Operation records registered in the `store` (one per winner; 0 without a store). */
+  promoted: number;
+  /** Promoted operations that later ended rejected (preempted, retries exhausted, …). */
+  zombies: number;
+  /** Calls to the `store` that threw during promotion (the operations went on regardless). */
+  storeErrors: number;
 }
 
 /**
@@ -295,4 +302,11 @@ export interface ArbiterOptions {
   lifecycle?: AnyStateMachine;
   /** Called when an events$ observer throws; the arbiter keeps going. */
   onObserverError?: (err: unknown) => void;
+  /**
+   * The entity store that winners are promoted into: an operation record is created there when an
+   * operation wins arbitration (never for a loser). See `createStore`.
+   */
+  store?: EntityStore;
+  /** Called when the `store` throws during promotion; the operation goes on without a record. */
+  onStoreError?: (err: unknown, phase: 'promote' | 'settle', operationId: string) => void;
 }
