@@ -41,7 +41,8 @@ export function parseAddress(address: unknown, field = 'address'): EntityAddress
   if (dot < 0) return expected(`${kindOf(address)} (no field)`);
   const id = address.slice(1, dot);
   if (!isAddressableId(id)) return expected(`${kindOf(address)} (bad id)`);
-  const path = parsePath(address.slice(dot + 1), field, address);
+  const path = address.slice(dot + 1).split('.');
+  if (path.some((segment) => segment.length === 0 || /\s/.test(segment))) return expected(`${kindOf(address)} (empty or blank field)`);
   return { id, path };
 }
 
