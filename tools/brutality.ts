@@ -1,0 +1,289 @@
+/**
+ * The "total brutality" run of seed 004: many operations on very few targets, pre-staging plus
+ * OCC, with external writers updating the same entities behind the arbiter's back, at a load that
+ * ramps up to its peak. Every commit is a read-process-write cycle guarded by `expectedVersion`;
+ * a stale write throws `OccConflictError`, which the arbiter retries with backoff.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createArbiter, OccConflictError, type ArbiterEvent } from '../src/index.js';
+import { createStore } from '../src/store/memory.js';
+import { MemorySampler, mean, prioritySampler, DEFAULT_PRIORITIES, type IntegrityCheck, type MemoryFigures, type PriorityClass, type Progress } from './common.js';
+import { intBetween, pick, seededRandom } from './random.js';
+
+/** The seeds' brutal operation kinds. */
+export const BRUTAL_TYPES = ['brutal_accumulate', 'brutal_increment', 'brutal_version', 'brutal_update'] as const;
+
+/** Options of a brutality run. */
+export interface BrutalityOptions {
+  readonly ops: number;
+  readonly targets: number;
+  /** Peak submission rate, operations per second. */
+  readonly peakRate: number;
+  /** Time to ramp from 10% of the peak rate to the peak. */
+  readonly rampMs: number;
+  readonly windowMs: number;
+  readonly gracePeriodMs: number;
+  /** Processing time between an operation's read and its compare-and-set write. */
+  readonly workMs: number;
+  /** External writers per target (they bypass the arbiter). */
+  readonly writers: number;
+  /** Milliseconds between two writes of one external writer. */
+  readonly writerEveryMs: number;
+  readonly batchMin: number;
+  readonly batchMax: number;
+  readonly priorities: Readonly<Record<PriorityClass, number>>;
+  readonly seed: number;
+  readonly onProgress?: ((p: Progress) => void) | undefined;
+}
+
+/** Seed 004's figures: 30,000 operations on 3 targets, 5 ms of processing per attempt. */
+export const DEFAULT_BRUTALITY: Omit<BrutalityOptions, 'onProgress'> = {
+  ops: 30_000,
+  targets: 3,
+  peakRate: 5_000,
+  rampMs: 2_000,
+  windowMs: 100,
+  gracePeriodMs: 200,
+  workMs: 5,
+  writers: 1,
+  writerEveryMs: 20,
+  batchMin: 3,
+  batchMax: 8,
+  priorities: DEFAULT_PRIORITIES,
+  seed: 1,
+};
+
+/** Retries needed by the operations of one kind that succeeded. */
+export interface RetryStats {
+  successes: number;
+  avgRetries: number;
+  maxRetries: number;
+  firstTry: number;
+}
+
+/** The report of a brutality run. */
+export interface BrutalityReport {
+  readonly config: Omit<BrutalityOptions, 'onProgress'>;
+  readonly accounting: {
+    readonly submitted: number;
+    readonly completed: number;
+    readonly rejected: number;
+    readonly inProgress: number;
+    readonly unaccounted: number;
+    readonly rejectedByCode: Record<string, number>;
+  };
+  readonly preStaging: { readonly conflictsDetected: number; readonly conflictsResolved: number; readonly opsPerConflict: number };
+  readonly occ: {
+    readonly conflicts: number;
+    readonly retries: number;
+    /** Operations that gave up (`retries-exhausted`). */
+    readonly failures: number;
+    readonly successes: number;
+    readonly externalWrites: number;
+    readonly externalConflicts: number;
+  };
+  readonly retryStats: Record<string, RetryStats>;
+  readonly lostUpdates: number;
+  readonly memory: MemoryFigures;
+  readonly throughput: { readonly elapsedMs: number; readonly submittedPerSec: number; readonly peakOfferedPerSec: number };
+  readonly integrity: readonly IntegrityCheck[];
+  readonly ok: boolean;
+}
+
+interface Counter {
+  total: number;
+  commits: number;
+}
+
+/** Runs the brutality test. */
+export async function runBrutality(input: Partial<BrutalityOptions> = {}): Promise<BrutalityReport> {
+  const options: BrutalityOptions = { ...DEFAULT_BRUTALITY, ...input };
+  const random = seededRandom(options.seed);
+  const nextPriority = prioritySampler(random, options.priorities);
+  const store = createStore({ maxHistory: 8 });
+  const targets: string[] = [];
+  for (let i = 0; i < options.targets; i++) targets.push(store.create<Counter>({ total: 0, commits: 0 }).id);
+  const memory = new MemorySampler().start();
+  const arbiter = createArbiter({
+    windowMs: options.windowMs,
+    gracePeriodMs: options.gracePeriodMs,
+    maxStagedPerTarget: Math.max(20, options.batchMax * 50),
+    maxStaged: options.ops,
+    retry: { baseDelayMs: 5, factor: 1.5, maxDelayMs: 200 },
+  });
+
+  // What was committed, by whom: the store's totals must equal these at the end.
+  const committedAmount = new Map<string, number>(targets.map((t) => [t, 0]));
+  const committedCount = new Map<string, number>(targets.map((t) => [t, 0]));
+  let occConflicts = 0;
+  let externalWrites = 0;
+  let externalConflicts = 0;
+  let conflictsDetected = 0;
+  let conflictsResolved = 0;
+  let retries = 0;
+  const candidates: number[] = [];
+  const retriesByType: Record<string, number[]> = {};
+  const typeOf = new Map<string, string>();
+
+  arbiter.events$.subscribe((e: ArbiterEvent) => {
+    if (e.type === 'conflict.detected') {
+      conflictsDetected++;
+      candidates.push(e.candidateIds.length);
+    } else if (e.type === 'conflict.resolved') conflictsResolved++;
+    else if (e.type === 'operation.retrying') retries++;
+    else if (e.type === 'operation.completed') {
+      const type = typeOf.get(e.operationId) ?? 'unknown';
+      (retriesByType[type] ??= []).push(e.attempt - 1);
+    }
+    if (e.type === 'operation.completed' || e.type === 'operation.rejected') typeOf.delete(e.operationId);
+  });
+
+  const commit = (target: string, amount: number, expectedVersion: number | undefined) => {
+    store.update<Counter>(
+      target,
+      (d) => {
+        d.total += amount;
+        d.commits += 1;
+      },
+      expectedVersion === undefined ? undefined : { expectedVersion },
+    );
+    committedAmount.set(target, committedAmount.get(target)! + amount);
+    committedCount.set(target, committedCount.get(target)! + 1);
+  };
+
+  // External writers: read, wait a moment, compare-and-set; on a conflict they re-read next time.
+  let writing = true;
+  const writers = targets.flatMap((target) =>
+    Array.from({ length: options.writers }, async () => {
+      while (writing) {
+        const read = store.get<Counter>(target)!.version;
+        await sleep(options.writerEveryMs);
+        if (!writing) break;
+        try {
+          commit(target, 1, read);
+          externalWrites++;
+        } catch (err) {
+          if (!(err instanceof OccConflictError)) throw err;
+          externalConflicts++;
+        }
+      }
+    }),
+  );
+
+  const handles: Array<Promise<unknown>> = [];
+  const outcome = { completed: 0, rejected: 0 };
+  const t0 = performance.now();
+  let submitted = 0;
+  let peakOffered = 0;
+  let lastProgress = 0;
+  let windowStart = t0;
+  let windowCount = 0;
+  while (submitted < options.ops) {
+    const elapsed = performance.now() - t0;
+    // Ramp: 10% of peak at t = 0, the peak from rampMs on; `due` integrates the rate.
+    const r = options.rampMs > 0 ? Math.min(1, elapsed / options.rampMs) : 1;
+    const dueF =
+      options.rampMs > 0 && elapsed < options.rampMs
+        ? options.peakRate * (0.1 * elapsed + (0.9 * elapsed * r) / 2) / 1000
+        : options.peakRate * (options.rampMs > 0 ? 0.55 * options.rampMs + (elapsed - options.rampMs) : elapsed) / 1000;
+    const due = Math.min(options.ops, Math.floor(dueF));
+    while (submitted < due) {
+      const target = pick(random, targets);
+      const batch = intBetween(random, options.batchMin, options.batchMax);
+      for (let k = 0; k < batch && submitted < options.ops; k++, submitted++) {
+        const type = pick(random, BRUTAL_TYPES);
+        const amount = type === 'brutal_accumulate' ? 1 + Math.floor(random() * 10) : type === 'brutal_version' ? 0 : 1;
+        const h = arbiter.submit({
+          target,
+          type,
+          priority: nextPriority(),
+          execute: async ({ signal }) => {
+            const read = store.get<Counter>(target)!.version;
+            await sleep(options.workMs, undefined, { signal }).catch(() => undefined);
+            if (signal.aborted) throw new Error('aborted before writing');
+            try {
+              commit(target, amount, read);
+            } catch (err) {
+              if (err instanceof OccConflictError) occConflicts++;
+              throw err;
+            }
+            return amount;
+          },
+        });
+        typeOf.set(h.id, type);
+        handles.push(h.result.then(() => void outcome.completed++, () => void outcome.rejected++));
+      }
+    }
+    const now = performance.now();
+    if (now - windowStart >= 250) {
+      peakOffered = Math.max(peakOffered, ((submitted - windowCount) * 1000) / (now - windowStart));
+      windowStart = now;
+      windowCount = submitted;
+    }
+    if (options.onProgress && elapsed - lastProgress >= 100) {
+      lastProgress = elapsed;
+      options.onProgress({ fraction: submitted / options.ops, submitted, completed: outcome.completed, rejected: outcome.rejected });
+    }
+    await sleep(1);
+  }
+  await arbiter.drain();
+  await Promise.all(handles);
+  writing = false;
+  await Promise.all(writers);
+  const elapsedMs = performance.now() - t0;
+  const m = arbiter.metrics();
+  await arbiter.stop();
+  const mem = memory.stop();
+
+  let lostUpdates = 0;
+  for (const t of targets) {
+    const e = store.get<Counter>(t)!;
+    lostUpdates += Math.abs(committedAmount.get(t)! - e.data.total) + Math.abs(committedCount.get(t)! - e.data.commits);
+  }
+  const retryStats: Record<string, RetryStats> = {};
+  for (const [type, rs] of Object.entries(retriesByType)) {
+    retryStats[type] = { successes: rs.length, avgRetries: mean(rs), maxRetries: Math.max(...rs), firstTry: rs.filter((r) => r === 0).length };
+  }
+  const inProgress = submitted - outcome.completed - outcome.rejected;
+  const unaccounted = submitted - (outcome.completed + outcome.rejected + inProgress);
+  const versionsOk = targets.every((t) => store.get<Counter>(t)!.version === committedCount.get(t));
+  const integrity: IntegrityCheck[] = [
+    { name: 'operation accounting balances', ok: unaccounted === 0 && inProgress === 0, detail: `${unaccounted} unaccounted, ${inProgress} in progress` },
+    {
+      name: "the arbiter's counters agree with the handles",
+      ok: m.submitted === submitted && m.completed === outcome.completed && m.rejected === outcome.rejected,
+      detail: `arbiter ${m.submitted}/${m.completed}/${m.rejected}, handles ${submitted}/${outcome.completed}/${outcome.rejected}`,
+    },
+    { name: 'zero lost updates (store totals equal committed amounts)', ok: lostUpdates === 0, detail: `${lostUpdates} lost` },
+    { name: 'every version is one commit', ok: versionsOk, detail: versionsOk ? 'versions match commits' : 'a version without a commit' },
+    { name: 'every conflict detected was resolved', ok: conflictsDetected === conflictsResolved, detail: `${conflictsDetected}/${conflictsResolved}` },
+  ];
+  const { onProgress: _p, ...config } = options;
+  const secs = elapsedMs / 1000;
+  return {
+    config,
+    accounting: {
+      submitted,
+      completed: outcome.completed,
+      rejected: outcome.rejected,
+      inProgress,
+      unaccounted,
+      rejectedByCode: Object.fromEntries(Object.entries(m.rejectedByCode).filter(([, n]) => n > 0)),
+    },
+    preStaging: { conflictsDetected, conflictsResolved, opsPerConflict: mean(candidates) },
+    occ: {
+      conflicts: occConflicts,
+      retries,
+      failures: m.rejectedByCode['retries-exhausted'],
+      successes: outcome.completed,
+      externalWrites,
+      externalConflicts,
+    },
+    retryStats,
+    lostUpdates,
+    memory: mem,
+    throughput: { elapsedMs, submittedPerSec: submitted / secs, peakOfferedPerSec: peakOffered },
+    integrity,
+    ok: integrity.every((c) => c.ok),
+  };
+}
