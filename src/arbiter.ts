@@ -7,11 +7,17 @@ import {
   type Observer,
 } from 'xstate';
 import { Supervisor } from '../actors/supervisor.js';
+import { CircuitBreaker, resolveBreakerOptions, type BreakerControl } from '../actors/breaker.js';
+import { FinalRecords, resolveCleanupOptions } from '../actors/cleanup.js';
+import { HealthMonitor, resolveHealthOptions, type HealthReport } from '../actors/health.js';
+import { MetricsCollector, resolveMetricsOptions, type ArbiterMetrics } from '../actors/metrics.js';
 import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } from '../machines/coordinator.machine.js';
 import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
 import { DEFAULT_RETRY } from './backoff.js';
 import { ArbiterInputError, describeError, OperationRejectedError } from './errors.js';
 import { newId } from './ids.js';
+import { isLogger, log } from './logger.js';
+import { SubmitRetrier, type SubmitRetryOptions } from './retry.js';
 import { EventBus, type ArbiterEvent, type IsolatedObservable } from './events.js';
 import { defaultMaxRetries, Priority, resolveEffectivePriority } from './priority.js';
 import { createPromotion } from './store/promotion.js';
@@ -126,7 +132,45 @@ export interface Arbiter {
   submit<TResult = unknown, TData = unknown>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult>;
   /** Typed event stream (RxJS). A throwing observer is isolated. */
   readonly events$: IsolatedObservable<ArbiterEvent>;
-  metrics(): CoreMetrics;
+  /** The core counters plus the metrics actor's: histograms, throughput, `unaccounted` (always 0). */
+  metrics(): ArbiterMetrics;
+  /**
+   * The metrics in the Prometheus text exposition format, from this arbiter's own prom-client
+   * `Registry`.
+   *
+   * @example
+   * ```ts
+   * app.get('/metrics', async (_req, res) => res.type('text/plain').send(await arbiter.metricsText()));
+   * ```
+   */
+  metricsText(): Promise<string>;
+  /**
+   * Runs the health checks: `healthy` when all pass, `degraded` when fewer than half fail,
+   * `unhealthy` otherwise. Never throws: a check that throws is reported failed.
+   *
+   * @example
+   * ```ts
+   * const { status, failed } = arbiter.health();
+   * ```
+   */
+  health(): HealthReport;
+  /**
+   * Submits, and resubmits with exponential backoff on the arbiter's clock while the operation
+   * is rejected `staging-full` or `circuit-open` (see `SubmitRetryOptions`). Invalid input throws
+   * `ArbiterInputError` here; otherwise it resolves with the result or rejects with the last
+   * `OperationRejectedError`.
+   *
+   * @example
+   * ```ts
+   * const value = await arbiter.submitWithRetry(spec, { attempts: 5, baseDelayMs: 100 });
+   * ```
+   */
+  submitWithRetry<TResult = unknown, TData = unknown>(
+    spec: OperationSpec<TResult, TData>,
+    options?: Partial<SubmitRetryOptions>,
+  ): Promise<TResult>;
+  /** The circuit breaker, when the `breaker` option is set. */
+  readonly breaker: BreakerControl | undefined;
   readonly operations: OperationsView;
   /** Resolves when every operation submitted so far (and since) is final. */
   drain(): Promise<void>;
@@ -178,7 +222,6 @@ interface OperationRecord extends StagedOperation {
   settle: ((snapshot: AnyMachineSnapshot | undefined, error?: unknown) => void) | undefined;
 }
 
-const RETAIN_FINAL = 10_000;
 const FINAL = new Set<OperationStatus>(['completed', 'rejected']);
 
 function topState(value: unknown): string {
@@ -295,6 +338,13 @@ function infoOf(r: OperationRecord): OperationInfo {
 export function createArbiter(options: ArbiterOptions = {}): Arbiter {
   const resolved = resolveOptions(options);
   const promotion = createPromotion(options.store, options.onStoreError);
+  const cleanupOptions = resolveCleanupOptions(options.cleanup);
+  const breakerOptions = resolveBreakerOptions(options.breaker);
+  const metricsOptions = resolveMetricsOptions(options.metrics);
+  const healthOptions = resolveHealthOptions(options.health);
+  if (options.logger !== undefined && !isLogger(options.logger)) {
+    throw new ArbiterInputError('logger', 'Expected `logger` to have debug, info, warn and error methods (pino-compatible)');
+  }
   const clock: ArbiterClock | undefined = options.clock;
   const now: () => number =
     clock && typeof clock.now === 'function' ? () => clock.now!() : () => globalThis.performance.now();
@@ -339,9 +389,64 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
   });
 
   const live = new Map<string, OperationRecord>();
-  const retained = new Map<string, OperationInfo>();
-  const retainedOrder: Array<string | undefined> = new Array(RETAIN_FINAL);
-  let retainedHead = 0;
+  // Observability: the cleanup actor keeps the final records, the metrics and breaker actors
+  // are fed by events$, the health actor reads them all when asked.
+  const logger = options.logger;
+  const records = new FinalRecords<OperationRecord, OperationInfo>(cleanupOptions, {
+    now,
+    setTimer,
+    clearTimer,
+    toRecord: infoOf,
+    // A zombie's store record (it won, then ended rejected) leaves with its audit record.
+    dropZombie: (r, reason) => {
+      if (promotion === undefined || r.storeId === undefined) return;
+      if (promotion.store.delete(r.storeId)) log(logger, 'debug', { operationId: r.id, storeId: r.storeId, reason }, 'arbiter removed a zombie store record');
+    },
+    logger,
+  });
+  const breaker = breakerOptions ? new CircuitBreaker({ options: breakerOptions, clock, logger }) : undefined;
+  const metricsActor = new MetricsCollector(
+    metricsOptions,
+    {
+      core: coreMetrics,
+      stagedByTarget: function* () {
+        for (const target of supervisor.targets()) yield [target, supervisor.undecidedOn(target)] as const;
+      },
+      retained: () => records.size,
+      now,
+    },
+    (err) => log(logger, 'error', { err }, 'arbiter metrics actor failed'),
+  );
+  bus.events$.subscribe((e) => {
+    metricsActor.observe(e);
+    breaker?.observe(e);
+  });
+  const healthMonitor = new HealthMonitor(healthOptions, {
+    now,
+    stopped: () => stopped,
+    staged: () => supervisor.totalUndecided,
+    resolutionP99Ms: () => {
+      const h = metricsActor.histogram('resolutionTimeUs');
+      return h.count === 0 ? undefined : h.p99 / 1000;
+    },
+    executionSuccessRate: () => metricsActor.rates().executionSuccessRate,
+    conflictLossRate: () => metricsActor.rates().conflictLossRate,
+    zombieCount: () => records.zombieCount,
+    oldestZombieAt: () => records.oldestZombieAt(),
+    orphanedTargets: () => {
+      let covered = 0;
+      for (const target of supervisor.targets()) {
+        if (supervisor.get(target)?.getSnapshot().status === 'active') covered += supervisor.undecidedOn(target);
+      }
+      if (covered === supervisor.totalUndecided) return [];
+      const orphaned: string[] = [];
+      for (const r of live.values()) {
+        if (r.admitted && !r.won && supervisor.get(r.target)?.getSnapshot().status !== 'active' && !orphaned.includes(r.target)) orphaned.push(r.target);
+      }
+      return orphaned;
+    },
+  });
+  const retrier = new SubmitRetrier({ submit, setTimer, clearTimer, random, logger });
   const rejectedByCode = Object.fromEntries(REJECTION_CODES.map((c) => [c, 0])) as Record<RejectionCode, number>;
   const counters = { submitted: 0, completed: 0, rejected: 0, conflicts: 0, executing: 0 };
   let seq = 0;
@@ -427,7 +532,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     if (record.storeId !== undefined) promotion!.settle(record.storeId, record.id, completed ? 'completed' : 'rejected', record.code);
     if (record.routed) supervisor.finished(record.target, record.id);
     live.delete(record.id);
-    retain(record);
+    records.add(record);
     if (completed) counters.completed++;
     else {
       counters.rejected++;
@@ -521,20 +626,8 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     }
   }
 
-  // Final records stay readable (operations.get, parentId) up to a bound, oldest evicted first.
-  function retain(record: OperationRecord): void {
-    // Keep a small plain view, not the record: the record holds the actor and its snapshot.
-    retained.set(record.id, infoOf(record));
-    // A ring of ids finds the oldest in O(1). `retained.keys().next()` walks over every entry
-    // deleted since the Map's last rehash (V8 keeps them as holes): ~5% of a 30k-op profile.
-    const evicted = retainedOrder[retainedHead];
-    retainedOrder[retainedHead] = record.id;
-    retainedHead = (retainedHead + 1) % RETAIN_FINAL;
-    if (evicted !== undefined && evicted !== record.id) retained.delete(evicted);
-  }
-
   function lookup(id: string): OperationRecord | OperationInfo | undefined {
-    return live.get(id) ?? retained.get(id);
+    return live.get(id) ?? records.get(id);
   }
 
   function submit<TResult, TData>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult> {
@@ -647,6 +740,8 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     }
     if (stopped) {
       actor.send({ type: 'arbiter.shutdown' });
+    } else if (breaker !== undefined && !breaker.allow(id)) {
+      actor.send({ type: 'arbiter.reject', code: 'circuit-open', reason: breaker.reason() });
     } else if (supervisor.totalUndecided >= resolved.maxStaged) {
       actor.send({
         type: 'arbiter.reject',
@@ -695,19 +790,37 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     );
   }
 
+  function coreMetrics(): CoreMetrics {
+    return {
+      submitted: counters.submitted,
+      completed: counters.completed,
+      rejected: counters.rejected,
+      inFlight: live.size,
+      conflicts: counters.conflicts,
+      rejectedByCode: { ...rejectedByCode },
+      staged: supervisor.totalUndecided,
+      executing: counters.executing,
+      coordinators: supervisor.size,
+      observerErrors,
+      promoted: promotion?.promoted ?? 0,
+      zombies: promotion?.zombies ?? 0,
+      storeErrors: promotion?.errors ?? 0,
+    };
+  }
+
   const operations: OperationsView = {
     get(id) {
       const r = live.get(id);
-      return r ? infoOf(r) : retained.get(id);
+      return r ? infoOf(r) : records.get(id);
     },
     query(filter = {}) {
       const out: OperationInfo[] = [];
       for (const r of live.values()) if (filterMatch(r, filter)) out.push(infoOf(r));
-      for (const r of retained.values()) if (filterMatch(r, filter)) out.push(r);
+      for (const r of records.values()) if (filterMatch(r, filter)) out.push(r);
       return out;
     },
     get size() {
-      return live.size + retained.size;
+      return live.size + records.size;
     },
   };
 
@@ -721,23 +834,11 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     get stopped() {
       return stopped;
     },
-    metrics(): CoreMetrics {
-      return {
-        submitted: counters.submitted,
-        completed: counters.completed,
-        rejected: counters.rejected,
-        inFlight: live.size,
-        conflicts: counters.conflicts,
-        rejectedByCode: { ...rejectedByCode },
-        staged: supervisor.totalUndecided,
-        executing: counters.executing,
-        coordinators: supervisor.size,
-        observerErrors,
-        promoted: promotion?.promoted ?? 0,
-        zombies: promotion?.zombies ?? 0,
-        storeErrors: promotion?.errors ?? 0,
-      };
-    },
+    metrics: () => metricsActor.snapshot(),
+    metricsText: () => metricsActor.text(),
+    health: () => healthMonitor.check(),
+    submitWithRetry: (spec, retryOptions) => retrier.run(spec, retryOptions),
+    breaker,
     drain() {
       if (live.size === 0) return Promise.resolve();
       return new Promise<void>((resolve) => drainWaiters.push(resolve));
@@ -745,6 +846,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     async stop() {
       if (stopped) return;
       stopped = true;
+      retrier.stop();
       for (const record of [...live.values()]) {
         record.actor.send({ type: 'arbiter.shutdown' });
         // A lifecycle that ignores shutdown still ends here: the actor is stopped and settled.
@@ -755,6 +857,8 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
         }
       }
       supervisor.stop();
+      records.stop();
+      breaker?.stop();
       bus.complete();
     },
     inspect(observer) {

@@ -1,5 +1,7 @@
 import type { AnyActorRef, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
 import type { EntityStore } from './store/types.js';
+import type { Logger } from './logger.js';
+import type { BreakerOptions, CleanupOptions, HealthOptions, MetricsOptions } from './observability.js';
 
 /**
  * Every reason an operation can end `rejected`. Each rejection carries one of these
@@ -309,4 +311,19 @@ export interface ArbiterOptions {
   store?: EntityStore;
   /** Called when the `store` throws during promotion; the operation goes on without a record. */
   onStoreError?: (err: unknown, phase: 'promote' | 'settle', operationId: string) => void;
+  /**
+   * How final operation records (`arbiter.operations`) are cleaned up: `immediate`, `deferred`
+   * (kept `retentionMs`, removed by one timer) or `lazy` (removed when a read meets one older than
+   * `maxAgeMs`); never more than `maxRetained`. Zombie store records go with them.
+   * @default { strategy: 'deferred', retentionMs: 1_800_000, maxAgeMs: 3_600_000, maxRetained: 10_000 }
+   */
+  cleanup?: Partial<CleanupOptions>;
+  /** A circuit breaker over execution failures (`true` for its defaults); off by default. */
+  breaker?: boolean | Partial<BreakerOptions>;
+  /** Metrics actor settings (Prometheus prefix and labels, reservoir size, throughput window). */
+  metrics?: Partial<MetricsOptions>;
+  /** Health thresholds (the seeds' by default), extra checks, and the heap measure. */
+  health?: Partial<HealthOptions>;
+  /** A pino-compatible logger; the arbiter logs nothing without one. */
+  logger?: Logger;
 }

@@ -1,0 +1,254 @@
+import { ArbiterInputError } from '../src/errors.js';
+import type { HealthCheckFn, HealthThresholds } from '../src/observability.js';
+import { expectFiniteNumber, expectFunction, expectObject } from '../src/validate.js';
+
+
+
+
+/**
+ * The seeds' thresholds.
+ *
+ * @example
+ * ```ts
+ * createArbiter({ health: { thresholds: { ...DEFAULT_HEALTH_THRESHOLDS, maxStaged: 5000 } } });
+ * ```
+ */
+export const DEFAULT_HEALTH_THRESHOLDS: Readonly<HealthThresholds> = Object.freeze({
+  maxStaged: 1000,
+  maxResolutionMs: 100,
+  minSuccessRate: 0.9,
+  maxConflictRate: 0.8,
+  maxMemoryMb: 1000,
+  maxZombies: 1000,
+  maxZombieAgeMs: 24 * 60 * 60_000,
+});
+
+/** Resolved health options. @internal */
+export interface ResolvedHealthOptions {
+  readonly thresholds: Readonly<HealthThresholds>;
+  readonly checks: Readonly<Record<string, HealthCheckFn>>;
+  readonly memoryUsage: (() => number) | undefined;
+}
+
+const RATES = new Set<keyof HealthThresholds>(['minSuccessRate', 'maxConflictRate']);
+
+/**
+ * Validates the `health` option and fills in the defaults.
+ * @internal
+ */
+export function resolveHealthOptions(value: unknown): ResolvedHealthOptions {
+  if (value === undefined) return { thresholds: DEFAULT_HEALTH_THRESHOLDS, checks: {}, memoryUsage: undefined };
+  expectObject(value, 'health');
+  const o = value as { thresholds?: unknown; checks?: unknown; memoryUsage?: unknown };
+  const thresholds: HealthThresholds = { ...DEFAULT_HEALTH_THRESHOLDS };
+  if (o.thresholds !== undefined) {
+    expectObject(o.thresholds, 'health.thresholds');
+    for (const [key, v] of Object.entries(o.thresholds)) {
+      if (!(key in DEFAULT_HEALTH_THRESHOLDS)) {
+        throw new ArbiterInputError(
+          `health.thresholds.${key}`,
+          `Expected \`health.thresholds\` keys to be one of ${Object.keys(DEFAULT_HEALTH_THRESHOLDS).join(', ')}, got ${JSON.stringify(key)}`,
+        );
+      }
+      if (v === undefined) continue;
+      expectFiniteNumber(v, `health.thresholds.${key}`);
+      if (RATES.has(key as keyof HealthThresholds) && v > 1) {
+        throw new ArbiterInputError(`health.thresholds.${key}`, `Expected \`health.thresholds.${key}\` to be a rate from 0 to 1, got number ${v}`);
+      }
+      thresholds[key as keyof HealthThresholds] = v;
+    }
+  }
+  const checks: Record<string, HealthCheckFn> = {};
+  if (o.checks !== undefined) {
+    expectObject(o.checks, 'health.checks');
+    for (const [name, fn] of Object.entries(o.checks)) {
+      if (BUILT_IN_CHECKS.includes(name as BuiltInCheck)) {
+        throw new ArbiterInputError(`health.checks.${name}`, `Expected \`health.checks\` names to differ from the built-in checks, got ${JSON.stringify(name)}`);
+      }
+      expectFunction(fn, `health.checks.${name}`);
+      checks[name] = fn;
+    }
+  }
+  if (o.memoryUsage !== undefined) expectFunction(o.memoryUsage, 'health.memoryUsage');
+  return Object.freeze({
+    thresholds: Object.freeze(thresholds),
+    checks: Object.freeze(checks),
+    memoryUsage: o.memoryUsage as (() => number) | undefined,
+  });
+}
+
+/**
+ * The built-in checks, in report order.
+ *
+ * @example
+ * ```ts
+ * for (const name of BUILT_IN_CHECKS) console.log(name, report.checks[name]?.healthy);
+ * ```
+ */
+export const BUILT_IN_CHECKS = [
+  'stagingSize',
+  'resolutionLatency',
+  'successRate',
+  'conflictRate',
+  'memory',
+  'zombieCount',
+  'oldestZombieAge',
+  'coordinatorsAlive',
+] as const;
+
+/** One of {@link BUILT_IN_CHECKS}. */
+export type BuiltInCheck = (typeof BUILT_IN_CHECKS)[number];
+
+/**
+ * The result of one check. `value` is what was measured (`undefined` when there was nothing to
+ * measure, which passes), `threshold` what it was compared with.
+ *
+ * @example
+ * ```ts
+ * const { healthy, message } = arbiter.health().checks.successRate!;
+ * ```
+ */
+export interface HealthCheckResult {
+  readonly healthy: boolean;
+  readonly value?: number | undefined;
+  readonly threshold?: number | undefined;
+  readonly message: string;
+}
+
+/**
+ * `healthy` when every check passes, `degraded` when fewer than half fail, `unhealthy` otherwise.
+ *
+ * @example
+ * ```ts
+ * if (arbiter.health().status !== 'healthy') page(oncall);
+ * ```
+ */
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/**
+ * What `arbiter.health()` returns.
+ *
+ * @example
+ * ```ts
+ * const report = arbiter.health();
+ * res.status(report.status === 'unhealthy' ? 503 : 200).json(report);
+ * ```
+ */
+export interface HealthReport {
+  readonly status: HealthStatus;
+  readonly checks: Readonly<Record<string, HealthCheckResult>>;
+  /** Names of the failed checks. */
+  readonly failed: readonly string[];
+  /** Clock time of the report. */
+  readonly at: number;
+}
+
+/** What the health actor measures, read when `health()` is called. @internal */
+export interface HealthSource {
+  now(): number;
+  stopped(): boolean;
+  staged(): number;
+  /** p99 of the recent conflict resolution times, in milliseconds; `undefined` without conflicts. */
+  resolutionP99Ms(): number | undefined;
+  executionSuccessRate(): number | undefined;
+  conflictLossRate(): number | undefined;
+  zombieCount(): number;
+  oldestZombieAt(): number | undefined;
+  /** Targets with staged work but no running coordinator. */
+  orphanedTargets(): string[];
+}
+
+function defaultMemoryUsage(): number | undefined {
+  const proc = (globalThis as { process?: { memoryUsage?: () => { heapUsed: number } } }).process;
+  if (typeof proc?.memoryUsage === 'function') return proc.memoryUsage().heapUsed;
+  const perf = (globalThis as { performance?: { memory?: { usedJSHeapSize?: number } } }).performance;
+  return perf?.memory?.usedJSHeapSize;
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(3);
+}
+
+/**
+ * The health actor: runs the seeds' checks against live numbers when asked. A check that throws
+ * is reported failed with the error as its message; the call itself never throws.
+ *
+ * @example
+ * ```ts
+ * const monitor = new HealthMonitor(resolveHealthOptions({ thresholds: { maxStaged: 10 } }), source);
+ * monitor.check().status; // 'healthy'
+ * ```
+ */
+export class HealthMonitor {
+  constructor(
+    readonly options: ResolvedHealthOptions,
+    private readonly source: HealthSource,
+  ) {}
+
+  /** Runs every check. */
+  check(): HealthReport {
+    const t = this.options.thresholds;
+    const s = this.source;
+    const checks: Record<string, HealthCheckResult> = {};
+    const run = (name: string, fn: () => HealthCheckResult) => {
+      try {
+        checks[name] = fn();
+      } catch (err) {
+        checks[name] = { healthy: false, message: `check threw: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    };
+    const atMost = (value: number | undefined, threshold: number, what: string): HealthCheckResult =>
+      value === undefined
+        ? { healthy: true, value, threshold, message: `no ${what} measured yet` }
+        : { healthy: value <= threshold, value, threshold, message: `${what} ${fmt(value)} (limit ${fmt(threshold)})` };
+
+    run('stagingSize', () => {
+      const staged = s.staged();
+      return { healthy: staged < t.maxStaged, value: staged, threshold: t.maxStaged, message: `${staged} staged (fails at ${t.maxStaged})` };
+    });
+    run('resolutionLatency', () => atMost(s.resolutionP99Ms(), t.maxResolutionMs, 'p99 resolution time ms'));
+    run('successRate', () => {
+      const rate = s.executionSuccessRate();
+      return rate === undefined
+        ? { healthy: true, value: rate, threshold: t.minSuccessRate, message: 'no executions in the window' }
+        : { healthy: rate >= t.minSuccessRate, value: rate, threshold: t.minSuccessRate, message: `execution success rate ${fmt(rate)} (minimum ${fmt(t.minSuccessRate)})` };
+    });
+    run('conflictRate', () => atMost(s.conflictLossRate(), t.maxConflictRate, 'share of operations lost to conflicts'));
+    run('memory', () => {
+      const bytes = this.options.memoryUsage ? this.options.memoryUsage() : defaultMemoryUsage();
+      if (bytes !== undefined && (typeof bytes !== 'number' || !Number.isFinite(bytes))) {
+        throw new TypeError(`memoryUsage returned ${String(bytes)}`);
+      }
+      return atMost(bytes === undefined ? undefined : bytes / (1024 * 1024), t.maxMemoryMb, 'heap MB');
+    });
+    run('zombieCount', () => {
+      const n = s.zombieCount();
+      return { healthy: n <= t.maxZombies, value: n, threshold: t.maxZombies, message: `${n} zombie records (limit ${t.maxZombies})` };
+    });
+    run('oldestZombieAge', () => {
+      const at = s.oldestZombieAt();
+      return atMost(at === undefined ? undefined : s.now() - at, t.maxZombieAgeMs, 'oldest zombie age ms');
+    });
+    run('coordinatorsAlive', () => {
+      if (s.stopped()) return { healthy: false, message: 'the arbiter is stopped' };
+      const orphaned = s.orphanedTargets();
+      return orphaned.length === 0
+        ? { healthy: true, value: 0, message: 'every target with staged work has a running coordinator' }
+        : { healthy: false, value: orphaned.length, message: `no running coordinator for ${orphaned.slice(0, 5).join(', ')}${orphaned.length > 5 ? '…' : ''}` };
+    });
+    for (const [name, fn] of Object.entries(this.options.checks)) {
+      run(name, () => {
+        const r = fn();
+        if (typeof r === 'boolean') return { healthy: r, message: r ? 'ok' : 'failed' };
+        if (r === null || typeof r !== 'object' || typeof r.healthy !== 'boolean') {
+          throw new TypeError('a custom check must return a boolean or { healthy, message }');
+        }
+        return { healthy: r.healthy, message: r.message ?? (r.healthy ? 'ok' : 'failed') };
+      });
+    }
+    const names = Object.keys(checks);
+    const failed = names.filter((n) => !checks[n]!.healthy);
+    const status: HealthStatus = failed.length === 0 ? 'healthy' : failed.length * 2 < names.length ? 'degraded' : 'unhealthy';
+    return { status, checks, failed, at: s.now() };
+  }
+}
