@@ -12,7 +12,7 @@ test('parseAddress() - malformed addresses throw ArbiterInputError naming the fi
     t.is(err?.field, 'address');
     t.regex(err!.message, /^Expected `address` to be an address like "@<id>\.<field>", got /);
   }
-  t.is(t.throws(() => parseAddress('x', 'target'))?.field, 'target');
+  t.is(t.throws(() => parseAddress('x', 'target'), { instanceOf: ArbiterInputError })?.field, 'target');
 });
 
 test('parsePath() and formatAddress() - round trip', (t) => {

@@ -229,7 +229,7 @@ test('.attach() - moves a subtree; every moved entity gets the new root and a ne
   t.like(store.get(d.id), { parentId: c.id, rootId: a.id, version: 1 });
   t.is(store.get(a.id)!.version, 0, 'the new parent is not versioned');
   t.deepEqual(store.children(a.id), [b.id]);
-  t.is(store.attach(b.id, a.id), store.get(b.id), 'attaching to the same parent is a no-op');
+  t.is(store.attach(b.id, a.id), store.get(b.id)!, 'attaching to the same parent is a no-op');
   t.is(store.get(b.id)!.version, 1);
   t.throws(() => store.attach(b.id, a.id, { expectedVersion: 0 }), { instanceOf: OccConflictError });
 });
@@ -258,7 +258,7 @@ test('.detach() and .promoteToRoot() - the subtree becomes its own tree', (t) =>
   t.deepEqual(store.children(a.id), []);
   t.throws(() => store.detach(b.id), { instanceOf: ArbiterInputError, message: /attached entity/ }, 'detaching a root');
   const root = store.get(b.id);
-  t.is(store.promoteToRoot(b.id), root, 'promoting a root is a no-op');
+  t.is<unknown>(store.promoteToRoot(b.id), root, 'promoting a root is a no-op');
   const promoted = store.promoteToRoot(c.id, { expectedVersion: 1 });
   t.like(promoted, { parentId: undefined, rootId: c.id, version: 2 });
   t.deepEqual(store.children(b.id), []);
