@@ -258,7 +258,7 @@ test('.detach() and .promoteToRoot() - the subtree becomes its own tree', (t) =>
   t.deepEqual(store.children(a.id), []);
   t.throws(() => store.detach(b.id), { instanceOf: ArbiterInputError, message: /attached entity/ }, 'detaching a root');
   const root = store.get(b.id);
-  t.is<unknown>(store.promoteToRoot(b.id), root, 'promoting a root is a no-op');
+  t.is(store.promoteToRoot(b.id) as unknown, root, 'promoting a root is a no-op');
   const promoted = store.promoteToRoot(c.id, { expectedVersion: 1 });
   t.like(promoted, { parentId: undefined, rootId: c.id, version: 2 });
   t.deepEqual(store.children(b.id), []);
