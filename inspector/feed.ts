@@ -41,7 +41,9 @@ export interface InspectorFeedOptions {
   readonly bufferSize?: number;
 }
 
-type Entry = { readonly x: InspectionEvent } | { readonly a: ArbiterEvent };
+// `current`: an actor announced after it started (its snapshot is readable now); XState announces
+// new actors before their first snapshot, which then follows as an `xstate.init` snapshot event.
+type Entry = { readonly x: InspectionEvent; readonly current?: boolean } | { readonly a: ArbiterEvent };
 
 const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
 const LIVE_LIMIT = 5000;
@@ -196,8 +198,18 @@ export class InspectorFeed {
   onInspection(e: InspectionEvent): void {
     if (!KEPT.has(e.type)) return;
     this.received++;
-    if (e.type === '@xstate.actor') this.live.add(e.actorRef as AnyActorRef);
-    else if (e.type === '@xstate.snapshot' && e.snapshot.status !== 'active') this.live.delete(e.actorRef as AnyActorRef);
+    if (e.type === '@xstate.actor') {
+      this.live.add(e.actorRef as AnyActorRef);
+      let current = false;
+      try {
+        current = e.actorRef.getSnapshot() !== undefined;
+      } catch {
+        // XState's development build throws while the actor initialises: not current.
+      }
+      this.ring.push({ x: e, current });
+      return;
+    }
+    if (e.type === '@xstate.snapshot' && e.snapshot.status !== 'active') this.live.delete(e.actorRef as AnyActorRef);
     this.ring.push({ x: e });
   }
 
@@ -246,7 +258,7 @@ export class InspectorFeed {
     for (const ref of this.live) {
       if (entries.length >= max) break;
       if (ref.getSnapshot().status !== 'active') continue;
-      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId } });
+      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, current: true });
     }
     return this.convert(entries);
   }
@@ -285,7 +297,7 @@ export class InspectorFeed {
 
   // The shape `createInspector().inspect` reads from an XState inspection event, with the feed's
   // unique session ids and JSON-safe snapshots.
-  private shimRef(ref: AnyActorRef): unknown {
+  private shimRef(ref: AnyActorRef, current: boolean): unknown {
     const parent = ref._parent as AnyActorRef | undefined;
     const isRoot = !parent;
     const logic = (ref as unknown as { logic?: unknown }).logic;
@@ -299,7 +311,7 @@ export class InspectorFeed {
       id: isRoot && key !== undefined ? sessionId : name,
       logic: { config: { id: key ?? name } },
       _parent: parent ? { sessionId: this.idOf(parent) } : undefined,
-      getSnapshot: () => this.slimSnapshot(ref.getSnapshot()),
+      getSnapshot: () => (current ? this.slimSnapshot(ref.getSnapshot()) : { status: 'active' }),
     };
   }
 
@@ -314,7 +326,7 @@ export class InspectorFeed {
       }
       const e = entry.x;
       const ref = e.actorRef as AnyActorRef;
-      const actorRef = this.shimRef(ref);
+      const actorRef = this.shimRef(ref, e.type !== '@xstate.actor' || entry.current === true);
       const rootId = this.idOf(rootOf(ref));
       let shim: unknown;
       if (e.type === '@xstate.snapshot') {

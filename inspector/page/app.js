@@ -40,7 +40,7 @@
     for (const k in attrs || {}) e.setAttribute(k, String(attrs[k]));
     return e;
   };
-  const short = (id) => (typeof id === 'string' && id.length > 12 ? '…' + id.slice(-6) : String(id ?? ''));
+  const short = (id) => (typeof id === 'string' && id.length > 18 ? '…' + id.slice(-8) : String(id ?? ''));
   const str = (v) => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
   const topState = (value) => (typeof value === 'string' ? value : value && typeof value === 'object' ? Object.keys(value)[0] || '?' : '?');
 
@@ -80,7 +80,7 @@
     coordEl.dataset.kind = 'coordinator';
     coordEl.dataset.target = target;
     coordEl.dataset.state = 'none';
-    const label = el('span', null, target);
+    const label = el('span', 'name', target);
     const state = el('span', 'state', 'no coordinator');
     coordEl.append(el('span', 'dot'), el('span', 'prio', '⚖'), label, state);
     const opsUl = el('ul');
@@ -136,7 +136,8 @@
       node.dataset.kind = 'operation';
       node.dataset.sid = a.sid;
       node.dataset.op = ctx.id;
-      node.append(el('span', 'dot'), el('span', null, short(ctx.id)), el('span', 'prio', `${ctx.type ?? ''} P${ctx.effectivePriority ?? ctx.priority ?? '?'}`), el('span', 'state', ''));
+      node.append(el('span', 'dot'), el('span', 'name', short(ctx.id)), el('span', 'prio', `${ctx.type ?? ''} P${ctx.effectivePriority ?? ctx.priority ?? '?'}`), el('span', 'state', ''));
+      node.title = `${ctx.id} · ${ctx.type ?? ''} · priority ${ctx.priority ?? '?'}`;
       node.addEventListener('click', () => select(a.sid));
       const kids = el('ul');
       li.append(node, kids);
@@ -154,7 +155,7 @@
       const node = el('div', 'node child');
       node.dataset.kind = 'child';
       node.dataset.sid = a.sid;
-      node.append(el('span', 'dot'), el('span', null, a.name || 'actor'), el('span', 'state', ''));
+      node.append(el('span', 'dot'), el('span', 'name', a.name || 'actor'), el('span', 'state', ''));
       node.addEventListener('click', () => select(a.sid));
       li.append(node);
       parent.kidsUl.append(li);
@@ -197,7 +198,8 @@
       stateEl.textContent = `${state}${stagedN ? ' · ' + stagedN + ' staged' : ''}`;
     } else if (stateEl) {
       const ctx = snap.context || {};
-      stateEl.textContent = state === 'rejected' && ctx.code ? `rejected · ${ctx.code}` : a.el.dataset.state;
+      stateEl.textContent = a.el.dataset.state;
+      if (ctx.code) a.el.title = `${ctx.id} · ${ctx.code}: ${ctx.reason ?? ''}`;
     }
     a.el.classList.toggle('final', snap.status === 'done' || snap.status === 'stopped' || snap.status === 'error');
     a.el.classList.toggle('selected', selected === a.sid);
@@ -366,7 +368,7 @@
       return;
     }
     const gi = g.graph();
-    const root = svg('svg', { viewBox: `0 0 ${Math.ceil(gi.width)} ${Math.ceil(gi.height)}`, width: Math.ceil(gi.width), height: Math.ceil(gi.height), role: 'img' });
+    const root = svg('svg', { viewBox: `0 0 ${Math.ceil(gi.width)} ${Math.ceil(gi.height)}`, preserveAspectRatio: 'xMidYMid meet', role: 'img' });
     const defs = svg('defs');
     for (const [id, cls] of [['arrow', 'sc-arrow'], ['arrow-last', 'sc-arrow-last']]) {
       const marker = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
@@ -619,7 +621,7 @@
     }
     rej.append(legend);
     m.append(rej);
-    m.append(chart('p99 decision latency (submit → final)', [{ values: col((x) => x.p99DecisionMs ?? 0), color: '#c07cff' }], ' ms', num));
+    m.append(chart('p99 decision latency', [{ values: col((x) => x.p99DecisionMs ?? 0), color: '#c07cff' }], ' ms', num));
     m.append(chart('p99 arbitration time', [{ values: col((x) => x.p99ResolutionUs ?? 0), color: '#6fe5d8' }], ' µs', num));
     m.append(chart('in flight', [{ values: col((x) => x.inFlight), color: '#8a94a6' }], '', (v) => v.toFixed(0)));
     if (last) {
