@@ -320,7 +320,7 @@ export function checkLifecycle(machine: AnyStateMachine): LifecycleViolation[] {
   for (const n of beforeWin) {
     for (const e of graph.get(n) ?? []) {
       if (e.event !== 'arbiter.win' && top(e.to) === 'executing') {
-        add(nameOf(n), 'executing-after-win', `it enters executing on \`${e.event}\` before the operation won`);
+        add(nameOf(n), 'executing-after-win', `it enters executing on \`${e.event || 'always'}\` before the operation won`);
       }
     }
   }
@@ -359,7 +359,7 @@ export function checkLifecycle(machine: AnyStateMachine): LifecycleViolation[] {
         const targets = (t.target ?? []) as AnyStateNode[];
         if (!targets.some((x) => top(x) === 'rejected')) continue;
         if (!(t.actions as unknown[]).some((a) => assignsCode(a, machine))) {
-          add(nameOf(node), 'rejection-code', `its \`${t.eventType}\` transition to rejected assigns no code`);
+          add(nameOf(node), 'rejection-code', `its \`${t.eventType || 'always'}\` transition to rejected assigns no code`);
         }
       }
     }

@@ -97,3 +97,19 @@ export type {
 } from '../machines/coordinator.machine.js';
 export { Supervisor } from '../actors/supervisor.js';
 export type { SupervisorOptions } from '../actors/supervisor.js';
+
+// Lifecycle (declarative extension; model-based test helpers live in 'arbiter/testing')
+export { extendLifecycle, LIFECYCLE_RULES } from '../machines/lifecycle.js';
+export type {
+  LifecycleAction,
+  LifecycleArgs,
+  LifecycleGuard,
+  LifecyclePatch,
+  LifecycleRule,
+  LifecycleStep,
+  StatePatch,
+  StepTransition,
+  StepTransitions,
+} from '../machines/lifecycle.js';
+export { LifecycleError } from './errors.js';
+export type { LifecycleViolation } from './errors.js';
