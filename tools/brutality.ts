@@ -5,8 +5,7 @@
  * a stale write throws `OccConflictError`, which the arbiter retries with backoff.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createArbiter, OccConflictError, type ArbiterEvent } from '../src/index.js';
-import { createStore } from '../src/store/memory.js';
+import { createArbiter, createStore, OccConflictError, type ArbiterEvent } from '../src/index.js';
 import { MemorySampler, mean, prioritySampler, DEFAULT_PRIORITIES, type IntegrityCheck, type MemoryFigures, type PriorityClass, type Progress } from './common.js';
 import { intBetween, pick, seededRandom } from './random.js';
 

@@ -4,9 +4,7 @@
  * Node-only (process.memoryUsage), which is why it lives in `tools/`, not `src/`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Priority } from '../src/index.js';
-import { createStore } from '../src/store/memory.js';
-import type { EntityStore } from '../src/store/types.js';
+import { createStore, Priority, type EntityStore } from '../src/index.js';
 import { weighted, type Random } from './random.js';
 
 /** The seeds' operation mix (seed 002). */
