@@ -1,0 +1,247 @@
+import test from 'ava';
+import { createActor, createMachine } from 'xstate';
+import { activeStateIds, InspectorFeed, MetricsSampler, statechartOf, toJsonSafe, type FeedMessage } from '../../inspector/index.js';
+import { coordinatorMachine, operationMachine, Priority } from '../../src/index.js';
+import { advance, harness } from '../helpers/index.js';
+
+type Msg = Extract<FeedMessage, { type: string }> & Record<string, any>;
+const ofType = (ms: FeedMessage[], type: string) => ms.filter((m) => m.type === type) as Msg[];
+
+test('statechartOf(operationMachine) - states, event transitions, any-state transitions from the root', (t) => {
+  const chart = statechartOf(operationMachine);
+  t.is(chart.rootId, 'operation');
+  t.deepEqual(chart.nodes.map((n) => n.key), ['*', 'pending', 'staged', 'executing', 'retrying', 'completed', 'rejected']);
+  t.true(chart.nodes.find((n) => n.key === 'pending')!.initial);
+  t.is(chart.nodes.find((n) => n.key === 'completed')!.type, 'final');
+  const edge = (source: string, target: string) => chart.edges.filter((e) => e.source === `operation.${source}` && e.target === `operation.${target}`);
+  t.deepEqual(edge('staged', 'executing').map((e) => e.event), ['arbiter.win']);
+  t.deepEqual(edge('retrying', 'executing').map((e) => e.label), ['after backoff']);
+  t.deepEqual(edge('executing', 'completed').map((e) => e.label), ['done: execute']);
+  t.deepEqual(edge('*', 'rejected').map((e) => e.event).sort(), ['arbiter.cancel', 'arbiter.shutdown', 'arbiter.timeout']);
+  t.true(edge('executing', 'retrying')[0]!.label.includes('[canRetry]'));
+  t.notThrows(() => JSON.stringify(chart));
+});
+
+test('statechartOf(coordinatorMachine) - eventless transitions are drawn, targetless root ones listed', (t) => {
+  const chart = statechartOf(coordinatorMachine);
+  const fromDeciding = chart.edges.filter((e) => e.source === 'coordinator.deciding');
+  t.deepEqual(fromDeciding.map((e) => e.target), ['coordinator.collecting', 'coordinator.busy', 'coordinator.idle']);
+  t.deepEqual(fromDeciding.map((e) => e.label), ['always [hasStaged]', 'always [hasHolders]', 'always']);
+  t.deepEqual(chart.handles, ['operation.finished']);
+  t.false(chart.nodes.some((n) => n.type === 'any'));
+});
+
+test('statechartOf() - nested states keep their parent; activeStateIds() walks nested values', (t) => {
+  const machine = createMachine({
+    id: 'door',
+    initial: 'closed',
+    states: {
+      closed: { initial: 'locked', states: { locked: { on: { unlock: 'unlocked' } }, unlocked: { on: { open: '#door.open' } } } },
+      open: { on: { close: 'closed' } },
+    },
+  });
+  const chart = statechartOf(machine);
+  t.is(chart.nodes.find((n) => n.key === 'locked')!.parent, 'door.closed');
+  t.is(chart.nodes.find((n) => n.key === 'closed')!.type, 'compound');
+  t.deepEqual(activeStateIds('door', { closed: 'unlocked' }), ['door.closed', 'door.closed.unlocked']);
+  t.deepEqual(activeStateIds('door', 'open'), ['door.open']);
+});
+
+test('toJsonSafe() - cycles, functions, actors, Maps, bigint, errors and sizes are bounded', (t) => {
+  const cyclic: Record<string, unknown> = { name: 'a' };
+  cyclic['self'] = cyclic;
+  const actor = createActor(createMachine({ id: 'm' }));
+  const safe = toJsonSafe(
+    {
+      cyclic,
+      fn: function execute() {},
+      actor,
+      map: new Map([['k', 1]]),
+      set: new Set([1, 2]),
+      big: 10n,
+      err: new TypeError('bad'),
+      long: 'x'.repeat(2000),
+      many: Array.from({ length: 80 }, (_, i) => i),
+      deep: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } },
+      nan: Number.NaN,
+    },
+    { depth: 5, maxString: 100, maxItems: 50 },
+  ) as Record<string, any>;
+  t.notThrows(() => JSON.stringify(safe));
+  t.is(safe['cyclic'].self, '[circular]');
+  t.deepEqual(safe['fn'], { type: 'execute' });
+  t.regex(safe['actor'], /^\[actor /);
+  t.deepEqual(safe['map'], [['k', 1]]);
+  t.deepEqual(safe['set'], [1, 2]);
+  t.is(safe['big'], '10n');
+  t.deepEqual(safe['err'], { name: 'TypeError', message: 'bad' });
+  t.is(safe['long'].length, 101);
+  t.is(safe['many'].length, 51);
+  t.is(safe['many'][50], '[+30 more]');
+  t.is(safe['deep'].a.b.c.d, '[…]');
+  t.is(safe['nan'], 'NaN');
+});
+
+test('InspectorFeed - disconnected, it records nothing and the arbiter runs uninspected', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  const seen: string[] = [];
+  arbiter.submit({ target: 'a', execute: async () => 1 });
+  await advance(clock, 10);
+  t.is(feed.total, 0);
+  t.false(feed.connected);
+  // Attaching and detaching leaves no observer behind: a later submission is not recorded.
+  feed.connect();
+  t.is(feed.total, 1, 'the live coordinator was announced');
+  feed.disconnect();
+  const sub = arbiter.inspect((e) => seen.push(e.type));
+  sub.unsubscribe();
+  seen.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 2 });
+  await advance(clock, 10);
+  t.is(feed.total, 1);
+  t.deepEqual(seen, []);
+  t.deepEqual(await feed.drain(100), []);
+  await arbiter.stop();
+});
+
+test('InspectorFeed - connected: machines first, unique session ids, the actor tree and the state path', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  const low = arbiter.submit({ target: 'acct', priority: Priority.LOW, execute: async () => 'low' });
+  const high = arbiter.submit({ target: 'acct', priority: Priority.HIGH, execute: async () => 'high' });
+  await advance(clock, 10);
+  await Promise.allSettled([low.result, high.result]);
+  const messages = await feed.drain(10_000);
+  t.is(feed.pending, 0);
+
+  const machines = ofType(messages, 'arbiter.machine');
+  t.deepEqual(machines.map((m) => m.key).sort(), ['coordinator', 'operation']);
+  const firstActor = messages.findIndex((m) => m.type === '@xstate.actor');
+  t.true(messages.findIndex((m) => m.type === 'arbiter.machine') < firstActor, 'a machine is described before its actors');
+
+  const actors = ofType(messages, '@xstate.actor');
+  const ids = actors.map((a) => a.sessionId);
+  t.is(new Set(ids).size, ids.length, 'every actor has its own session id (XState restarts at x:0 per system)');
+  const roots = actors.filter((a) => a.parentId === undefined);
+  t.deepEqual(roots.map((a) => a.name).sort(), ['coordinator', 'operation', 'operation']);
+  const child = actors.find((a) => a.parentId !== undefined)!;
+  t.is(child.name, 'execute');
+  const parent = actors.find((a) => a.sessionId === child.parentId)!;
+  t.is(parent.name, 'operation');
+  t.is(child.rootId, parent.sessionId);
+  for (const a of actors) t.is(a._version, '0.7.2');
+
+  const states = (sid: string) => ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === sid).map((s) => s.snapshot.value);
+  const winner = roots.filter((a) => a.name === 'operation').find((a) => states(a.sessionId).includes('completed'))!;
+  t.deepEqual(states(winner.sessionId), ['pending', 'staged', 'executing', 'completed']);
+  const loser = roots.find((a) => a.name === 'operation' && a !== winner)!;
+  t.deepEqual(states(loser.sessionId), ['pending', 'staged', 'rejected']);
+  const loserFinal = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === loser.sessionId).at(-1)!;
+  t.is(loserFinal.snapshot.context.code, 'lost-arbitration');
+  t.is(loserFinal.event.type, 'arbiter.reject');
+
+  const coordinator = roots.find((a) => a.name === 'coordinator')!;
+  t.true(states(coordinator.sessionId).includes('collecting'));
+  // Recorded by reference, converted later: the maps a coordinator mutates in place show their
+  // state at conversion time (ids only).
+  for (const s of ofType(messages, '@xstate.snapshot').filter((x) => x.sessionId === coordinator.sessionId)) {
+    t.true(Array.isArray(s.snapshot.context.staged));
+  }
+
+  const events = ofType(messages, 'arbiter.event').map((m) => m.event.type);
+  t.true(events.includes('conflict.resolved'));
+  t.is(events.filter((e) => e === 'operation.submitted').length, 2);
+  t.notThrows(() => JSON.stringify(messages));
+  feed.disconnect();
+  await arbiter.stop();
+});
+
+test('InspectorFeed - connecting late announces the live actors with their current snapshot', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 50 });
+  const h = arbiter.submit({ target: 'late', id: 'op-late', execute: async () => 1 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  const messages = await feed.drain(1000);
+  const actors = ofType(messages, '@xstate.actor');
+  const op = actors.find((a) => a.snapshot.context?.id === 'op-late');
+  t.is(op?.snapshot.value, 'staged');
+  const coordinator = actors.find((a) => a.name === 'coordinator' && a.snapshot.value === 'collecting');
+  t.deepEqual(coordinator?.snapshot.context.staged, ['op-late'], 'the coordinator context shows its staged operation ids');
+  t.deepEqual(feed.liveMessage().sessionIds.length, 2);
+  // The live actor keeps being followed.
+  await advance(clock, 50);
+  await h.result;
+  const after = await feed.drain(1000);
+  const opSnaps = ofType(after, '@xstate.snapshot').filter((s) => s.sessionId === op!.sessionId).map((s) => s.snapshot.value);
+  t.deepEqual(opSnaps, ['executing', 'completed']);
+  t.deepEqual(feed.liveMessage().sessionIds, [actors.find((a) => a.name === 'coordinator')!.sessionId]);
+  const described = ofType(await feed.describeLive(), '@xstate.actor');
+  t.deepEqual(described.map((a) => a.name), ['coordinator']);
+  feed.disconnect();
+  await arbiter.stop();
+});
+
+test('InspectorFeed - a full buffer drops the oldest entries and counts them; drain() converts at most max', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10, maxStagedPerTarget: 1000 });
+  const feed = new InspectorFeed(arbiter, { bufferSize: 50 });
+  feed.connect();
+  for (let i = 0; i < 40; i++) arbiter.submit({ target: `t${i % 4}`, id: `op-${i}`, execute: async () => i });
+  t.is(feed.pending, 50);
+  t.is(feed.dropped, feed.total - 50);
+  t.true(feed.dropped > 0);
+  const first = await feed.drain(20);
+  t.is(feed.pending, 30);
+  t.true(first.filter((m) => m.type !== 'arbiter.machine').length <= 20);
+  const rest = await feed.drain(1000);
+  t.is(feed.pending, 0);
+  // The newest survived: the last submission's event is there, the first one's is not.
+  const submitted = ofType([...first, ...rest], 'arbiter.event').filter((m) => m.event.type === 'operation.submitted').map((m) => m.event.operationId);
+  t.true(submitted.includes('op-39'));
+  t.false(submitted.includes('op-0'));
+  await advance(clock, 10);
+  feed.disconnect();
+  await arbiter.stop();
+});
+
+test('InspectorFeed - hostile payloads stay bounded, JSON-safe data', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  const cyclic: Record<string, unknown> = { html: '<script>alert(1)</script>', huge: 'y'.repeat(100_000) };
+  cyclic['again'] = cyclic;
+  const h = arbiter.submit({ target: 't', data: cyclic, execute: async () => cyclic });
+  await advance(clock, 10);
+  await h.result;
+  const messages = await feed.drain(1000);
+  const json = JSON.stringify(messages);
+  t.true(json.length < 60_000, `bounded (${json.length} chars)`);
+  t.true(json.includes('<script>alert(1)</script>'), 'kept as data, escaping is the page’s job');
+  t.true(json.includes('[circular]'));
+  feed.disconnect();
+  await arbiter.stop();
+});
+
+test('MetricsSampler - rates per second from counter deltas, rejections by code, p99 from the arbiter', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const sampler = new MetricsSampler(arbiter, { historySize: 3 });
+  for (let i = 0; i < 4; i++) arbiter.submit({ target: 'a', priority: 1 + i, execute: async () => i });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const s = sampler.sample(500, 1);
+  t.is(s.submittedPerSec, 8);
+  t.is(s.throughput, 8);
+  t.is(s.completedPerSec, 2);
+  t.is(s.conflictsPerSec, 2);
+  t.deepEqual(s.rejectedByCode, { 'lost-arbitration': 6 });
+  t.is(typeof s.p99DecisionMs, 'number');
+  t.like(s.totals, { submitted: 4, completed: 1, rejected: 3, inFlight: 0 });
+  const quiet = sampler.sample(1000, 2);
+  t.is(quiet.throughput, 0);
+  t.deepEqual(quiet.rejectedByCode, {});
+  sampler.sample(1000, 3);
+  sampler.sample(1000, 4);
+  t.deepEqual(sampler.history.map((x) => x.t), [2, 3, 4]);
+  await arbiter.stop();
+});
