@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { DEFAULT_RETRY, OccConflictError, operationMachine, type OperationInput } from '../../src/index.js';
+import { DEFAULT_RETRY, OccConflictError, operationMachine, type ExecuteActorInput, type OperationInput } from '../../src/index.js';
 import { flush } from '../helpers/index.js';
 
 const input = (over: Partial<OperationInput> = {}): OperationInput => ({
@@ -108,7 +108,7 @@ test('operationMachine - cancel, timeout and shutdown from any live state', (t) 
 
 test('operationMachine - provide() swaps the execute actor, the backoff delay and guards', async (t) => {
   const machine = operationMachine.provide({
-    actors: { execute: fromPromise(async () => 'stubbed') },
+    actors: { execute: fromPromise<unknown, ExecuteActorInput>(async () => 'stubbed') },
   });
   const { actor } = start({}, machine);
   actor.send({ type: 'arbiter.admit' });
