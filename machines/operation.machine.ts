@@ -94,7 +94,7 @@ export function isRetryable(err: unknown, retryable: ((err: unknown) => boolean)
  * ```ts
  * import { createActor, fromPromise } from 'xstate';
  * const machine = operationMachine.provide({
- *   actors: { execute: fromPromise(async () => 'stubbed') },
+ *   actors: { execute: fromPromise<unknown, ExecuteActorInput>(async () => 'stubbed') },
  *   delays: { backoff: 0 },
  * });
  * const actor = createActor(machine, { input }).start();
