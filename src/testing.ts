@@ -221,6 +221,11 @@ export interface LifecycleTestModelOptions {
   maxRetries?: number;
   /** The operation's `data` (the model and the real submission both get it). */
   data?: unknown;
+  /**
+   * `data` of the rivals and blockers the runner submits to make the operation lose, be preempted
+   * or find its target full; they must get through your steps. @default options.data
+   */
+  rivalData?: unknown;
   /** Payloads per event type; each one is a separate edge of the model. */
   events?: Record<string, ReadonlyArray<Record<string, unknown>>>;
   /** Event types left out of the model. */
@@ -313,6 +318,7 @@ export function createLifecycleTestModel(
   const whileExecuting = options.whileExecuting ?? 'preempt';
   const maxRetries = options.maxRetries ?? 1;
   const exclude = new Set(options.exclude ?? []);
+  const rivalData = 'rivalData' in options ? options.rivalData : options.data;
   if (whileExecuting !== 'preempt') exclude.add('arbiter.preempt');
   const machine = toTestMachine(lifecycle);
   const input: OperationInput = {
@@ -428,7 +434,7 @@ export function createLifecycleTestModel(
         return enteredAt;
       },
       rival(priority: number) {
-        const h = arbiter.submit({ target: MODEL_TARGET, priority, execute: hangs });
+        const h = arbiter.submit({ target: MODEL_TARGET, priority, data: rivalData, execute: hangs });
         handles.push(h);
         return h;
       },
