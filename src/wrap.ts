@@ -24,7 +24,14 @@ import { expectFunction, expectInteger, expectNonEmptyString, expectObject, expe
  */
 export type ConflictResolutionMode = 'none' | 'staged' | 'occ' | 'staged+occ';
 
-/** Every {@link ConflictResolutionMode}. */
+/**
+ * Every {@link ConflictResolutionMode}.
+ *
+ * @example
+ * ```ts
+ * CONFLICT_RESOLUTION_MODES.includes(process.env.MODE as ConflictResolutionMode);
+ * ```
+ */
 export const CONFLICT_RESOLUTION_MODES: readonly ConflictResolutionMode[] = Object.freeze(['none', 'staged', 'occ', 'staged+occ']);
 
 /**

@@ -22,7 +22,14 @@ export interface OperationRecordData {
   readonly code?: RejectionCode;
 }
 
-/** What promotion reads from an operation. */
+/**
+ * What promotion reads from an operation.
+ *
+ * @example
+ * ```ts
+ * promotion.promote({ id: handle.id, target: handle.target, type: 'withdraw', priority: 5 });
+ * ```
+ */
 export interface PromotableOperation {
   readonly id: string;
   readonly target: string;
@@ -30,7 +37,14 @@ export interface PromotableOperation {
   readonly priority: number;
 }
 
-/** Where a store failure happened: registering the winner, or recording its final status. */
+/**
+ * Where a store failure happened: registering the winner, or recording its final status.
+ *
+ * @example
+ * ```ts
+ * createArbiter({ store, onStoreError: (err, phase: PromotionPhase, id) => log.warn({ err, phase, id }) });
+ * ```
+ */
 export type PromotionPhase = 'promote' | 'settle';
 
 /**
