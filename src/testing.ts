@@ -26,8 +26,10 @@ export type { LifecycleViolation };
  * ```
  */
 export async function flush(): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  await new Promise<void>((resolve) => setImmediate(resolve));
+  // setImmediate runs after pending I/O and microtasks in Node; browsers only have setTimeout.
+  const turn = typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (fn: () => void) => setTimeout(fn, 0);
+  await new Promise<void>((resolve) => turn(resolve));
+  await new Promise<void>((resolve) => turn(resolve));
 }
 
 /**
