@@ -31,6 +31,8 @@ export interface InspectorOptions {
   bufferSize?: number;
   /** Batches queued for one slow page; beyond it its oldest batches are dropped. @default 20 */
   maxClientBacklog?: number;
+  /** Bytes waiting in a page's socket beyond which batches queue up for it instead. @default 1048576 */
+  highWaterBytes?: number;
   /** Largest message accepted from a page, in bytes; larger ones are dropped and counted. @default 4096 */
   maxMessageBytes?: number;
   /** Metrics sampling interval, in milliseconds. @default 1000 */
@@ -52,6 +54,8 @@ export interface InspectorStats {
   clients: number;
   /** Inspection and arbiter events recorded (only while a page is connected). */
   recorded: number;
+  /** Recorded events waiting to be converted and sent. */
+  pending: number;
   /** Recorded events dropped because pages could not keep up (oldest first). */
   dropped: number;
   /** Batches dropped from slow pages' backlogs. */
@@ -119,7 +123,6 @@ interface Client {
   ready: boolean;
 }
 
-const HIGH_WATER = 1 << 20;
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {
@@ -151,6 +154,7 @@ function resolveOptions(options: InspectorOptions) {
   if (o.maxBatch !== undefined) expectInteger(o.maxBatch, 'maxBatch', 1);
   if (o.bufferSize !== undefined) expectInteger(o.bufferSize, 'bufferSize', 1);
   if (o.maxClientBacklog !== undefined) expectInteger(o.maxClientBacklog, 'maxClientBacklog', 1);
+  if (o.highWaterBytes !== undefined) expectInteger(o.highWaterBytes, 'highWaterBytes', 0);
   if (o.maxMessageBytes !== undefined) expectInteger(o.maxMessageBytes, 'maxMessageBytes', 16);
   if (o.sampleMs !== undefined) expectInteger(o.sampleMs, 'sampleMs', 10);
   if (o.onError !== undefined) expectFunction(o.onError, 'onError');
@@ -162,6 +166,7 @@ function resolveOptions(options: InspectorOptions) {
     bufferSize: o.bufferSize ?? 10_000,
     maxClientBacklog: o.maxClientBacklog ?? 20,
     maxMessageBytes: o.maxMessageBytes ?? 4096,
+    highWaterBytes: o.highWaterBytes ?? 1 << 20,
     sampleMs: o.sampleMs ?? 1000,
     onError: o.onError,
   };
@@ -273,7 +278,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
 
   function pump(client: Client): void {
     const { ws } = client;
-    while (client.queue.length > 0 && ws.readyState === ws.OPEN && ws.bufferedAmount < HIGH_WATER) {
+    while (client.queue.length > 0 && ws.readyState === ws.OPEN && ws.bufferedAmount <= o.highWaterBytes) {
       const { payload } = client.queue.shift()!;
       stats.batchesSent++;
       ws.send(payload, (err) => {
@@ -282,8 +287,9 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
     }
   }
 
-  async function greet(client: Client): Promise<void> {
-    const live = await serial(() => feed.describeLive());
+  // `describe`: list the live actors. Not for the first page: connecting the feed just recorded them.
+  async function greet(client: Client, describe: boolean): Promise<void> {
+    const live = describe ? await serial(() => feed.describeLive()) : [];
     if (client.ws.readyState !== client.ws.OPEN) return;
     const machines = feed.machineMessages();
     send(client, [...machines, ...live.filter((m) => m.type !== 'arbiter.machine')], {
@@ -310,7 +316,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
       return;
     }
     const type = msg && typeof msg === 'object' ? (msg as { type?: unknown }).type : undefined;
-    if (type === 'resync') void greet(client).catch(report);
+    if (type === 'resync') void greet(client, true).catch(report);
     else if (type === 'ping') send(client, [], { pong: true });
     else stats.malformed++;
   }
@@ -322,7 +328,8 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
     }
     const client: Client = { ws, queue: [], dropped: 0, ready: false };
     clients.add(client);
-    if (clients.size === 1) feed.connect();
+    const first = clients.size === 1;
+    if (first) feed.connect();
     ws.on('message', (data, isBinary) => onMessage(client, data, isBinary));
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') stats.oversized++;
@@ -332,7 +339,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
       clients.delete(client);
       if (clients.size === 0) feed.disconnect();
     });
-    void greet(client).catch(report);
+    void greet(client, !first).catch(report);
   }
 
   let flushing = false;
@@ -398,6 +405,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
     stats: () => ({
       clients: clients.size,
       recorded: feed.total,
+      pending: feed.pending,
       dropped: feed.dropped,
       droppedBatches: stats.droppedBatches,
       batchesSent: stats.batchesSent,

@@ -1,6 +1,6 @@
-// arbiter inspector page. Everything received is data: it is only ever put in the DOM through
-// textContent, attributes set with setAttribute, or SVG built with createElementNS — never
-// innerHTML, never eval. State names and event payloads come from user machines.
+// arbiter inspector page. Everything received is data: it only reaches the DOM through
+// textContent, setAttribute and elements built with createElement / createElementNS, never as
+// markup and never as code. State names and event payloads come from user machines.
 'use strict';
 
 (function main() {
