@@ -310,7 +310,7 @@ function hangs({ signal }: { signal: AbortSignal }): Promise<never> {
  * import { createLifecycleTestModel } from 'arbiter/testing';
  * const { paths, run } = createLifecycleTestModel(lifecycle);
  * for (const path of paths) test(path.description, async (t) => t.deepEqual(await run(path), []));
- * test('path count', (t) => t.is(paths.length, 24));
+ * test('path count', (t) => t.is(paths.length, 23));
  * ```
  */
 export function createLifecycleTestModel(
