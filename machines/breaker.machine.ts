@@ -125,7 +125,8 @@ function recordOutcome(
  * `open` → `halfOpen` after `openMs` (the `cooldown` delay, on the actor's clock); in `halfOpen`
  * up to `halfOpenProbes` submissions are let through: the first probe that succeeds closes it
  * (with a fresh window), one that fails opens it again, and a probe that ends without executing
- * (it lost, was cancelled…) frees its slot.
+ * (it lost, was cancelled…) frees its slot. `breaker.trip` opens it from `closed` or `halfOpen`,
+ * `breaker.reset` closes it from `open` or `halfOpen`.
  *
  * The arbiter runs one when given the `breaker` option and rejects submissions with
  * `circuit-open` while it is open (or half-open with every probe slot taken).
@@ -179,10 +180,6 @@ export const breakerMachine = setup({
     trips: 0,
     lastAt: 0,
   }),
-  on: {
-    'breaker.trip': { target: '.open' },
-    'breaker.reset': { target: '.closed' },
-  },
   states: {
     closed: {
       entry: 'clearWindow',
@@ -190,11 +187,15 @@ export const breakerMachine = setup({
       on: {
         'execution.succeeded': { actions: 'recordSuccess' },
         'execution.failed': { actions: 'recordFailure' },
+        'breaker.trip': { target: 'open' },
       },
     },
     open: {
       entry: 'countTrip',
       after: { cooldown: 'halfOpen' },
+      on: {
+        'breaker.reset': { target: 'closed' },
+      },
     },
     halfOpen: {
       entry: assign({ probes: 0 }),
@@ -203,6 +204,8 @@ export const breakerMachine = setup({
         'probe.released': { actions: 'releaseProbe' },
         'probe.succeeded': { target: 'closed' },
         'probe.failed': { target: 'open' },
+        'breaker.trip': { target: 'open' },
+        'breaker.reset': { target: 'closed' },
       },
     },
   },
