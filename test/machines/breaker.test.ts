@@ -14,11 +14,11 @@ async function advance(clock: SimulatedClock, ms: number): Promise<void> {
 
 type Snap = SnapshotFrom<typeof breakerMachine>;
 const OPTIONS = { minimumExecutions: 2, failureRateThreshold: 0.5, halfOpenProbes: 1, openMs: 1000, windowMs: 10_000 };
-const COOLDOWN = breakerMachine.states.open.after[0]!.eventType;
+const COOLDOWN: string = breakerMachine.states['open']!.after[0]!.eventType;
 const key = (s: Snap) => `${String(s.value)} probes=${s.context.probes} executions=${s.context.executions} failures=${s.context.failures}`;
 
 test('breakerMachine - model: every shortest path of the state graph replays on a real actor and clock', (t) => {
-  t.is(COOLDOWN, 'xstate.after.cooldown.breaker.open');
+  t.is(COOLDOWN, 'xstate.after.cooldown.breaker.open' as string);
   const events = [
     { type: 'execution.failed', at: 0 },
     { type: 'execution.succeeded', at: 0 },
