@@ -1,0 +1,157 @@
+import test from 'ava';
+import { SimulatedClock } from 'xstate';
+import { ArbiterInputError, createArbiter, createStore, Priority, type ArbiterOptions } from '../../src/index.js';
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function advance(clock: SimulatedClock, ms: number): Promise<void> {
+  clock.increment(ms);
+  await flush();
+  await flush();
+}
+
+const MB = 1024 * 1024;
+
+function setup(options: ArbiterOptions = {}) {
+  const clock = new SimulatedClock();
+  const arbiter = createArbiter({
+    clock,
+    random: () => 0.5,
+    windowMs: 100,
+    ...options,
+    health: { memoryUsage: () => 50 * MB, ...options.health },
+  });
+  return { clock, arbiter };
+}
+
+const BUILT_IN = ['stagingSize', 'resolutionLatency', 'successRate', 'conflictRate', 'memory', 'zombieCount', 'oldestZombieAge', 'coordinatorsAlive'];
+
+test('.health() - healthy: every check passes, with the seeds defaults', async (t) => {
+  const { clock, arbiter } = setup();
+  const hs = [2, 8].map((priority) => arbiter.submit({ target: 'a', priority, execute: () => 1 }));
+  arbiter.submit({ target: 'b', execute: () => 1 });
+  await advance(clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  const report = arbiter.health();
+  t.is(report.status, 'healthy');
+  t.deepEqual(Object.keys(report.checks), BUILT_IN);
+  t.deepEqual(report.failed, []);
+  t.like(report.checks.memory, { healthy: true, value: 50, threshold: 1000 });
+  t.like(report.checks.successRate, { healthy: true, value: 1, threshold: 0.9 });
+  // 1 of 3 final operations lost a conflict.
+  t.like(report.checks.conflictRate, { healthy: true, threshold: 0.8 });
+  t.is(report.checks.conflictRate!.value, 1 / 3);
+  t.like(report.checks.stagingSize, { healthy: true, value: 0, threshold: 1000 });
+  t.like(report.checks.zombieCount, { healthy: true, value: 0, threshold: 1000 });
+  t.is(report.at, 100);
+  await arbiter.stop();
+});
+
+test('.health() - degraded: fewer than half the checks fail (staging size)', async (t) => {
+  const { arbiter } = setup({ health: { thresholds: { maxStaged: 3 } } });
+  for (let i = 0; i < 3; i++) arbiter.submit({ target: `t${i}`, execute: () => 1 });
+  const report = arbiter.health();
+  t.is(report.status, 'degraded');
+  t.deepEqual(report.failed, ['stagingSize']);
+  t.like(report.checks.stagingSize, { healthy: false, value: 3, threshold: 3 });
+  await arbiter.stop();
+});
+
+test('.health() - unhealthy: half or more fail (failing executions, conflicts, zombies, memory)', async (t) => {
+  const store = createStore();
+  const { clock, arbiter } = setup({
+    store,
+    gracePeriodMs: 50,
+    health: { thresholds: { maxZombies: 0, maxZombieAgeMs: 1000, maxMemoryMb: 10 } },
+  });
+  // A winner that is preempted (a zombie), losers (conflicts), and an execution that fails.
+  const low = arbiter.submit({ target: 'z', priority: Priority.LOW, execute: ({ signal }) => new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error('aborted')))) });
+  const losers = [1, 1, 1].map(() => arbiter.submit({ target: 'z', priority: Priority.BACKGROUND, execute: () => 1 }));
+  await advance(clock, 200);
+  const high = arbiter.submit({ target: 'z', priority: Priority.HIGH, execute: () => { throw new Error('boom'); } });
+  await advance(clock, 100);
+  await Promise.allSettled([low.result, high.result, ...losers.map((h) => h.result)]);
+  await advance(clock, 2000);
+  const report = arbiter.health();
+  t.is(report.status, 'unhealthy');
+  t.deepEqual(report.failed, ['successRate', 'memory', 'zombieCount', 'oldestZombieAge']);
+  t.like(report.checks.successRate, { healthy: false, value: 0 });
+  // Both winners ended rejected after promotion: the preempted one and the failed one (at t=300).
+  t.like(report.checks.zombieCount, { healthy: false, value: 2 });
+  t.like(report.checks.oldestZombieAge, { healthy: false, value: 2000 });
+  await arbiter.stop();
+});
+
+test('.health() - conflict rate and resolution latency fail past their thresholds', async (t) => {
+  const { clock, arbiter } = setup({ health: { thresholds: { maxConflictRate: 0.5, maxResolutionMs: 0 } } });
+  const hs = [1, 2, 3, 4].map((priority) => arbiter.submit({ target: 'hot', priority, execute: () => 1 }));
+  await advance(clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  const report = arbiter.health();
+  t.like(report.checks.conflictRate, { healthy: false, value: 0.75 });
+  t.is(report.checks.resolutionLatency!.healthy, report.checks.resolutionLatency!.value === 0);
+  t.is(report.status, 'degraded');
+  await arbiter.stop();
+});
+
+test('.health() - a stopped arbiter fails coordinatorsAlive', async (t) => {
+  const { arbiter } = setup();
+  t.is(arbiter.health().checks.coordinatorsAlive!.healthy, true);
+  await arbiter.stop();
+  const report = arbiter.health();
+  t.like(report.checks.coordinatorsAlive, { healthy: false, message: 'the arbiter is stopped' });
+  t.is(report.status, 'degraded');
+});
+
+test('.health() - a check that throws is reported failed, not the whole call', async (t) => {
+  const { arbiter } = setup({
+    health: {
+      memoryUsage: () => {
+        throw new Error('no procfs');
+      },
+      checks: {
+        database: () => ({ healthy: true, message: '3 idle connections' }),
+        cache: () => {
+          throw new Error('redis unreachable');
+        },
+        queue: () => false,
+        weird: () => 'yes' as never,
+      },
+    },
+  });
+  const report = arbiter.health();
+  t.like(report.checks.memory, { healthy: false, message: 'check threw: no procfs' });
+  t.like(report.checks.database, { healthy: true, message: '3 idle connections' });
+  t.like(report.checks.cache, { healthy: false, message: 'check threw: redis unreachable' });
+  t.like(report.checks.queue, { healthy: false, message: 'failed' });
+  t.is(report.checks.weird!.healthy, false);
+  t.deepEqual(report.failed, ['memory', 'cache', 'queue', 'weird']);
+  t.is(Object.keys(report.checks).length, 12);
+  t.is(report.status, 'degraded', '4 of 12 failed');
+  await arbiter.stop();
+});
+
+test('.health() - without an injected measure, memory reads the process heap', async (t) => {
+  const arbiter = createArbiter({ clock: new SimulatedClock() });
+  const memory = arbiter.health().checks.memory!;
+  t.true(memory.healthy);
+  t.true(typeof memory.value === 'number' && memory.value > 0);
+  await arbiter.stop();
+});
+
+test('createArbiter() - rejects bad health options', (t) => {
+  const cases: Array<[unknown, string]> = [
+    ['strict', 'health'],
+    [{ thresholds: 'low' }, 'health.thresholds'],
+    [{ thresholds: { maxStaged: -1 } }, 'health.thresholds.maxStaged'],
+    [{ thresholds: { minSuccessRate: 1.5 } }, 'health.thresholds.minSuccessRate'],
+    [{ thresholds: { maxLatency: 5 } }, 'health.thresholds.maxLatency'],
+    [{ checks: { db: 'ping' } }, 'health.checks.db'],
+    [{ checks: { memory: () => true } }, 'health.checks.memory'],
+    [{ memoryUsage: 42 }, 'health.memoryUsage'],
+  ];
+  for (const [health, field] of cases) {
+    const err = t.throws(() => createArbiter({ health } as unknown as ArbiterOptions), { instanceOf: ArbiterInputError });
+    t.is(err!.field, field);
+  }
+});
