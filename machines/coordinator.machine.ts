@@ -36,6 +36,12 @@ export interface CoordinatorPort {
   won(winner: StagedOperation): void;
   /** `holder` is about to be preempted by `by`. */
   preempted(holder: HeldOperation, by: Candidate, reason: string): void;
+  /**
+   * The coordinator has dropped operation `id` from its maps on its own decision (rejected or
+   * preempted): the owner need not send `operation.finished` for it, which saves a macrostep of
+   * the coordinator per loser.
+   */
+  released(id: string): void;
 }
 
 /** What a coordinator is started with. */
@@ -75,7 +81,8 @@ export type CoordinatorEvent =
   | { type: 'candidate'; operation: StagedOperation }
   | { type: 'operation.finished'; id: string };
 
-function reject(op: { actor: AnyActorRef }, code: RejectionCode, reason: string): void {
+function reject(port: CoordinatorPort, op: StagedOperation, code: RejectionCode, reason: string): void {
+  port.released(op.candidate.id);
   op.actor.send({ type: 'arbiter.reject', code, reason });
 }
 
@@ -116,7 +123,7 @@ export const coordinatorMachine = setup({
       if (event.type !== 'candidate') return;
       const { operation } = event;
       if (context.staged.size >= context.maxStagedPerTarget) {
-        reject(operation, 'staging-full', `target ${context.target} already has ${context.staged.size} staged operations`);
+        reject(context.port, operation, 'staging-full', `target ${context.target} already has ${context.staged.size} staged operations`);
         return;
       }
       context.staged.set(operation.candidate.id, operation);
@@ -158,7 +165,7 @@ export const coordinatorMachine = setup({
         for (const c of decision.losers) {
           const op = staged.get(c.id);
           staged.delete(c.id);
-          if (op) reject(op, decision.code, decision.reason);
+          if (op) reject(port, op, decision.code, decision.reason);
         }
         return;
       }
@@ -166,7 +173,7 @@ export const coordinatorMachine = setup({
       for (const c of decision.losers) {
         const op = staged.get(c.id);
         staged.delete(c.id);
-        if (op) reject(op, 'lost-arbitration', lostReason(c, winner));
+        if (op) reject(port, op, 'lost-arbitration', lostReason(c, winner));
       }
       if (decision.kind === 'hold') return;
       for (const h of decision.preempt) {
@@ -175,6 +182,7 @@ export const coordinatorMachine = setup({
         if (!held) continue;
         const reason = `preempted by ${winner.id} (priority ${winner.effectivePriority} vs ${h.effectivePriority}) after ${Math.round(now - h.startedAt)} ms`;
         port.preempted(held, winner, reason);
+        port.released(held.id);
         held.actor.send({ type: 'arbiter.preempt', reason });
       }
       const op = staged.get(winner.id);

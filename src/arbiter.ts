@@ -118,6 +118,25 @@ export interface OperationsView {
 }
 
 /**
+ * Options of `arbiter.inspect`.
+ *
+ * @example
+ * ```ts
+ * // Inspect about one operation in ten (coordinators always).
+ * arbiter.inspect(observer, { sampleOperation: () => Math.random() < 0.1 });
+ * ```
+ */
+export interface InspectOptions {
+  /**
+   * Asked once per new operation: whether its actor is inspected. Inspecting an actor makes XState
+   * report every step it takes, so an inspector under load can bound its cost by sampling.
+   * Coordinators and the operations live when `inspect` is called are always inspected.
+   * @default every operation
+   */
+  sampleOperation?: () => boolean;
+}
+
+/**
  * An arbiter: submit operations, watch `events$`, read `metrics()`, `drain()` and `stop()`.
  *
  * @example
@@ -196,7 +215,10 @@ export interface Arbiter {
    * sub.unsubscribe();
    * ```
    */
-  inspect(observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void)): { unsubscribe(): void };
+  inspect(
+    observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
+    options?: InspectOptions,
+  ): { unsubscribe(): void };
 }
 
 interface OperationRecord extends StagedOperation {
@@ -374,9 +396,26 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       if (event.type === '@xstate.actor' && event.rootId === event.actorRef.sessionId) hubbed.add(event.actorRef);
     },
   };
+  // Observers that want every operation, and the samplers of those that want some.
+  let inspectAll = 0;
+  const samplers = new Set<() => boolean>();
+  function inspectOperation(): boolean {
+    if (inspectAll > 0) return true;
+    for (const sample of samplers) {
+      try {
+        if (sample()) return true;
+      } catch {
+        // A failing sampler samples nothing.
+      }
+    }
+    return false;
+  }
   // Root actors whose system already forwards to the hub (so `arbiter.inspect` never adds it twice).
   const hubbed = new WeakSet<object>();
-  if (options.inspect) inspectors.add(typeof options.inspect === 'function' ? { next: options.inspect } : options.inspect);
+  if (options.inspect) {
+    inspectors.add(typeof options.inspect === 'function' ? { next: options.inspect } : options.inspect);
+    inspectAll++;
+  }
 
   let observerErrors = 0;
   const bus = new EventBus(now, (err) => {
@@ -480,6 +519,10 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       if (promotion) record.storeId = promotion.promote(record);
       counters.executing++;
       supervisor.decided(record.target);
+    },
+    released(id: string) {
+      const record = live.get(id);
+      if (record) record.routed = false;
     },
     preempted(held: HeldOperation, by: Candidate, reason: string) {
       if (!bus.observed) return;
@@ -657,7 +700,8 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       parentId: spec.parentId,
       data: spec.data,
     };
-    const actor = createActor(lifecycle, inspectors.size > 0 ? { ...actorOptions, input, inspect: hub } : { ...actorOptions, input }) as AnyActorRef;
+    const inspected = inspectors.size > 0 && inspectOperation();
+    const actor = createActor(lifecycle, inspected ? { ...actorOptions, input, inspect: hub } : { ...actorOptions, input }) as AnyActorRef;
     let resolveResult!: (value: TResult) => void;
     let rejectResult!: (err: unknown) => void;
     const result = new Promise<TResult>((res, rej) => {
@@ -861,10 +905,18 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       breaker?.stop();
       bus.complete();
     },
-    inspect(observer) {
+    inspect(observer, inspectOptions) {
       if (typeof observer !== 'function') expectObject(observer, 'observer');
-      const o: Observer<InspectionEvent> = typeof observer === 'function' ? { next: observer } : observer;
+      if (inspectOptions !== undefined) {
+        expectObject(inspectOptions, 'options');
+        if (inspectOptions.sampleOperation !== undefined) expectFunction(inspectOptions.sampleOperation, 'options.sampleOperation');
+      }
+      const wanted = inspectOptions?.sampleOperation as (() => boolean) | undefined;
+      const sample = wanted ? () => wanted() === true : undefined;
+      const o: Observer<InspectionEvent> = typeof observer === 'function' ? { next: observer } : { next: (e) => observer.next?.(e) };
       inspectors.add(o);
+      if (sample) samplers.add(sample);
+      else inspectAll++;
       const announce = (actor: AnyActorRef, root: AnyActorRef) => {
         if (!hubbed.has(root)) {
           hubbed.add(root);
@@ -887,7 +939,9 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       }
       return {
         unsubscribe() {
-          inspectors.delete(o);
+          if (!inspectors.delete(o)) return;
+          if (sample) samplers.delete(sample);
+          else inspectAll--;
         },
       };
     },

@@ -26,6 +26,7 @@ function setup(over: Partial<Parameters<typeof createActor<typeof coordinatorMac
     conflict: (r) => reports.push(r),
     won: (op) => won.push(op.candidate.id),
     preempted: (h) => preempted.push(h.id),
+    released: () => undefined,
   };
   const actor = createActor(coordinatorMachine, {
     clock,
