@@ -29,7 +29,14 @@ export interface BreakerBucket {
   readonly failed: number;
 }
 
-/** The breaker machine's context. Buckets are replaced, never mutated (graph traversal relies on it). */
+/**
+ * The breaker machine's context. Buckets are replaced, never mutated (graph traversal relies on it).
+ *
+ * @example
+ * ```ts
+ * const { executions, failures } = breakerActor.getSnapshot().context;
+ * ```
+ */
 export interface BreakerContext {
   readonly options: Readonly<BreakerOptions>;
   readonly buckets: readonly BreakerBucket[];
@@ -48,6 +55,11 @@ export interface BreakerContext {
  * Events of the breaker machine. `execution.*` carry the clock time of the outcome; the
  * `probe.*` events concern submissions let through while half-open; `breaker.trip` and
  * `breaker.reset` force it open or closed.
+ *
+ * @example
+ * ```ts
+ * breakerActor.send({ type: 'execution.failed', at: clock.now() });
+ * ```
  */
 export type BreakerEvent =
   | { type: 'execution.succeeded'; at: number }
@@ -59,12 +71,26 @@ export type BreakerEvent =
   | { type: 'breaker.trip' }
   | { type: 'breaker.reset' };
 
-/** What the breaker machine is started with. */
+/**
+ * What the breaker machine is started with.
+ *
+ * @example
+ * ```ts
+ * createActor(breakerMachine, { input: { options: { openMs: 1000 } } });
+ * ```
+ */
 export interface BreakerInput {
   options?: Partial<BreakerOptions>;
 }
 
-/** The top-level state names of the breaker. */
+/**
+ * The top-level state names of the breaker.
+ *
+ * @example
+ * ```ts
+ * const state: BreakerState = arbiter.breaker?.state ?? 'closed';
+ * ```
+ */
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
 /** Rejection codes that count as a failed execution when the operation had won. */
@@ -211,9 +237,9 @@ export const breakerMachine = setup({
   },
 });
 
-/** The breaker machine's type. */
+/** The breaker machine's type. @example `const m: BreakerMachine = breakerMachine;` */
 export type BreakerMachine = typeof breakerMachine;
-/** A running breaker. */
+/** A running breaker. @example `const ref: BreakerActorRef | undefined = arbiter.breaker?.actor;` */
 export type BreakerActorRef = ActorRefFrom<BreakerMachine>;
-/** A breaker snapshot. */
+/** A breaker snapshot. @example `const snap: BreakerSnapshot = ref.getSnapshot();` */
 export type BreakerSnapshot = SnapshotFrom<BreakerMachine>;

@@ -113,3 +113,31 @@ export type {
 } from '../machines/lifecycle.js';
 export { LifecycleError } from './errors.js';
 export type { LifecycleViolation } from './errors.js';
+
+// Observability: metrics, health, circuit breaker, cleanup, retried submissions, logging
+export type { ArbiterMetrics, HistogramSnapshot, ThroughputSnapshot } from '../actors/metrics.js';
+export { BUILT_IN_CHECKS, DEFAULT_HEALTH_THRESHOLDS } from '../actors/health.js';
+export type { BuiltInCheck, HealthCheckResult, HealthReport, HealthStatus } from '../actors/health.js';
+export { breakerMachine, DEFAULT_BREAKER, executionOutcome } from '../machines/breaker.machine.js';
+export type {
+  BreakerActorRef,
+  BreakerContext,
+  BreakerEvent,
+  BreakerInput,
+  BreakerMachine,
+  BreakerSnapshot,
+  BreakerState,
+} from '../machines/breaker.machine.js';
+export type { BreakerControl, BreakerStatus } from '../actors/breaker.js';
+export { DEFAULT_CLEANUP, isZombie } from '../actors/cleanup.js';
+export type {
+  BreakerOptions,
+  CleanupOptions,
+  CleanupStrategy,
+  HealthCheckFn,
+  HealthOptions,
+  HealthThresholds,
+  MetricsOptions,
+} from './observability.js';
+export type { SubmitRetryOptions } from './retry.js';
+export type { Logger, LogLevel } from './logger.js';
