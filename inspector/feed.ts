@@ -39,6 +39,14 @@ export type FeedMessage = StatelyInspectionEvent | MachineMessage | ArbiterEvent
 export interface InspectorFeedOptions {
   /** Entries held between two drains; beyond it the oldest are dropped (and counted). @default 10000 */
   readonly bufferSize?: number;
+  /**
+   * New operations inspected per second at most (a token bucket); the others still appear in the
+   * event log, but XState does not report their steps. Inspection makes XState report every step,
+   * so this bounds the cost of watching a busy arbiter. `Infinity` inspects every one. @default 200
+   */
+  readonly maxOperationsPerSec?: number;
+  /** Clock for the sampling bucket, in milliseconds. @default performance.now */
+  readonly now?: () => number;
 }
 
 // `current`: an actor announced after it started (its snapshot is readable now); XState announces
@@ -145,12 +153,22 @@ export class InspectorFeed {
   private inspection: { unsubscribe(): void } | undefined;
   private events: Subscription | undefined;
   private received = 0;
+  private readonly rate: number;
+  private readonly now: () => number;
+  private tokens: number;
+  private refilledAt: number;
+  /** Operations left uninspected by sampling. */
+  unsampled = 0;
 
   constructor(
     private readonly arbiter: Arbiter,
     options: InspectorFeedOptions = {},
   ) {
     this.ring = new Ring<Entry>(options.bufferSize ?? 10_000);
+    this.rate = options.maxOperationsPerSec ?? 200;
+    this.now = options.now ?? (() => globalThis.performance.now());
+    this.tokens = Math.min(this.rate, 1000);
+    this.refilledAt = this.now();
     this.stately = createInspector(
       { send: (e) => this.out.push(e) },
       { serializationDepthLimit: 6, sanitizeEvent: (e) => toJsonSafe(e) as typeof e },
@@ -180,7 +198,10 @@ export class InspectorFeed {
   /** Subscribes to the arbiter; the live actors are recorded first. Idempotent. */
   connect(): void {
     if (this.inspection) return;
-    this.inspection = this.arbiter.inspect({ next: (e) => this.onInspection(e) });
+    this.inspection = this.arbiter.inspect(
+      { next: (e) => this.onInspection(e) },
+      Number.isFinite(this.rate) ? { sampleOperation: () => this.sample() } : undefined,
+    );
     if (!this.arbiter.stopped) this.events = this.arbiter.events$.subscribe({ next: (e) => this.onEvent(e) });
   }
 
@@ -192,6 +213,21 @@ export class InspectorFeed {
     this.events = undefined;
     this.live.clear();
     this.ring.take(this.ring.size);
+  }
+
+  /** @internal hot path: whether the next new operation is inspected. */
+  sample(): boolean {
+    if (this.tokens < 1) {
+      const t = this.now();
+      this.tokens = Math.min(Math.max(this.rate, 1), this.tokens + ((t - this.refilledAt) * this.rate) / 1000);
+      this.refilledAt = t;
+      if (this.tokens < 1) {
+        this.unsampled++;
+        return false;
+      }
+    }
+    this.tokens--;
+    return true;
   }
 
   /** @internal hot path */

@@ -25,10 +25,15 @@ export interface InspectorOptions {
   host?: string;
   /** How often buffered messages are sent to the pages, in milliseconds. @default 100 */
   flushMs?: number;
-  /** Messages converted and sent per flush at most; the rest waits (or is dropped). @default 1000 */
+  /** Messages converted and sent per flush at most; the rest waits (or is dropped). @default 500 */
   maxBatch?: number;
   /** Inspection entries held between flushes; beyond it the oldest are dropped. @default 10000 */
   bufferSize?: number;
+  /**
+   * New operations whose statecharts are followed per second at most; the rest still show in the
+   * event log and metrics. Bounds the cost of watching a busy arbiter. @default 200
+   */
+  maxOperationsPerSec?: number;
   /** Batches queued for one slow page; beyond it its oldest batches are dropped. @default 20 */
   maxClientBacklog?: number;
   /** Bytes waiting in a page's socket beyond which batches queue up for it instead. @default 1048576 */
@@ -54,6 +59,8 @@ export interface InspectorStats {
   clients: number;
   /** Inspection and arbiter events recorded (only while a page is connected). */
   recorded: number;
+  /** New operations not followed because of `maxOperationsPerSec`. */
+  unsampled: number;
   /** Recorded events waiting to be converted and sent. */
   pending: number;
   /** Recorded events dropped because pages could not keep up (oldest first). */
@@ -153,6 +160,7 @@ function resolveOptions(options: InspectorOptions) {
   if (o.flushMs !== undefined) expectInteger(o.flushMs, 'flushMs', 1);
   if (o.maxBatch !== undefined) expectInteger(o.maxBatch, 'maxBatch', 1);
   if (o.bufferSize !== undefined) expectInteger(o.bufferSize, 'bufferSize', 1);
+  if (o.maxOperationsPerSec !== undefined && o.maxOperationsPerSec !== Infinity) expectInteger(o.maxOperationsPerSec, 'maxOperationsPerSec', 1);
   if (o.maxClientBacklog !== undefined) expectInteger(o.maxClientBacklog, 'maxClientBacklog', 1);
   if (o.highWaterBytes !== undefined) expectInteger(o.highWaterBytes, 'highWaterBytes', 0);
   if (o.maxMessageBytes !== undefined) expectInteger(o.maxMessageBytes, 'maxMessageBytes', 16);
@@ -162,8 +170,9 @@ function resolveOptions(options: InspectorOptions) {
     port: o.port ?? 0,
     host: o.host ?? '127.0.0.1',
     flushMs: o.flushMs ?? 100,
-    maxBatch: o.maxBatch ?? 1000,
+    maxBatch: o.maxBatch ?? 500,
     bufferSize: o.bufferSize ?? 10_000,
+    maxOperationsPerSec: o.maxOperationsPerSec ?? 200,
     maxClientBacklog: o.maxClientBacklog ?? 20,
     maxMessageBytes: o.maxMessageBytes ?? 4096,
     highWaterBytes: o.highWaterBytes ?? 1 << 20,
@@ -207,7 +216,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
     }
   };
 
-  const feed = new InspectorFeed(arbiter, { bufferSize: o.bufferSize });
+  const feed = new InspectorFeed(arbiter, { bufferSize: o.bufferSize, maxOperationsPerSec: o.maxOperationsPerSec });
   const sampler = new MetricsSampler(arbiter);
   const clients = new Set<Client>();
   const stats = { droppedBatches: 0, batchesSent: 0, malformed: 0, oversized: 0 };
@@ -405,6 +414,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
     stats: () => ({
       clients: clients.size,
       recorded: feed.total,
+      unsampled: feed.unsampled,
       pending: feed.pending,
       dropped: feed.dropped,
       droppedBatches: stats.droppedBatches,

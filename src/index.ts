@@ -4,6 +4,7 @@
 export { createArbiter } from './arbiter.js';
 export type {
   Arbiter,
+  InspectOptions,
   OperationInfo,
   OperationQuery,
   OperationsView,

@@ -245,3 +245,25 @@ test('MetricsSampler - rates per second from counter deltas, rejections by code,
   t.deepEqual(sampler.history.map((x) => x.t), [2, 3, 4]);
   await arbiter.stop();
 });
+
+test('InspectorFeed - maxOperationsPerSec: a token bucket decides which new operations are followed', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10, maxStagedPerTarget: 100 });
+  let now = 0;
+  const feed = new InspectorFeed(arbiter, { maxOperationsPerSec: 5, now: () => now });
+  feed.connect();
+  for (let i = 0; i < 10; i++) arbiter.submit({ target: 'a', id: `first-${i}`, execute: async () => i });
+  now += 1000;
+  for (let i = 0; i < 10; i++) arbiter.submit({ target: 'a', id: `second-${i}`, execute: async () => i });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const messages = await feed.drain(100_000);
+  const followed = ofType(messages, '@xstate.snapshot')
+    .filter((m) => typeof m.snapshot.context?.id === 'string' && m.snapshot.value === 'pending')
+    .map((m) => m.snapshot.context.id);
+  t.deepEqual(followed, ['first-0', 'first-1', 'first-2', 'first-3', 'first-4', 'second-0', 'second-1', 'second-2', 'second-3', 'second-4']);
+  t.is(feed.unsampled, 10);
+  // Every operation still reaches the event log.
+  t.is(ofType(messages, 'arbiter.event').filter((m) => m.event.type === 'operation.submitted').length, 20);
+  feed.disconnect();
+  await arbiter.stop();
+});

@@ -1,0 +1,80 @@
+import test from 'ava';
+import type { InspectionEvent } from 'xstate';
+import { ArbiterInputError } from '../../src/index.js';
+import { advance, harness } from '../helpers/index.js';
+
+const rootsOf = (events: InspectionEvent[]) =>
+  events.filter((e) => e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId).map((e) => (e.actorRef as unknown as { logic: { id: string } }).logic.id);
+
+test('createArbiter({ inspect }) - the observer sees every operation and coordinator actor', async (t) => {
+  const seen: InspectionEvent[] = [];
+  const { clock, arbiter } = harness({ windowMs: 10, inspect: (e) => seen.push(e) });
+  arbiter.submit({ target: 'a', execute: async () => 1 });
+  arbiter.submit({ target: 'b', execute: async () => 2 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'coordinator', 'operation', 'operation']);
+  t.true(seen.some((e) => e.type === '@xstate.snapshot' && (e.snapshot as { value?: unknown }).value === 'completed'));
+  await arbiter.stop();
+});
+
+test('arbiter.inspect() - added late: live actors are announced, later ones followed, once each', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const before = arbiter.submit({ target: 'a', id: 'early', execute: async () => 1 });
+  const seen: InspectionEvent[] = [];
+  const again: InspectionEvent[] = [];
+  const sub = arbiter.inspect((e) => seen.push(e));
+  const sub2 = arbiter.inspect({ next: (e) => again.push(e) });
+  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'operation']);
+  const early = seen.find((e) => e.type === '@xstate.actor' && e.actorRef === before.actor);
+  t.truthy(early, 'the live operation is announced');
+  arbiter.submit({ target: 'a', id: 'late', execute: async () => 2 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  // The early operation entering executing arrives exactly once per observer (the hub is added once).
+  const executions = (list: InspectionEvent[]) =>
+    list.filter((e) => e.type === '@xstate.snapshot' && e.actorRef === before.actor && (e.snapshot as { value?: unknown }).value === 'executing').length;
+  t.is(executions(seen), 1);
+  t.is(executions(again), 1);
+  sub.unsubscribe();
+  sub2.unsubscribe();
+  const count = seen.length;
+  arbiter.submit({ target: 'c', execute: async () => 3 });
+  await advance(clock, 10);
+  t.is(seen.length, count, 'nothing after unsubscribe');
+  await arbiter.stop();
+});
+
+test('arbiter.inspect() - a throwing observer is isolated and counted; bad observers are rejected', async (t) => {
+  const reported: unknown[] = [];
+  const { clock, arbiter } = harness({ windowMs: 10, onObserverError: (err) => reported.push(err) });
+  const good: string[] = [];
+  arbiter.inspect(() => {
+    throw new Error('observer bug');
+  });
+  arbiter.inspect((e) => good.push(e.type));
+  const h = arbiter.submit({ target: 'a', execute: async () => 'fine' });
+  await advance(clock, 10);
+  t.is(await h.result, 'fine');
+  t.true(good.length > 0, 'the other observer still gets everything');
+  t.true(reported.length > 0);
+  t.is(arbiter.metrics().observerErrors, reported.length);
+  t.throws(() => arbiter.inspect(null as never), { instanceOf: ArbiterInputError });
+  t.throws(() => arbiter.inspect(42 as never), { instanceOf: ArbiterInputError });
+  await arbiter.stop();
+});
+
+test('arbiter.inspect(observer, { sampleOperation }) - only sampled operations are inspected; coordinators always', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const seen: InspectionEvent[] = [];
+  let n = 0;
+  const sub = arbiter.inspect((e) => seen.push(e), { sampleOperation: () => n++ % 2 === 0 });
+  for (let i = 0; i < 6; i++) arbiter.submit({ target: `t${i}`, execute: async () => i });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'operation', 'operation', 'operation']);
+  t.is(n, 6, 'asked once per operation');
+  t.throws(() => arbiter.inspect(() => {}, { sampleOperation: 1 as never }), { instanceOf: ArbiterInputError });
+  sub.unsubscribe();
+  await arbiter.stop();
+});
