@@ -1,12 +1,39 @@
 /**
  * `npm start`: a short conflict storm on the in-memory default, printing who won and why.
+ * The live inspector is attached and its URL printed. In a terminal the storm waits up to
+ * ARBITER_INSPECTOR_WAIT_MS (10 s) for a page to connect, and the inspector stays up
+ * ARBITER_INSPECTOR_LINGER_MS (30 s) afterwards; elsewhere (CI, pipes) neither wait happens.
+ * ARBITER_INSPECTOR=0 turns it off, ARBITER_INSPECTOR_PORT picks the port (default: a free one).
  */
+import { attachInspector } from '../inspector/index.js';
 import { createArbiter, Priority, type ArbiterEvent } from '../src/index.js';
 
 const PRIORITY_NAMES = new Map<number, string>(Object.entries(Priority).map(([k, v]) => [v, k]));
 const name = (p: number) => PRIORITY_NAMES.get(p) ?? `P${p}`;
 
 const arbiter = createArbiter({ windowMs: 50, gracePeriodMs: 100 });
+const interactive = process.stdout.isTTY === true && !process.env['CI'];
+const envMs = (name: string, fallback: number) => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v >= 0 ? v : fallback;
+};
+const inspector =
+  process.env['ARBITER_INSPECTOR'] === '0'
+    ? undefined
+    : await attachInspector(arbiter, { port: envMs('ARBITER_INSPECTOR_PORT', 0) }).catch((err: unknown) => {
+        console.log(`(inspector not started: ${err instanceof Error ? err.message : String(err)})`);
+        return undefined;
+      });
+if (inspector) {
+  console.log(`inspector: ${inspector.url}`);
+  if (interactive) {
+    const waitMs = envMs('ARBITER_INSPECTOR_WAIT_MS', 10_000);
+    console.log(`(open it now: the storm starts when a page connects, or in ${Math.round(waitMs / 1000)} s)`);
+    for (const start = Date.now(); inspector.stats().clients === 0 && Date.now() - start < waitMs; ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 const balances = new Map<string, number>([
   ['account-1', 100],
   ['account-2', 100],
@@ -80,4 +107,10 @@ console.log(
     `${m.conflicts} conflicts; rejected by code: ${JSON.stringify(Object.fromEntries(Object.entries(m.rejectedByCode).filter(([, n]) => n > 0)))}`,
 );
 console.log('balances:', Object.fromEntries(balances));
+if (inspector && interactive) {
+  const lingerMs = envMs('ARBITER_INSPECTOR_LINGER_MS', 30_000);
+  console.log(`\ninspector stays up ${Math.round(lingerMs / 1000)} s at ${inspector.url} (Ctrl-C to quit)`);
+  await new Promise((r) => setTimeout(r, lingerMs));
+}
+await inspector?.close();
 await arbiter.stop();
