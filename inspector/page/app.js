@@ -6,7 +6,7 @@
 (function main() {
   const SVG = 'http://www.w3.org/2000/svg';
   const FINAL_KEEP_MS = 8000;
-  const OPS_PER_TARGET = 30;
+  const OPS_PER_TARGET = 12;
   const LOG_ROWS = 400;
   const PAUSE_LIMIT = 5000;
   const EVENT_TYPES = [
@@ -368,7 +368,8 @@
       return;
     }
     const gi = g.graph();
-    const root = svg('svg', { viewBox: `0 0 ${Math.ceil(gi.width)} ${Math.ceil(gi.height)}`, preserveAspectRatio: 'xMidYMid meet', role: 'img' });
+    // Padding above for self-transition loops.
+    const root = svg('svg', { viewBox: `-10 -40 ${Math.ceil(gi.width) + 20} ${Math.ceil(gi.height) + 50}`, preserveAspectRatio: 'xMidYMid meet', role: 'img' });
     const defs = svg('defs');
     for (const [id, cls] of [['arrow', 'sc-arrow'], ['arrow-last', 'sc-arrow-last']]) {
       const marker = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
@@ -393,12 +394,26 @@
       nodes.set(id, grp);
     }
     const edges = [];
+    const loops = new Map();
     for (const e of g.edges()) {
       const lab = g.edge(e);
       const grp = svg('g', { class: 'sc-edge' });
       grp.dataset.event = lab.edge.event;
-      const p = svg('path', { d: pathOf(lab.points), 'marker-end': 'url(#arrow)' });
-      const t = svg('text', { x: lab.x, y: lab.y + 3, 'text-anchor': 'middle' });
+      let d = pathOf(lab.points);
+      let lx = lab.x, ly = lab.y + 3;
+      if (e.v === e.w) {
+        // A self-transition: a loop over the top of its state.
+        const n = g.node(e.v);
+        const top = n.y - n.height / 2;
+        const k = (loops.get(e.v) || 0) + 1;
+        loops.set(e.v, k);
+        const h = 18 + 14 * k;
+        d = `M${n.x - 14},${top} C${n.x - 30},${top - h} ${n.x + 30},${top - h} ${n.x + 14},${top}`;
+        lx = n.x;
+        ly = top - 0.75 * h - 4;
+      }
+      const p = svg('path', { d, 'marker-end': 'url(#arrow)' });
+      const t = svg('text', { x: lx, y: ly, 'text-anchor': 'middle' });
       t.textContent = lab.label;
       grp.append(p, t);
       root.append(grp);
