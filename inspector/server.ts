@@ -127,6 +127,8 @@ interface Client {
   readonly ws: WebSocket;
   readonly queue: { payload: string; count: number }[];
   dropped: number;
+  /** `dropped` when the page was last told which actors are alive. */
+  droppedSeen: number;
   ready: boolean;
 }
 
@@ -335,7 +337,7 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
       ws.close(1001, 'closing');
       return;
     }
-    const client: Client = { ws, queue: [], dropped: 0, ready: false };
+    const client: Client = { ws, queue: [], dropped: 0, droppedSeen: 0, ready: false };
     clients.add(client);
     const first = clients.size === 1;
     if (first) feed.connect();
@@ -363,7 +365,9 @@ export async function attachInspector(arbiter: Arbiter, options: InspectorOption
       pendingSamples = [];
       for (const client of clients) {
         if (!client.ready) continue;
-        const extra: FeedMessage[] = lostNow || client.dropped > 0 ? [feed.liveMessage()] : [];
+        // After drops the page may have missed actors ending: tell it which are still alive.
+        const extra: FeedMessage[] = lostNow || client.dropped > client.droppedSeen ? [feed.liveMessage()] : [];
+        client.droppedSeen = client.dropped;
         if (messages.length === 0 && samples.length === 0 && extra.length === 0) {
           pump(client);
           continue;
