@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
 import { executionOutcome } from '../machines/breaker.machine.js';
 import type { ArbiterEvent } from '../src/events.js';
 import type { MetricsOptions } from '../src/observability.js';
@@ -330,6 +330,8 @@ export class MetricsCollector {
   private readonly startedAt: number;
   private errors = 0;
   private prom: PromExport | undefined;
+  /** Observations that left a full ring before prom-client was loaded, per histogram. */
+  private readonly overflow = new Map<RecentHistogram, number[]>();
 
   constructor(
     readonly options: Readonly<MetricsOptions>,
@@ -460,14 +462,9 @@ export class MetricsCollector {
     };
   }
 
-  /** The Prometheus registry of this arbiter (built on first use). */
-  registry(): Registry {
-    return this.promExport().registry;
-  }
-
-  /** The Prometheus text exposition format, produced by prom-client. */
+  /** The Prometheus text exposition format, produced by prom-client (loaded on first use). */
   async text(): Promise<string> {
-    const prom = this.promExport();
+    const prom = this.promExport(await loadPromClient());
     for (const key of Object.keys(this.histograms) as HistogramKey[]) this.flush(this.histograms[key]);
     prom.latest = this.snapshot();
     try {
@@ -477,27 +474,78 @@ export class MetricsCollector {
     }
   }
 
+  // A full ring hands its unexported values to prom-client; until prom-client is loaded they wait
+  // in a bounded overflow list (the import resolves within a turn of the event loop).
   private flush(h: RecentHistogram): void {
-    const prom = this.promExport();
     const key = (Object.keys(this.histograms) as HistogramKey[]).find((k) => this.histograms[k] === h);
     if (key === undefined) return;
-    const target = prom.histograms[key];
+    if (promClient === undefined) {
+      let list = this.overflow.get(h);
+      if (list === undefined) this.overflow.set(h, (list = []));
+      const room = OVERFLOW_LIMIT - list.length;
+      h.drain((v) => {
+        if (list.length < OVERFLOW_LIMIT) list.push(v);
+      });
+      if (room <= 0) this.errors++;
+      loadPromClient().then(
+        () => this.flushOverflow(),
+        () => this.overflow.clear(),
+      );
+      return;
+    }
+    const target = this.promExport(promClient).histograms[key];
+    const waiting = this.overflow.get(h);
+    if (waiting !== undefined) {
+      this.overflow.delete(h);
+      for (const v of waiting) target.observe(v);
+    }
     h.drain((v) => target.observe(v));
   }
 
-  private promExport(): PromExport {
-    this.prom ??= buildPromExport(this.options, () => this.prom?.latest ?? this.snapshot());
+  private flushOverflow(): void {
+    if (promClient === undefined) return;
+    for (const [h, list] of this.overflow) {
+      const key = (Object.keys(this.histograms) as HistogramKey[]).find((k) => this.histograms[k] === h);
+      if (key === undefined) continue;
+      const target = this.promExport(promClient).histograms[key];
+      for (const v of list) target.observe(v);
+    }
+    this.overflow.clear();
+  }
+
+  private promExport(client: typeof PromClient): PromExport {
+    this.prom ??= buildPromExport(client, this.options, () => this.prom?.latest ?? this.snapshot());
     return this.prom;
   }
 }
 
+const OVERFLOW_LIMIT = 1 << 16;
+
+// prom-client is Node-only (it requires `cluster`, `v8`, `perf_hooks`): it is imported on first
+// use, through a specifier bundlers leave alone, so the core still loads in a browser.
+const PROM_CLIENT = 'prom-client';
+let promClient: typeof PromClient | undefined;
+let promClientLoading: Promise<typeof PromClient> | undefined;
+
+function loadPromClient(): Promise<typeof PromClient> {
+  promClientLoading ??= (import(PROM_CLIENT) as Promise<typeof PromClient & { default?: typeof PromClient }>).then(
+    (mod) => (promClient = mod.Registry ? mod : (mod.default ?? mod)),
+    (err: unknown) => {
+      promClientLoading = undefined;
+      throw new Error(`arbiter: metricsText() needs prom-client, which could not be loaded here: ${String(err)}`);
+    },
+  );
+  return promClientLoading;
+}
+
 interface PromExport {
-  readonly registry: Registry;
-  readonly histograms: Record<HistogramKey, Histogram>;
+  readonly registry: PromClient.Registry;
+  readonly histograms: Record<HistogramKey, PromClient.Histogram>;
   latest: ArbiterMetrics | undefined;
 }
 
-function buildPromExport(options: Readonly<MetricsOptions>, read: () => ArbiterMetrics): PromExport {
+function buildPromExport(client: typeof PromClient, options: Readonly<MetricsOptions>, read: () => ArbiterMetrics): PromExport {
+  const { Counter, Gauge, Histogram, Registry } = client;
   const registry = new Registry();
   registry.setDefaultLabels({ ...options.labels });
   const p = options.prefix;

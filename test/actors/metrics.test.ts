@@ -27,6 +27,18 @@ function setup(options: ArbiterOptions = {}) {
   return { clock, arbiter };
 }
 
+// Declared first: its synchronous part runs before any test has loaded prom-client, so full
+// reservoirs go through the overflow list that waits for the lazy import.
+test('MetricsCollector - observations made before prom-client is loaded are all exported', async (t) => {
+  const now = { t: 0 };
+  const collector = new MetricsCollector(resolveMetricsOptions({ reservoirSize: 10 }), fakeSource(now));
+  for (let i = 0; i < 95; i++) collector.observe(conflict(2 + (i % 3)));
+  const text = await collector.text();
+  t.regex(text, /^arbiter_operations_per_conflict_count 95$/m);
+  t.regex(text, /^arbiter_operations_per_conflict_sum 284$/m);
+  t.is(collector.histogram('operationsPerConflict').count, 95);
+});
+
 test('.metrics() - 6 candidates in one window: 1 conflict, 5 lost, 6 operations per conflict', async (t) => {
   const { clock, arbiter } = setup();
   const handles = [1, 2, 3, 4, 5, 8].map((priority) => arbiter.submit({ target: 'acct', priority, execute: () => 'ok' }));
