@@ -1,5 +1,5 @@
 /**
- * The `arbiter` command: `arbiter stress`, `arbiter brutality` (see `arbiter --help`).
+ * The `arbiter` command: `arbiter stress`, `arbiter brutality`, `arbiter inspect` (see `arbiter --help`).
  * Node-only; the library itself never imports it.
  */
 import { writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { runBrutality, DEFAULT_BRUTALITY, type BrutalityReport } from '../tools/brutality.js';
 import { DEFAULT_MIX, OPERATION_TYPES, PRIORITY_CLASSES, type OperationType, type PriorityClass, type Progress } from '../tools/common.js';
+import { runLiveScenario } from '../inspector/scenario.js';
 import { runPostStress } from '../tools/post.js';
 import { formatBrutality, formatComparison, formatStress } from '../tools/report.js';
 import { DEFAULT_STRESS, runStress, type StressReport } from '../tools/stress.js';
@@ -170,6 +171,30 @@ program
     if (!(o.json === true || o.json === '-')) console.log(formatBrutality(report));
     writeJson(o.json, report);
     process.exitCode = report.ok ? 0 : 1;
+  });
+
+program
+  .command('inspect')
+  .description('a long live conflict storm with the inspector attached; open the printed URL')
+  .option('-p, --port <n>', 'inspector port (0 = any free port)', integer('port'), 4680)
+  .option('--host <host>', 'inspector host', '127.0.0.1')
+  .option('-d, --duration <seconds>', 'how long operations keep coming (0 = until Ctrl-C)', number('duration'), 120)
+  .option('-t, --targets <n>', 'target entities', integer('targets', 1), 6)
+  .option('-r, --rate <ops>', 'submissions per second', integer('rate', 1), 40)
+  .option('-s, --seed <n>', 'scenario seed', integer('seed', 1), 7)
+  .action(async (o) => {
+    const live = await runLiveScenario({
+      durationMs: Math.round(o.duration * 1000),
+      targets: o.targets,
+      ratePerSec: o.rate,
+      seed: o.seed,
+      inspector: { port: o.port, host: o.host },
+    });
+    process.once('SIGINT', () => void live.stop());
+    const { metrics } = await live.done;
+    console.log(
+      `done: submitted ${metrics.submitted} = completed ${metrics.completed} + rejected ${metrics.rejected} + in flight ${metrics.inFlight}`,
+    );
   });
 
 await program.parseAsync(process.argv);

@@ -91,3 +91,15 @@ test('arbiter stress: bad flags are refused with a message and a non-zero exit',
   t.not(batch.code, 0);
   t.regex(batch.stderr, /--batch/);
 });
+
+test('arbiter inspect - serves the live scenario on the printed URL and ends with balanced accounting', async (t) => {
+  const { code, stdout } = await run(['inspect', '--port', '0', '--duration', '1', '--rate', '30']);
+  t.is(code, 0);
+  t.regex(stdout, /arbiter inspector: http:\/\/127\.0\.0\.1:\d+\//);
+  const m = /submitted (\d+) = completed (\d+) \+ rejected (\d+) \+ in flight (\d+)/.exec(stdout);
+  t.truthy(m, stdout);
+  const [submitted, completed, rejected, inFlight] = m!.slice(1).map(Number) as [number, number, number, number];
+  t.true(submitted > 0);
+  t.is(submitted, completed + rejected + inFlight);
+  t.is(inFlight, 0);
+});
