@@ -143,7 +143,7 @@ async function play(path: TestPath<any, any>): Promise<string[]> {
 }
 
 test('breaker model - number of paths', (t) => {
-  t.is(paths.length, 45);
+  t.is(paths.length, 36);
   t.is(new Set(paths.map(title)).size, paths.length);
 });
 
