@@ -5,9 +5,11 @@ import { SimulatedClock } from 'xstate';
 import { createArbiter, Priority } from '../../src/index.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
-// TARGETS and PER_TARGET shape the load when profiling (`node --cpu-prof ...`); the test uses the defaults.
+// TARGETS shapes the load when profiling (`node --cpu-prof ...`); the test uses the default. Each
+// window gets a batch of 3–8 operations per target (the seeds' batch sizes), from a seeded generator.
 const TARGETS = Number(process.env.TARGETS ?? 50);
-const PER_TARGET = Number(process.env.PER_TARGET ?? 4);
+let seed = 42;
+const batchSize = () => 3 + ((seed = (seed * 16807) % 2147483647) % 6);
 const WINDOW_MS = 10;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
@@ -29,7 +31,8 @@ async function run(count: number): Promise<void> {
   const end = submitted + count;
   while (submitted < end) {
     for (let t = 0; t < TARGETS && submitted < end; t++) {
-      for (let k = 0; k < PER_TARGET && submitted < end; k++, submitted++) {
+      const size = batchSize();
+      for (let k = 0; k < size && submitted < end; k++, submitted++) {
         arbiter.submit({ target: `t${t}`, priority: priorities[(submitted * 7) % 4]!, execute });
       }
     }
