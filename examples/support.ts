@@ -5,17 +5,8 @@
 import { pathToFileURL } from 'node:url';
 import type { SimulatedClock } from 'xstate';
 
-/** A small seeded PRNG (mulberry32): numbers in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32): numbers in [0, 1). The same generator the CLI tools use. */
+export { seededRandom as seeded } from '../tools/random.js';
 
 /** An integer in [min, max]. */
 export function between(random: () => number, min: number, max: number): number {

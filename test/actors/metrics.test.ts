@@ -12,14 +12,8 @@ import {
   type ArbiterOptions,
   type CoreMetrics,
 } from '../../src/index.js';
+import { advance } from '../helpers/index.js';
 
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-async function advance(clock: SimulatedClock, ms: number): Promise<void> {
-  clock.increment(ms);
-  await flush();
-  await flush();
-}
 
 function setup(options: ArbiterOptions = {}) {
   const clock = new SimulatedClock();

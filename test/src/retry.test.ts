@@ -1,14 +1,8 @@
 import test from 'ava';
 import { SimulatedClock } from 'xstate';
 import { ArbiterInputError, createArbiter, OperationRejectedError, type ArbiterOptions } from '../../src/index.js';
+import { advance, flush } from '../helpers/index.js';
 
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-async function advance(clock: SimulatedClock, ms: number): Promise<void> {
-  clock.increment(ms);
-  await flush();
-  await flush();
-}
 
 function setup(options: ArbiterOptions = {}) {
   const clock = new SimulatedClock();
