@@ -43,12 +43,23 @@ const types = ['deposit', 'withdraw', 'audit', 'freeze'] as const;
 const priorities = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL];
 
 const short = (id: string) => id.slice(-6);
+const submitted = new Map<string, { priority: number; seq: number; type: string }>();
 arbiter.events$.subscribe((e: ArbiterEvent) => {
-  if (e.type === 'conflict.resolved') {
-    const winner = e.winnerId ? short(e.winnerId) : 'nobody';
+  if (e.type === 'operation.submitted') {
+    submitted.set(e.operationId, { priority: e.effectivePriority, seq: e.seq, type: e.operationType });
+  } else if (e.type === 'conflict.resolved') {
+    const winner = e.winnerId ? submitted.get(e.winnerId) : undefined;
+    const losers = e.loserIds.map((id) => submitted.get(id)).filter((x) => x !== undefined);
+    const tied = winner ? losers.filter((l) => l.priority === winner.priority).length : 0;
+    const why = !winner
+      ? 'no winner'
+      : tied > 0
+        ? `highest priority ${name(winner.priority)}, tied with ${tied}: earliest submission wins`
+        : `highest priority ${name(winner.priority)} over ${[...new Set(losers.map((l) => name(l.priority)))].join(', ')}`;
     console.log(
-      `⚔  ${e.target}: ${e.candidateIds.length} candidates → winner ${winner} (${e.decision}), ` +
-        `${e.loserIds.length} rejected, decided in ${(e.durationMs * 1000).toFixed(0)} µs`,
+      `⚔  ${e.target}: ${e.candidateIds.length} candidates → winner ${e.winnerId ? short(e.winnerId) : 'nobody'}` +
+        `${winner ? ` (${winner.type})` : ''} ${e.decision === 'start' ? 'runs' : e.decision === 'hold' ? 'waits for the busy target' : ''} — ${why}; ` +
+        `${e.loserIds.length} rejected in ${(e.durationMs * 1000).toFixed(0)} µs`,
     );
   } else if (e.type === 'operation.rejected' && e.code !== 'lost-arbitration') {
     console.log(`   ✗ ${short(e.operationId)} on ${e.target}: ${e.code} — ${e.reason}`);
