@@ -6,6 +6,7 @@ import {
   type CoordinatorPort,
   type StagedOperation,
 } from '../machines/coordinator.machine.js';
+import { describeError } from '../src/errors.js';
 import type { ArbiterClock } from '../src/types.js';
 
 /** How a {@link Supervisor} builds coordinators. */
@@ -18,6 +19,8 @@ export interface SupervisorOptions {
   readonly machine?: AnyStateMachine | undefined;
   /** Called when a coordinator stops after its idle timeout. */
   readonly onCoordinatorStopped?: ((target: string) => void) | undefined;
+  /** Called when a coordinator fails (its staged operations are rejected `arbitration-failed`). */
+  readonly onCoordinatorError?: ((target: string, err: unknown) => void) | undefined;
 }
 
 /**
@@ -118,8 +121,17 @@ export class Supervisor {
           options.onCoordinatorStopped?.(target);
         }
       },
-      error: () => {
+      error: (err: unknown) => {
         if (this.coordinators.get(target) === actor) this.coordinators.delete(target);
+        // A failed coordinator must not strand its candidates: each still gets a final state.
+        const staged = (actor.getSnapshot().context as { staged?: Map<string, StagedOperation> } | undefined)?.staged;
+        const reason = `the coordinator of ${target} failed: ${describeError(err)}`;
+        for (const op of staged?.values() ?? []) {
+          options.port.released(op.candidate.id);
+          op.actor.send({ type: 'arbiter.reject', code: 'arbitration-failed', reason });
+        }
+        staged?.clear();
+        options.onCoordinatorError?.(target, err);
       },
     });
     actor.start();

@@ -616,6 +616,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     get inspect() {
       return inspectors.size > 0 ? hub : undefined;
     },
+    onCoordinatorError: (target, err) => log(logger, 'error', { err, target }, 'arbiter coordinator failed; its staged operations were rejected'),
   });
 
   function finalize(record: OperationRecord, snapshot: AnyMachineSnapshot | undefined, error?: unknown): void {

@@ -38,3 +38,39 @@ test('Supervisor - work scales linearly with targets (no per-target scan on the 
   const large = await snapshotsPerOp(10_000);
   t.true(Math.abs(small - large) < 0.01, `${small} vs ${large} snapshots per operation`);
 });
+
+test('Supervisor - a failing coordinator still gives every staged operation a final state', async (t) => {
+  const { SimulatedClock, createActor } = await import('xstate');
+  const { Supervisor, operationMachine, DEFAULT_RETRY } = await import('../../src/index.js');
+  const clock = new SimulatedClock();
+  const released: string[] = [];
+  const failures: string[] = [];
+  const supervisor = new Supervisor({
+    coordinator: { windowMs: 100, gracePeriodMs: 200, whileExecuting: 'preempt', idleMs: 1000, maxStagedPerTarget: 20 },
+    port: {
+      now: () => clock.now(),
+      conflict: () => {
+        throw new Error('port bug');
+      },
+      won: () => undefined,
+      preempted: () => undefined,
+      released: (id) => released.push(id),
+    },
+    clock,
+    onCoordinatorError: (target, err) => failures.push(`${target}: ${(err as Error).message}`),
+  });
+  const ops = ['a', 'b'].map((id, i) => {
+    const actor = createActor(operationMachine, {
+      clock,
+      input: { id, target: 't', type: 'op', priority: 5, effectivePriority: 5, seq: i, submittedAt: 0, maxRetries: 0, retry: DEFAULT_RETRY, execute: async () => 1 },
+    }).start();
+    actor.send({ type: 'arbiter.admit' });
+    supervisor.stage('t', { candidate: { id, target: 't', type: 'op', priority: 5, effectivePriority: 5, submittedAt: 0, seq: i, data: undefined }, actor });
+    return actor;
+  });
+  clock.increment(100); // the window closes, two candidates: port.conflict throws inside the coordinator
+  t.deepEqual(failures, ['t: port bug']);
+  t.deepEqual(released.sort(), ['a', 'b']);
+  for (const actor of ops) t.like(actor.getSnapshot(), { value: 'rejected', context: { code: 'arbitration-failed' } });
+  t.is(supervisor.size, 0, 'the failed coordinator is forgotten; the next submission gets a new one');
+});
