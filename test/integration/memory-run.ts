@@ -60,7 +60,7 @@ async function settledHeap(): Promise<number> {
 }
 
 const t0 = performance.now();
-await run(Math.min(50_000, N));
+await run(Math.min(20_000, N));
 const before = await settledHeap();
 const t1 = performance.now();
 const cpu0 = process.cpuUsage();
