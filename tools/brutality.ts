@@ -6,33 +6,24 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createArbiter, createStore, OccConflictError, type ArbiterEvent } from '../src/index.js';
-import { MemorySampler, mean, prioritySampler, DEFAULT_PRIORITIES, type IntegrityCheck, type MemoryFigures, type PriorityClass, type Progress } from './common.js';
+import { MemorySampler, mean, prioritySampler, DEFAULT_PRIORITIES, type IntegrityCheck, type LoadOptions, type MemoryFigures } from './common.js';
 import { intBetween, pick, seededRandom } from './random.js';
 
 /** The seeds' brutal operation kinds. */
 export const BRUTAL_TYPES = ['brutal_accumulate', 'brutal_increment', 'brutal_version', 'brutal_update'] as const;
 
 /** Options of a brutality run. */
-export interface BrutalityOptions {
+export interface BrutalityOptions extends LoadOptions {
   readonly ops: number;
   readonly targets: number;
   /** Peak submission rate, operations per second. */
   readonly peakRate: number;
   /** Time to ramp from 10% of the peak rate to the peak. */
   readonly rampMs: number;
-  readonly windowMs: number;
-  readonly gracePeriodMs: number;
-  /** Processing time between an operation's read and its compare-and-set write. */
-  readonly workMs: number;
   /** External writers per target (they bypass the arbiter). */
   readonly writers: number;
   /** Milliseconds between two writes of one external writer. */
   readonly writerEveryMs: number;
-  readonly batchMin: number;
-  readonly batchMax: number;
-  readonly priorities: Readonly<Record<PriorityClass, number>>;
-  readonly seed: number;
-  readonly onProgress?: ((p: Progress) => void) | undefined;
 }
 
 /** Seed 004's figures: 30,000 operations on 3 targets, 5 ms of processing per attempt. */

@@ -277,3 +277,17 @@ export interface Progress {
   readonly completed: number;
   readonly rejected: number;
 }
+
+/** What the load tools share: how the arbiter decides and how batches are drawn. */
+export interface LoadOptions {
+  readonly windowMs: number;
+  readonly gracePeriodMs: number;
+  /** Simulated processing between an operation's read and its (compare-and-set) writes. */
+  readonly workMs: number;
+  /** Batch sizes, each batch on one target: the seeds' 3–8. */
+  readonly batchMin: number;
+  readonly batchMax: number;
+  readonly priorities: Readonly<Record<PriorityClass, number>>;
+  readonly seed: number;
+  readonly onProgress?: ((p: Progress) => void) | undefined;
+}

@@ -15,9 +15,9 @@ import {
   performOperation,
   prioritySampler,
   type IntegrityCheck,
+  type LoadOptions,
   type MemoryFigures,
   type OperationType,
-  type PriorityClass,
   type Progress,
   type TargetData,
   type World,
@@ -25,22 +25,13 @@ import {
 import { intBetween, pick, seededRandom } from './random.js';
 
 /** Options of a stress run (both modes). */
-export interface StressOptions {
+export interface StressOptions extends LoadOptions {
   /** How long operations are submitted. */
   readonly durationMs: number;
   readonly targets: number;
   /** Operations submitted per second (in batches). */
   readonly rate: number;
-  readonly batchMin: number;
-  readonly batchMax: number;
-  readonly priorities: Readonly<Record<PriorityClass, number>>;
   readonly mix: Readonly<Record<OperationType, number>>;
-  readonly gracePeriodMs: number;
-  readonly windowMs: number;
-  /** Simulated processing between an operation's read and its writes. */
-  readonly workMs: number;
-  readonly seed: number;
-  readonly onProgress?: ((p: Progress) => void) | undefined;
 }
 
 /** Defaults of the seeds' configuration (15 s, 5 targets, 100 ops/s, grace 200 ms). */
