@@ -780,7 +780,8 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
     };
     const inspected = inspectors.size > 0 && inspectOperation();
     const actor = createActor(lifecycle, inspected ? { ...actorOptions, input, inspect: hub } : { ...actorOptions, input }) as AnyActorRef;
-    const candidate: Candidate = {
+    // Frozen: a custom selectWinner sees it and must not be able to change what others compete on.
+    const candidate: Candidate = Object.freeze({
       id,
       target: spec.target,
       type,
@@ -789,7 +790,7 @@ export function createArbiter(options: ArbiterOptions = {}): Arbiter {
       submittedAt,
       seq: opSeq,
       data: spec.data,
-    };
+    });
     const record = new OperationRecord(
       id,
       spec.target,

@@ -641,3 +641,25 @@ test('createArbiter() - the operation actor is exposed and its snapshot matches 
   t.is(h.actor.getSnapshot().status, 'done');
   await arbiter.stop();
 });
+
+test('selectWinner - candidates are read-only views', async (t) => {
+  let threw = false;
+  const { clock, arbiter } = harness({
+    selectWinner: (candidates) => {
+      try {
+        (candidates[1] as { effectivePriority: number }).effectivePriority = 10;
+      } catch {
+        threw = true;
+      }
+      return candidates[1] ?? null;
+    },
+  });
+  const first = arbiter.submit({ target: 'a', priority: 9, execute: async () => 1 });
+  const second = arbiter.submit({ target: 'a', priority: 1, execute: async () => 2 });
+  await advance(clock, 100);
+  t.true(threw, 'writing to a candidate throws (ESM code is strict)');
+  t.is(await second.result, 2);
+  t.like(await outcome(first.result), { ok: false, code: 'lost-arbitration' });
+  t.is(arbiter.operations.get(second.id)?.effectivePriority, 1);
+  await arbiter.stop();
+});
