@@ -1,6 +1,7 @@
 import { createActor, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
 import {
   coordinatorMachine,
+  rejectStaged,
   type CoordinatorActorRef,
   type CoordinatorInput,
   type CoordinatorPort,
@@ -126,10 +127,7 @@ export class Supervisor {
         // A failed coordinator must not strand its candidates: each still gets a final state.
         const staged = (actor.getSnapshot().context as { staged?: Map<string, StagedOperation> } | undefined)?.staged;
         const reason = `the coordinator of ${target} failed: ${describeError(err)}`;
-        for (const op of staged?.values() ?? []) {
-          options.port.released(op.candidate.id);
-          op.actor.send({ type: 'arbiter.reject', code: 'arbitration-failed', reason });
-        }
+        for (const op of staged?.values() ?? []) rejectStaged(options.port, op, 'arbitration-failed', reason);
         staged?.clear();
         options.onCoordinatorError?.(target, err);
       },

@@ -81,7 +81,16 @@ export type CoordinatorEvent =
   | { type: 'candidate'; operation: StagedOperation }
   | { type: 'operation.finished'; id: string };
 
-function reject(port: CoordinatorPort, op: StagedOperation, code: RejectionCode, reason: string): void {
+/**
+ * Rejects a staged operation on the coordinator's own decision: tells the port first (so no
+ * `operation.finished` comes back for it), then the operation.
+ *
+ * @example
+ * ```ts
+ * rejectStaged(port, op, 'arbitration-failed', 'the coordinator failed');
+ * ```
+ */
+export function rejectStaged(port: CoordinatorPort, op: StagedOperation, code: RejectionCode, reason: string): void {
   port.released(op.candidate.id);
   op.actor.send({ type: 'arbiter.reject', code, reason });
 }
@@ -123,7 +132,7 @@ export const coordinatorMachine = setup({
       if (event.type !== 'candidate') return;
       const { operation } = event;
       if (context.staged.size >= context.maxStagedPerTarget) {
-        reject(context.port, operation, 'staging-full', `target ${context.target} already has ${context.staged.size} staged operations`);
+        rejectStaged(context.port, operation, 'staging-full', `target ${context.target} already has ${context.staged.size} staged operations`);
         return;
       }
       context.staged.set(operation.candidate.id, operation);
@@ -165,7 +174,7 @@ export const coordinatorMachine = setup({
         for (const c of decision.losers) {
           const op = staged.get(c.id);
           staged.delete(c.id);
-          if (op) reject(port, op, decision.code, decision.reason);
+          if (op) rejectStaged(port, op, decision.code, decision.reason);
         }
         return;
       }
@@ -173,7 +182,7 @@ export const coordinatorMachine = setup({
       for (const c of decision.losers) {
         const op = staged.get(c.id);
         staged.delete(c.id);
-        if (op) reject(port, op, 'lost-arbitration', lostReason(c, winner));
+        if (op) rejectStaged(port, op, 'lost-arbitration', lostReason(c, winner));
       }
       if (decision.kind === 'hold') return;
       for (const h of decision.preempt) {

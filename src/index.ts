@@ -83,7 +83,7 @@ export type {
   OperationMachine,
   OperationSnapshot,
 } from '../machines/operation.machine.js';
-export { coordinatorMachine } from '../machines/coordinator.machine.js';
+export { coordinatorMachine, rejectStaged } from '../machines/coordinator.machine.js';
 export type {
   CoordinatorActorRef,
   CoordinatorContext,
