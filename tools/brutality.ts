@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createArbiter, createStore, OccConflictError, type ArbiterEvent } from '../src/index.js';
-import { MemorySampler, mean, prioritySampler, DEFAULT_PRIORITIES, type IntegrityCheck, type LoadOptions, type MemoryFigures } from './common.js';
+import { MemorySampler, mean, prioritySampler, DEFAULT_PRIORITIES, type AccountingSection, type IntegrityCheck, type LoadOptions, type MemoryFigures } from './common.js';
 import { intBetween, pick, seededRandom } from './random.js';
 
 /** The seeds' brutal operation kinds. */
@@ -54,14 +54,7 @@ export interface RetryStats {
 /** The report of a brutality run. */
 export interface BrutalityReport {
   readonly config: Omit<BrutalityOptions, 'onProgress'>;
-  readonly accounting: {
-    readonly submitted: number;
-    readonly completed: number;
-    readonly rejected: number;
-    readonly inProgress: number;
-    readonly unaccounted: number;
-    readonly rejectedByCode: Record<string, number>;
-  };
+  readonly accounting: AccountingSection;
   readonly preStaging: { readonly conflictsDetected: number; readonly conflictsResolved: number; readonly opsPerConflict: number };
   readonly occ: {
     readonly conflicts: number;

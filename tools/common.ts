@@ -278,6 +278,16 @@ export interface Progress {
   readonly rejected: number;
 }
 
+/** The operation-accounting section every load report opens with. */
+export interface AccountingSection {
+  readonly submitted: number;
+  readonly completed: number;
+  readonly rejected: number;
+  readonly inProgress: number;
+  readonly unaccounted: number;
+  readonly rejectedByCode: Record<string, number>;
+}
+
 /** What the load tools share: how the arbiter decides and how batches are drawn. */
 export interface LoadOptions {
   readonly windowMs: number;

@@ -14,6 +14,7 @@ import {
   operationSampler,
   performOperation,
   prioritySampler,
+  type AccountingSection,
   type IntegrityCheck,
   type LoadOptions,
   type MemoryFigures,
@@ -59,15 +60,7 @@ export interface TypeFigures {
 export interface StressReport {
   readonly mode: 'pre' | 'post';
   readonly config: Omit<StressOptions, 'onProgress'>;
-  readonly accounting: {
-    readonly submitted: number;
-    readonly completed: number;
-    readonly rejected: number;
-    readonly inProgress: number;
-    readonly unaccounted: number;
-    readonly rejectedByCode: Record<string, number>;
-    readonly retried: number;
-  };
+  readonly accounting: AccountingSection & { readonly retried: number };
   readonly conflicts: {
     readonly detected: number;
     readonly resolved: number;
