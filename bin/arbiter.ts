@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress';
 import { runBrutality, DEFAULT_BRUTALITY, type BrutalityReport } from '../tools/brutality.js';
 import { DEFAULT_MIX, OPERATION_TYPES, PRIORITY_CLASSES, type OperationType, type PriorityClass, type Progress } from '../tools/common.js';
 import { runLiveScenario } from '../inspector/scenario.js';
+import { startInspector } from '../inspector/server.js';
 import { runPostStress } from '../tools/post.js';
 import { formatBrutality, formatComparison, formatStress } from '../tools/report.js';
 import { DEFAULT_STRESS, runStress, type StressReport } from '../tools/stress.js';
@@ -175,14 +176,23 @@ program
 
 program
   .command('inspect')
-  .description('a long live conflict storm with the inspector attached; open the printed URL')
+  .description('a long live conflict storm with the inspector attached; open the printed URL (--listen: wait for your own XState apps instead)')
   .option('-p, --port <n>', 'inspector port (0 = any free port)', integer('port'), 4680)
   .option('--host <host>', 'inspector host', '127.0.0.1')
+  .option('-l, --listen', 'no storm: serve the page and wait for apps that connect with createWebSocketInspector({ url })')
   .option('-d, --duration <seconds>', 'how long operations keep coming (0 = until Ctrl-C)', number('duration'), 120)
   .option('-t, --targets <n>', 'target entities', integer('targets', 1), 6)
   .option('-r, --rate <ops>', 'submissions per second', integer('rate', 1), 40)
   .option('-s, --seed <n>', 'scenario seed', integer('seed', 1), 7)
   .action(async (o) => {
+    if (o.listen) {
+      const inspector = await startInspector({ port: o.port, host: o.host });
+      console.log(`arbiter inspector: ${inspector.url}`);
+      console.log(`waiting for apps: createWebSocketInspector({ url: '${inspector.appUrl}' }) from @statelyai/inspect (Ctrl-C to quit)`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()).once('SIGTERM', () => resolve()));
+      await inspector.close();
+      return;
+    }
     const live = await runLiveScenario({
       durationMs: Math.round(o.duration * 1000),
       targets: o.targets,

@@ -1,15 +1,74 @@
-import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
 import type { Subscription } from 'rxjs';
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Arbiter } from '../src/arbiter.js';
 import type { ArbiterEvent } from '../src/events.js';
 import { statechartOf, type Statechart } from './graph.js';
-import { toJsonSafe } from './safe-json.js';
+import { toJsonSafe, unreadable } from './safe-json.js';
+
+/**
+ * The `_version` the inspection messages carry: the `@statelyai/inspect` protocol they follow
+ * (`@xstate.actor`, `@xstate.snapshot`, `@xstate.event` with `sessionId`, `rootId`, …).
+ */
+export const INSPECT_PROTOCOL_VERSION = '0.7.2';
+
+/** Fields every inspection message carries, as in `@statelyai/inspect`. */
+interface InspectionMessageBase {
+  /** The actor's session id, unique in the inspector (`a12`, or `app1:x:3` for a connected app's actor). */
+  readonly sessionId: string;
+  /** Session id of the root of the actor's system. */
+  readonly rootId: string | undefined;
+  /** Wall-clock milliseconds when it happened, as a string (as `@statelyai/inspect` sends it). */
+  readonly createdAt: string;
+  readonly id: null;
+  readonly _version: string;
+  /** The connected app it comes from (see {@link AppInfo}); absent for the arbiter's own actors. */
+  readonly app?: string;
+}
+
+/** An actor was created (or is alive when a page joins). */
+export interface ActorMessage extends InspectionMessageBase {
+  readonly type: '@xstate.actor';
+  /** Session id of its parent actor, if any. */
+  readonly parentId: string | undefined;
+  /** A display name: the machine id, an invoked actor's `src`, or its id. */
+  readonly name: string;
+  /** Key of its {@link MachineMessage}, when it runs a machine whose statechart is known. */
+  readonly machine?: string;
+  /** Its snapshot when announced (`{ status: 'active' }` when not readable yet). */
+  readonly snapshot: JsonSnapshot;
+}
+
+/** An actor took a step. */
+export interface SnapshotMessage extends InspectionMessageBase {
+  readonly type: '@xstate.snapshot';
+  /** The event that caused it (JSON-safe copy). */
+  readonly event: unknown;
+  readonly snapshot: JsonSnapshot;
+}
+
+/** An event was sent to an actor. */
+export interface EventMessage extends InspectionMessageBase {
+  readonly type: '@xstate.event';
+  /** Session id of the sender, when an actor sent it. */
+  readonly sourceId: string | undefined;
+  readonly event: unknown;
+}
+
+/** A snapshot as the page gets it: bounded, JSON-safe, context Maps reduced to their keys. */
+export interface JsonSnapshot {
+  readonly status?: unknown;
+  readonly value?: unknown;
+  readonly context?: unknown;
+  readonly output?: unknown;
+  readonly error?: unknown;
+  /** Child actors by name → their session ids. */
+  readonly children?: Record<string, string>;
+}
 
 /** A machine definition, sent once per machine before the actors that run it. */
 export interface MachineMessage {
   readonly type: 'arbiter.machine';
-  /** The name `@xstate.actor` messages of its actors carry. */
+  /** The key `@xstate.actor` messages name it by (`machine`). */
   readonly key: string;
   readonly chart: Statechart;
 }
@@ -18,9 +77,11 @@ export interface MachineMessage {
 export interface ArbiterEventMessage {
   readonly type: 'arbiter.event';
   readonly event: ArbiterEvent;
+  /** Wall-clock milliseconds when it was recorded, as a string. */
+  readonly createdAt: string;
 }
 
-/** The actors still alive, sent after drops so the page can forget the ones it missed ending. */
+/** The arbiter's actors still alive, sent after drops so the page can forget the ones it missed ending. */
 export interface LiveMessage {
   readonly type: 'arbiter.live';
   readonly sessionIds: readonly string[];
@@ -28,12 +89,31 @@ export interface LiveMessage {
   readonly truncated: boolean;
 }
 
+/** An app connected through `createWebSocketInspector` (or its connection closed). */
+export interface AppInfo {
+  /** `app1`, `app2`, …: the prefix of its actors' session ids. */
+  readonly id: string;
+  /** `?name=` of its WebSocket URL, else the id of its first root actor, else the id. */
+  readonly name: string;
+  readonly connected: boolean;
+  /** Wall-clock milliseconds it connected at. */
+  readonly since: number;
+}
+
+/** An app's connection changed. */
+export interface AppMessage {
+  readonly type: 'arbiter.app';
+  readonly app: AppInfo;
+}
+
+/** Every XState inspection message the page gets. */
+export type InspectionMessage = ActorMessage | SnapshotMessage | EventMessage;
+
 /**
- * What the inspector sends to the page: `@statelyai/inspect`'s messages (`@xstate.actor`,
- * `@xstate.event`, `@xstate.snapshot`, with `rootId`, `sessionId`, `parentId`, `snapshot`, …)
- * plus the arbiter's own.
+ * What the inspector sends to the page: inspection messages in `@statelyai/inspect`'s shape plus
+ * the arbiter's own.
  */
-export type FeedMessage = StatelyInspectionEvent | MachineMessage | ArbiterEventMessage | LiveMessage;
+export type FeedMessage = InspectionMessage | MachineMessage | ArbiterEventMessage | LiveMessage | AppMessage;
 
 /** Options of an {@link InspectorFeed}. */
 export interface InspectorFeedOptions {
@@ -47,14 +127,19 @@ export interface InspectorFeedOptions {
   readonly maxOperationsPerSec?: number;
   /** Clock for the sampling bucket, in milliseconds. @default performance.now */
   readonly now?: () => number;
+  /** Wall clock stamped on each recorded entry, in milliseconds. @default Date.now */
+  readonly wallClock?: () => number;
 }
 
 // `current`: an actor announced after it started (its snapshot is readable now); XState announces
 // new actors before their first snapshot, which then follows as an `xstate.init` snapshot event.
-type Entry = { readonly x: InspectionEvent; readonly current?: boolean } | { readonly a: ArbiterEvent };
+// `t`: wall-clock time of recording.
+type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current?: boolean } | { readonly a: ArbiterEvent; readonly t: number };
 
 const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
 const LIVE_LIMIT = 5000;
+const EVENT_LIMITS = { depth: 5, maxString: 1000, maxItems: 200, maxNodes: 2000 };
+const PAYLOAD_LIMITS = { depth: 6, maxString: 500, maxItems: 50, maxNodes: 2000 };
 
 /** A fixed-capacity FIFO that overwrites its oldest entry when full. @internal */
 export class Ring<T> {
@@ -107,12 +192,21 @@ function slimContext(context: unknown): unknown {
   if (!context || typeof context !== 'object') return context;
   let copy: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(context)) {
-    if (v instanceof Map) {
+    if (isMap(v)) {
       copy ??= { ...(context as Record<string, unknown>) };
       copy[k] = [...v.keys()];
     }
   }
   return copy ?? context;
+}
+
+function isMap(v: unknown): v is Map<unknown, unknown> {
+  try {
+    return v instanceof Map;
+  } catch {
+    // A revoked Proxy cannot even say what it is; toJsonSafe will show it as unreadable.
+    return false;
+  }
 }
 
 function rootOf(ref: AnyActorRef): AnyActorRef {
@@ -122,22 +216,22 @@ function rootOf(ref: AnyActorRef): AnyActorRef {
 }
 
 /**
- * The inspector's data path, without sockets. While connected it records the arbiter's XState
- * inspection events and `events$` events by reference in a bounded ring (the only work on the
- * arbiter's hot path: no copy, no JSON); `drain()` then converts a bounded number of them into
- * `@statelyai/inspect` messages through `createInspector(adapter)`. Disconnected, it holds no
- * subscription at all, so the arbiter builds neither inspection nor `events$` events for it.
+ * The inspector's data path for an arbiter, without sockets. While connected it records the
+ * arbiter's XState inspection events and `events$` events by reference in a bounded ring (the only
+ * work on the arbiter's hot path: no copy, no JSON); `drain()` then converts a bounded number of
+ * them into messages in `@statelyai/inspect`'s shape. Disconnected, it holds no subscription at
+ * all, so the arbiter builds neither inspection nor `events$` events for it.
  *
- * XState numbers actors per actor system, and every arbiter operation and coordinator is the root
- * of its own system, so `x:0` names thousands of actors: the feed gives each actor its own
- * `sessionId` (`a1`, `a2`, …) instead.
+ * XState numbers actors per actor system, and an arbiter runs many systems, so `x:0` names many
+ * actors: the feed gives each actor its own `sessionId` (`a1`, `a2`, …) and links it to its parent
+ * and root through XState's parent links, whatever the shape of the actor tree.
  *
  * @example
  * ```ts
  * const feed = new InspectorFeed(arbiter, { bufferSize: 5000 });
  * feed.connect();
  * arbiter.submit({ target: 'a', execute: async () => 1 });
- * const messages = await feed.drain(500); // [{ type: 'arbiter.machine', … }, { type: '@xstate.actor', … }, …]
+ * const messages = feed.drain(500); // [{ type: 'arbiter.machine', … }, { type: '@xstate.actor', … }, …]
  * feed.disconnect();
  * ```
  */
@@ -147,18 +241,20 @@ export class InspectorFeed {
   private readonly ids = new WeakMap<AnyActorRef, string>();
   private readonly machineKeys = new WeakMap<AnyStateMachine, string>();
   private readonly machines = new Map<string, MachineMessage>();
-  private readonly out: FeedMessage[] = [];
-  private readonly stately;
+  private out: FeedMessage[] = [];
   private nextId = 0;
   private inspection: { unsubscribe(): void } | undefined;
   private events: Subscription | undefined;
   private received = 0;
   private readonly rate: number;
   private readonly now: () => number;
+  private readonly wall: () => number;
   private tokens: number;
   private refilledAt: number;
   /** Operations left uninspected by sampling. */
   unsampled = 0;
+  /** Entries that could not be converted at all (each one is skipped alone). */
+  failed = 0;
 
   constructor(
     private readonly arbiter: Arbiter,
@@ -167,12 +263,9 @@ export class InspectorFeed {
     this.ring = new Ring<Entry>(options.bufferSize ?? 10_000);
     this.rate = options.maxOperationsPerSec ?? 200;
     this.now = options.now ?? (() => globalThis.performance.now());
+    this.wall = options.wallClock ?? Date.now;
     this.tokens = Math.min(this.rate, 1000);
     this.refilledAt = this.now();
-    this.stately = createInspector(
-      { send: (e) => this.out.push(e) },
-      { serializationDepthLimit: 6, sanitizeEvent: (e) => toJsonSafe(e) as typeof e },
-    );
   }
 
   /** Whether the feed is subscribed to the arbiter. */
@@ -242,17 +335,17 @@ export class InspectorFeed {
       } catch {
         // XState's development build throws while the actor initialises: not current.
       }
-      this.ring.push({ x: e, current });
+      this.ring.push({ x: e, t: this.wall(), current });
       return;
     }
     if (e.type === '@xstate.snapshot' && e.snapshot.status !== 'active') this.live.delete(e.actorRef as AnyActorRef);
-    this.ring.push({ x: e });
+    this.ring.push({ x: e, t: this.wall() });
   }
 
   /** @internal hot path */
   onEvent(e: ArbiterEvent): void {
     this.received++;
-    this.ring.push({ a: e });
+    this.ring.push({ a: e, t: this.wall() });
   }
 
   /** Machine definitions seen so far. */
@@ -274,7 +367,7 @@ export class InspectorFeed {
   liveMessage(): LiveMessage {
     const sessionIds: string[] = [];
     for (const ref of this.live) {
-      if (ref.getSnapshot().status !== 'active') {
+      if (statusOf(ref) !== 'active') {
         this.live.delete(ref);
         continue;
       }
@@ -284,17 +377,18 @@ export class InspectorFeed {
   }
 
   /** Converts up to `max` of the oldest recorded entries into messages. */
-  drain(max: number): Promise<FeedMessage[]> {
+  drain(max: number): FeedMessage[] {
     return this.convert(this.ring.take(max));
   }
 
-  /** `@xstate.actor` messages describing every live actor now (for a client that just joined). */
-  describeLive(max = LIVE_LIMIT): Promise<FeedMessage[]> {
+  /** `@xstate.actor` messages describing every live actor now (for a page that just joined). */
+  describeLive(max = LIVE_LIMIT): FeedMessage[] {
     const entries: Entry[] = [];
+    const t = this.wall();
     for (const ref of this.live) {
       if (entries.length >= max) break;
-      if (ref.getSnapshot().status !== 'active') continue;
-      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, current: true });
+      if (statusOf(ref) !== 'active') continue;
+      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, t, current: true });
     }
     return this.convert(entries);
   }
@@ -318,70 +412,89 @@ export class InspectorFeed {
     return key;
   }
 
-  private slimSnapshot(snapshot: unknown): unknown {
+  private slimSnapshot(snapshot: unknown): JsonSnapshot {
     const s = (snapshot ?? {}) as Record<string, unknown>;
-    const children = s['children'] as Record<string, AnyActorRef | undefined> | undefined;
+    let context: unknown;
+    try {
+      context = toJsonSafe(slimContext(s['context']), PAYLOAD_LIMITS);
+    } catch (err) {
+      context = unreadable(err);
+    }
+    let children: Record<string, string> | undefined;
+    try {
+      const refs = s['children'] as Record<string, AnyActorRef | undefined> | undefined;
+      if (refs) children = Object.fromEntries(Object.entries(refs).flatMap(([k, c]) => (c ? [[k, this.idOf(c)]] : [])));
+    } catch {
+      children = undefined;
+    }
     return {
       status: s['status'],
-      value: toJsonSafe(s['value']),
-      context: toJsonSafe(slimContext(s['context'])),
-      ...(children ? { children: Object.fromEntries(Object.entries(children).flatMap(([k, c]) => (c ? [[k, this.idOf(c)]] : []))) } : {}),
-      ...('output' in s ? { output: toJsonSafe(s['output']) } : {}),
-      ...(s['error'] !== undefined ? { error: toJsonSafe(s['error']) } : {}),
+      value: toJsonSafe(s['value'], PAYLOAD_LIMITS),
+      context,
+      ...(children ? { children } : {}),
+      ...('output' in s ? { output: toJsonSafe(s['output'], PAYLOAD_LIMITS) } : {}),
+      ...(s['error'] !== undefined ? { error: toJsonSafe(s['error'], PAYLOAD_LIMITS) } : {}),
     };
   }
 
-  // The shape `createInspector().inspect` reads from an XState inspection event, with the feed's
-  // unique session ids and JSON-safe snapshots.
-  private shimRef(ref: AnyActorRef, current: boolean): unknown {
+  private actorMessage(ref: AnyActorRef, current: boolean, t: number): ActorMessage {
     const parent = ref._parent as AnyActorRef | undefined;
-    const isRoot = !parent;
     const logic = (ref as unknown as { logic?: unknown }).logic;
-    const key = isMachine(logic) ? this.machineKey(logic) : undefined;
-    const sessionId = this.idOf(ref);
+    const machine = isMachine(logic) ? this.machineKey(logic) : undefined;
     // An invoked actor is best named by its source (`execute`), not its generated id.
     const src = (ref as unknown as { src?: unknown }).src;
-    const name = !isRoot && typeof src === 'string' ? src : ref.id;
+    const name = machine ?? (parent && typeof src === 'string' ? src : String(ref.id));
     return {
-      sessionId,
-      id: isRoot && key !== undefined ? sessionId : name,
-      logic: { config: { id: key ?? name } },
-      _parent: parent ? { sessionId: this.idOf(parent) } : undefined,
-      getSnapshot: () => (current ? this.slimSnapshot(ref.getSnapshot()) : { status: 'active' }),
+      type: '@xstate.actor',
+      sessionId: this.idOf(ref),
+      rootId: this.idOf(rootOf(ref)),
+      parentId: parent ? this.idOf(parent) : undefined,
+      name,
+      ...(machine !== undefined ? { machine } : {}),
+      snapshot: current ? this.slimSnapshot(ref.getSnapshot()) : { status: 'active' },
+      createdAt: String(t),
+      id: null,
+      _version: INSPECT_PROTOCOL_VERSION,
     };
   }
 
-  private convert(entries: Entry[]): Promise<FeedMessage[]> {
-    if (entries.length === 0) return Promise.resolve([]);
+  private convertOne(entry: Entry): FeedMessage {
+    if ('a' in entry) {
+      return { type: 'arbiter.event', event: toJsonSafe(entry.a, EVENT_LIMITS) as ArbiterEvent, createdAt: String(entry.t) };
+    }
+    const e = entry.x;
+    const ref = e.actorRef as AnyActorRef;
+    if (e.type === '@xstate.actor') return this.actorMessage(ref, entry.current === true, entry.t);
+    const base = { sessionId: this.idOf(ref), rootId: this.idOf(rootOf(ref)), createdAt: String(entry.t), id: null, _version: INSPECT_PROTOCOL_VERSION };
+    if (e.type === '@xstate.snapshot') {
+      return { type: '@xstate.snapshot', ...base, event: toJsonSafe(e.event, EVENT_LIMITS), snapshot: this.slimSnapshot(e.snapshot) };
+    }
+    const source = (e as { sourceRef?: AnyActorRef }).sourceRef;
+    return { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe((e as { event?: unknown }).event, EVENT_LIMITS) };
+  }
+
+  private convert(entries: Entry[]): FeedMessage[] {
     for (const entry of entries) {
-      if ('a' in entry) {
-        const event = entry.a;
-        // `createInspector` defers each conversion with setTimeout(0); queue ours the same way to keep the order.
-        setTimeout(() => this.out.push({ type: 'arbiter.event', event: toJsonSafe(event, { depth: 4, maxString: 1000, maxItems: 200 }) as ArbiterEvent }), 0);
+      let message: FeedMessage;
+      try {
+        message = this.convertOne(entry);
+      } catch {
+        // XState internals changed under us, or an actor cannot be read: this entry alone is lost.
+        this.failed++;
         continue;
       }
-      const e = entry.x;
-      const ref = e.actorRef as AnyActorRef;
-      const actorRef = this.shimRef(ref, e.type !== '@xstate.actor' || entry.current === true);
-      const rootId = this.idOf(rootOf(ref));
-      let shim: unknown;
-      if (e.type === '@xstate.snapshot') {
-        shim = { type: e.type, actorRef, rootId, event: e.event, snapshot: this.slimSnapshot(e.snapshot) };
-      } else if (e.type === '@xstate.event') {
-        shim = { type: e.type, actorRef, rootId, event: e.event, sourceRef: e.sourceRef ? { sessionId: this.idOf(e.sourceRef as AnyActorRef) } : undefined };
-      } else {
-        shim = { type: e.type, actorRef, rootId };
-      }
-      try {
-        this.stately.inspect.next?.(shim as InspectionEvent);
-      } catch {
-        // A snapshot that cannot be converted is skipped; the next one repairs the view.
-      }
+      this.out.push(message);
     }
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        resolve(this.out.splice(0, this.out.length));
-      }, 0),
-    );
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+}
+
+function statusOf(ref: AnyActorRef): unknown {
+  try {
+    return ref.getSnapshot().status;
+  } catch {
+    return 'error';
   }
 }

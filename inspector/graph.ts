@@ -20,6 +20,8 @@ export interface StatechartEdge {
   readonly event: string;
   /** A short human label: `arbiter.win`, `after window`, `done: execute`, `always [hasStaged]`. */
   readonly label: string;
+  /** A transition without a target: handled in its state without leaving it (drawn inside the state). */
+  readonly internal?: boolean;
 }
 
 /**
@@ -39,7 +41,7 @@ export interface Statechart {
 function prettyEvent(event: string, guard: string | undefined): string {
   let label = event;
   const after = /^xstate\.after\.([^.]+)\./.exec(event);
-  if (after) label = `after ${after[1]}`;
+  if (after) label = /^\d+$/.test(after[1]!) ? `after ${after[1]} ms` : `after ${after[1]}`;
   else if (event.startsWith('xstate.done.actor.')) label = 'done: execute';
   else if (event.startsWith('xstate.error.actor.')) label = 'error';
   else if (event === '') label = 'always';
@@ -50,11 +52,46 @@ function prettyEvent(event: string, guard: string | undefined): string {
   return guard ? `${label} [${guard}]` : label;
 }
 
-function guardName(guard: unknown): string | undefined {
-  if (typeof guard === 'string') return guard;
-  if (guard && typeof guard === 'object' && typeof (guard as { type?: unknown }).type === 'string') return (guard as { type: string }).type;
-  if (typeof guard === 'function') return guard.name || 'guard';
-  return undefined;
+const GUARD_SOURCE_MAX = 48;
+
+// An inline guard has no name; its expression is the best description of it
+// (`({ context }) => context.holders.size === 0` → `context.holders.size === 0`).
+function guardSource(fn: (...args: never[]) => unknown): string | undefined {
+  let source: string;
+  try {
+    source = Function.prototype.toString.call(fn);
+  } catch {
+    return undefined;
+  }
+  const arrow = /=>\s*([\s\S]+)$/.exec(source)?.[1]?.trim();
+  let body = arrow;
+  if (body?.startsWith('{')) body = /^\{\s*return\s+([\s\S]+?);?\s*\}$/.exec(body)?.[1];
+  if (!body) body = /^function[^(]*\([^)]*\)\s*\{\s*return\s+([\s\S]+?);?\s*\}$/.exec(source)?.[1];
+  if (!body) return undefined;
+  body = body.replace(/\s+/g, ' ');
+  return body.length <= GUARD_SOURCE_MAX ? body : undefined;
+}
+
+function isTargetless(transition: { target?: unknown }): boolean {
+  return !Array.isArray(transition.target) || transition.target.length === 0;
+}
+
+/** A readable name for a transition's guard: its name, `and(a, b)`, `not(a)`, or an inline guard's expression. */
+export function guardName(guard: unknown): string | undefined {
+  if (typeof guard === 'string') return guard || undefined;
+  if (guard && typeof guard === 'object') {
+    const type = (guard as { type?: unknown }).type;
+    return typeof type === 'string' && type ? type : 'guard';
+  }
+  if (typeof guard !== 'function') return undefined;
+  const composite = (guard as { guards?: unknown }).guards;
+  if (Array.isArray(composite) && ['and', 'or', 'not'].includes(guard.name)) {
+    return `${guard.name}(${composite.map((g) => guardName(g) ?? 'guard').join(', ')})`;
+  }
+  if (guard.name === 'stateIn') return 'in state';
+  // A function named after the transition's `guard` key was written inline.
+  if (guard.name && guard.name !== 'guard') return guard.name;
+  return guardSource(guard as never) ?? 'guard';
 }
 
 /**
@@ -106,6 +143,7 @@ export function statechartOf(machine: AnyStateMachine): Statechart {
         target: e.target.id,
         event,
         label: prettyEvent(event, guard),
+        ...(isTargetless(e.transition) ? { internal: true } : {}),
       });
     }
     const always = n.stateNode.always ?? [];
@@ -117,7 +155,7 @@ export function statechartOf(machine: AnyStateMachine): Statechart {
         source: isRoot ? anyId : n.id,
         target: target.id,
         event: '',
-        label: prettyEvent('', guardName(t.guard) ?? (typeof t.guard === 'undefined' ? undefined : 'guard')),
+        label: prettyEvent('', guardName(t.guard)),
       });
     });
     for (const child of n.children) visit(child, isRoot ? null : n.id);

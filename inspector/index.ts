@@ -1,16 +1,35 @@
-// Public entry of `arbiter/inspector`: the live inspector server (Node only; the core stays browser-safe).
+// Public entry of `xstate-arbiter/inspector`: the live inspector server (Node only; the core stays
+// browser-safe). `ws` and `@dagrejs/dagre` are loaded when a server starts, so a missing one is a
+// clear `InspectorDependencyError` with the install command.
 
 // Server
-export { attachInspector, InspectorListenError } from './server.js';
+export { attachInspector, InspectorListenError, startInspector } from './server.js';
 export type { InspectorOptions, InspectorServer, InspectorStats } from './server.js';
+export { InspectorDependencyError } from './deps.js';
 
 // Data path, for custom transports and tests
-export { InspectorFeed } from './feed.js';
-export type { ArbiterEventMessage, FeedMessage, InspectorFeedOptions, LiveMessage, MachineMessage } from './feed.js';
+export { InspectorFeed, INSPECT_PROTOCOL_VERSION } from './feed.js';
+export type {
+  ActorMessage,
+  AppInfo,
+  AppMessage,
+  ArbiterEventMessage,
+  EventMessage,
+  FeedMessage,
+  InspectionMessage,
+  InspectorFeedOptions,
+  JsonSnapshot,
+  LiveMessage,
+  MachineMessage,
+  SnapshotMessage,
+} from './feed.js';
+export { AppHub } from './apps.js';
+export type { AppConnection, AppHubOptions } from './apps.js';
 export { MetricsSampler } from './metrics.js';
 export type { MetricsSample } from './metrics.js';
 export { toJsonSafe } from './safe-json.js';
 export type { JsonSafeLimits } from './safe-json.js';
+export { allowedHostnames, checkRequest } from './security.js';
 
 // Statecharts
 export { activeStateIds, statechartOf } from './graph.js';

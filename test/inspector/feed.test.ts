@@ -267,3 +267,38 @@ test('InspectorFeed - maxOperationsPerSec: a token bucket decides which new oper
   feed.disconnect();
   await arbiter.stop();
 });
+
+test('InspectorFeed - exotic data, results and errors never throw; each costs only itself, every other event arrives', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10, maxStagedPerTarget: 100 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const throwing = Object.defineProperty({ kept: 'yes' }, 'bad', { enumerable: true, get: () => { throw new TypeError('getter says no'); } });
+  const endless = (): object => ({ get next() { return endless(); } });
+  const hostile = [revoked, throwing, endless(), { big: 10n, sym: Symbol('s'), __proto__: null }];
+  const handles = hostile.map((data, i) =>
+    arbiter.submit({ target: 'hostile', id: `h${i}`, priority: 10 - i, data, execute: async () => (i === 0 ? revoked : throwing) }),
+  );
+  const failing = arbiter.submit({ target: 'thrower', id: 'f', data: throwing, execute: async () => { throw revoked; } });
+  for (let i = 0; i < 5; i++) arbiter.submit({ target: `fine-${i}`, id: `ok-${i}`, data: { n: i }, execute: async () => i });
+  await advance(clock, 10);
+  await Promise.allSettled([...handles.map((h) => h.result), failing.result]);
+  await arbiter.drain();
+  let messages: FeedMessage[] = [];
+  t.notThrows(() => {
+    messages = feed.drain(100_000);
+  });
+  t.notThrows(() => JSON.stringify(messages));
+  t.is(feed.failed, 0, 'no entry was lost whole');
+  const submitted = ofType(messages, 'arbiter.event').filter((m) => m.event.type === 'operation.submitted').map((m) => m.event.operationId);
+  t.deepEqual(submitted.sort(), ['f', 'h0', 'h1', 'h2', 'h3', 'ok-0', 'ok-1', 'ok-2', 'ok-3', 'ok-4']);
+  const contextOf = (id: string) => ofType(messages, '@xstate.snapshot').map((m) => m.snapshot.context).find((c) => c?.id === id);
+  t.regex(contextOf('h0').data, /^\[unreadable: TypeError: .*revoked/);
+  t.deepEqual(contextOf('h1').data, { kept: 'yes', bad: '[unreadable: TypeError: getter says no]' });
+  t.deepEqual(contextOf('h3').data, { big: '10n', sym: 'Symbol(s)' });
+  const json = JSON.stringify(messages);
+  t.true(json.length < 2_000_000, `bounded (${json.length})`);
+  feed.disconnect();
+  await arbiter.stop();
+});
