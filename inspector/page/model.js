@@ -1,0 +1,540 @@
+// The inspector page's state, without the DOM: actors, targets, apps, histories, the event log and
+// the sequence rows, built from the server's batches. Pure enough to be tested in Node (see
+// test/inspector/page-model.test.ts); every value comes from the network and is treated as data.
+'use strict';
+
+const collator = new Intl.Collator('en', { numeric: true });
+
+/** Natural order: `account-2` before `account-10`; ties broken by exact code units (ids are case-sensitive). */
+export function naturalCompare(a, b) {
+  const c = collator.compare(a, b);
+  return c !== 0 ? c : a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The top-level state of a snapshot value (`'staged'`, `{ a: 'b' }` → `'a'`). */
+export function topState(value) {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') return Object.keys(value)[0] || '?';
+  return '?';
+}
+
+/** A readable state path: `'staged'`, `{ a: 'b' }` → `'a.b'`, parallel regions joined with ` | `. */
+export function stateLabel(value) {
+  if (typeof value === 'string') return value;
+  if (!value || typeof value !== 'object') return '';
+  return Object.keys(value)
+    .map((k) => {
+      const sub = stateLabel(value[k]);
+      return sub ? `${k}.${sub}` : k;
+    })
+    .join(' | ');
+}
+
+/** State node ids active for `value` under a machine whose root id is `rootId`. */
+export function activeIds(rootId, value) {
+  const out = [];
+  const walk = (prefix, v) => {
+    if (typeof v === 'string') out.push(prefix + '.' + v);
+    else if (v && typeof v === 'object') for (const k of Object.keys(v)) { out.push(prefix + '.' + k); walk(prefix + '.' + k, v[k]); }
+  };
+  walk(rootId, value);
+  return out;
+}
+
+const str = (v) => (typeof v === 'string' ? v : '');
+const num = (v, fallback) => {
+  const n = Number(v);
+  return Number.isFinite(n) ? n : fallback;
+};
+const short = (id) => (typeof id === 'string' && id.length > 18 ? '…' + id.slice(-8) : String(id ?? ''));
+
+/** What the event log shows for an arbiter event. */
+export function detailOf(e) {
+  switch (e.type) {
+    case 'conflict.detected': return `window closed: ${(e.candidateIds || []).length} candidates`;
+    case 'conflict.resolved': return e.winnerId
+      ? `winner ${short(e.winnerId)} (${e.decision}) · ${(e.loserIds || []).length} rejected · ${(num(e.durationMs, 0) * 1000).toFixed(0)} µs`
+      : `no winner (${e.code || e.decision}) · ${(e.loserIds || []).length} rejected`;
+    case 'operation.submitted': return `${e.operationType} P${e.priority}${e.effectivePriority !== e.priority ? ' (inherits P' + e.effectivePriority + ')' : ''}`;
+    case 'operation.staged': return `staged P${e.effectivePriority ?? e.priority}`;
+    case 'operation.started': return `attempt ${e.attempt}`;
+    case 'operation.retrying': return `attempt ${e.attempt}: ${e.reason}`;
+    case 'operation.preempted': return e.reason;
+    case 'operation.completed': return `${num(e.durationMs, 0).toFixed(1)} ms`;
+    case 'operation.rejected': return `${e.code}: ${e.reason}`;
+    default: return '';
+  }
+}
+
+/**
+ * The sequence diagram of one target's arbiter events: lanes for the callers that submit, the
+ * coordinator and each operation, and one row per step (submit, staged, window closed, winner,
+ * rejection with its code, preemption, retry, start, completion). With `windowSeq`, only the
+ * window whose `conflict.detected` has that `seq` and what its candidates did afterwards.
+ */
+export function sequenceRows(events, options = {}) {
+  const maxLanes = options.maxLanes ?? 8;
+  let list = events;
+  if (options.windowSeq !== undefined) {
+    const detected = events.find((e) => e.type === 'conflict.detected' && e.seq === options.windowSeq);
+    if (!detected) return { lanes: [], rows: [] };
+    const ids = new Set(detected.candidateIds || []);
+    list = events.filter((e) => e.seq >= 0 && (e.seq === detected.seq || ids.has(e.operationId) || (e.type === 'conflict.resolved' && (e.candidateIds || []).some((c) => ids.has(c)) && e.seq > detected.seq && e.seq < detected.seq + 10_000)));
+    // Only the resolution of this window (the first after its detection).
+    const resolvedAt = list.findIndex((e) => e.type === 'conflict.resolved');
+    list = list.filter((e, i) => e.type !== 'conflict.resolved' || i === resolvedAt);
+  } else if (options.last !== undefined) {
+    list = events.slice(-options.last);
+  }
+  const ops = [];
+  for (const e of list) {
+    const id = e.operationId || (e.type === 'conflict.resolved' ? e.winnerId : undefined);
+    if (id && !ops.includes(id)) ops.push(id);
+  }
+  const shown = ops.slice(-maxLanes);
+  const lanes = ['callers', 'coordinator', ...shown];
+  const lane = (id) => (shown.includes(id) ? id : null);
+  const rows = [];
+  const add = (e, from, to, label, cls) => {
+    if (from === null || to === null) return;
+    rows.push({ seq: e.seq, t: e.wall ?? e.at, from, to, label, cls, event: e });
+  };
+  for (const e of list) {
+    const op = e.operationId;
+    switch (e.type) {
+      case 'operation.submitted': add(e, 'callers', lane(op), `submit ${e.operationType ?? ''} P${e.priority}`, 'submit'); break;
+      case 'operation.staged': add(e, lane(op), 'coordinator', 'staged', 'staged'); break;
+      case 'conflict.detected': add(e, 'coordinator', 'coordinator', `window closed: ${(e.candidateIds || []).length} candidates`, 'window'); break;
+      case 'conflict.resolved':
+        if (e.winnerId) add(e, 'coordinator', lane(e.winnerId), `winner${e.decision === 'hold' ? ' (target busy: waits)' : ''}`, 'winner');
+        else add(e, 'coordinator', 'coordinator', `no winner: ${e.code ?? e.decision}`, 'rejected');
+        break;
+      case 'operation.rejected': {
+        const byCoordinator = ['lost-arbitration', 'no-winner', 'arbitration-failed', 'staging-full', 'preempted'].includes(e.code);
+        add(e, byCoordinator ? 'coordinator' : lane(op), lane(op), `rejected ${e.code}`, 'rejected');
+        add(e, lane(op), 'callers', `✗ ${e.code}`, 'reply-rejected');
+        break;
+      }
+      case 'operation.preempted': add(e, 'coordinator', lane(op), `preempt (by ${short(e.byId)})`, 'preempt'); break;
+      case 'operation.started': add(e, lane(op), lane(op), `execute (attempt ${e.attempt})`, 'started'); break;
+      case 'operation.retrying': add(e, lane(op), lane(op), `retry: ${e.reason}`, 'retry'); break;
+      case 'operation.completed': add(e, lane(op), 'callers', `✓ completed ${num(e.durationMs, 0).toFixed(0)} ms`, 'completed'); break;
+      default: break;
+    }
+  }
+  return { lanes, rows };
+}
+
+/** The sequence diagram of an app's actor system: one lane per actor, one row per event sent. */
+export function eventSequence(events, names, options = {}) {
+  const maxLanes = options.maxLanes ?? 8;
+  const list = options.last !== undefined ? events.slice(-options.last) : events;
+  const order = [];
+  for (const e of list) for (const id of [e.from, e.to]) if (!order.includes(id)) order.push(id);
+  const shown = order.slice(0, maxLanes);
+  const lanes = shown.map((id) => (id === 'outside' ? 'outside' : names(id)));
+  const rows = [];
+  for (const e of list) {
+    const from = shown.indexOf(e.from);
+    const to = shown.indexOf(e.to);
+    if (from < 0 || to < 0) continue;
+    rows.push({ seq: e.seq, t: e.t, from: lanes[from], to: lanes[to], fromIndex: from, toIndex: to, label: e.type, cls: 'xevent', event: e.payload });
+  }
+  return { lanes, rows };
+}
+
+/** Limits of a {@link Store}. */
+const DEFAULTS = {
+  opsPerTarget: 12,
+  historyLimit: 200,
+  logLimit: 5000,
+  targetEvents: 400,
+  appEvents: 300,
+  finalKeepMs: 8000,
+};
+
+/**
+ * Everything the page knows about one run. `apply(message, now)` takes one server message; the
+ * views read the maps. Finished operations are kept `finalKeepMs`, at most `opsPerTarget` per
+ * target (older ones are counted as hidden); pinned actors (the selection) are never dropped.
+ */
+export class Store {
+  constructor(limits = {}) {
+    this.limits = { ...DEFAULTS, ...limits };
+    this.reset();
+  }
+
+  reset() {
+    /** @type {Map<string, any>} */ this.actors = new Map();
+    /** @type {Map<string, any>} */ this.targets = new Map();
+    /** @type {Map<string, any>} */ this.apps = new Map();
+    /** @type {Map<string, {chart: any}>} */ this.machines = new Map();
+    /** @type {Map<string, string>} */ this.opIndex = new Map();
+    this.system = new Set();
+    this.pinned = new Set();
+    this.run = null;
+    this.structure = 0;
+    this.seq = 0;
+    this.log = new LogModel(this.limits.logLimit);
+    this.appEvents = new Map();
+    this.submitted = 0;
+  }
+
+  /** Applies a `hello`: `'first'`, `'same'` (a reconnect to the same run: everything kept) or `'new'` (reset). */
+  hello(h) {
+    const runId = str(h.runId);
+    const kind = !this.run ? 'first' : this.run.runId === runId ? 'same' : 'new';
+    if (kind === 'new') this.reset();
+    this.run = {
+      runId,
+      startedAt: num(h.startedAt, Date.now()),
+      mode: h.mode === 'listen' ? 'listen' : 'arbiter',
+      options: h.options && typeof h.options === 'object' ? h.options : null,
+      backend: h.backend && typeof h.backend === 'object' ? h.backend : null,
+      pid: num(h.pid, null),
+      appUrl: str(h.appUrl),
+    };
+    return kind;
+  }
+
+  touch() {
+    this.structure++;
+  }
+
+  target(name) {
+    let t = this.targets.get(name);
+    if (!t) {
+      t = { name, coordSid: null, ops: [], hidden: 0, submitted: 0, events: [], children: new Set(), collapsed: undefined };
+      this.targets.set(name, t);
+      this.touch();
+    }
+    return t;
+  }
+
+  app(id) {
+    let a = this.apps.get(id);
+    if (!a) {
+      a = { id, name: id, connected: true, since: 0, roots: new Set() };
+      this.apps.set(id, a);
+      this.touch();
+    }
+    return a;
+  }
+
+  /** Applies one server message. Returns the session id it changed, if any. */
+  apply(m, now = Date.now()) {
+    switch (m.type) {
+      case 'arbiter.machine': this.machines.set(String(m.key), { chart: m.chart }); return null;
+      case 'arbiter.app': this.onApp(m.app); return null;
+      case '@xstate.actor': return this.onActor(m, now);
+      case '@xstate.snapshot': return this.onSnapshot(m, now);
+      case '@xstate.event': return this.onEvent(m, now);
+      case 'arbiter.event': this.onArbiterEvent(m.event, num(m.createdAt, now)); return null;
+      case 'arbiter.live': this.onLive(m, now); return null;
+      default: return null;
+    }
+  }
+
+  onApp(info) {
+    if (!info || typeof info.id !== 'string') return;
+    const a = this.app(info.id);
+    a.name = str(info.name) || info.id;
+    a.connected = info.connected !== false;
+    a.since = num(info.since, 0);
+    this.touch();
+  }
+
+  onActor(m, now) {
+    const sid = str(m.sessionId);
+    if (!sid) return null;
+    let a = this.actors.get(sid);
+    const t = num(m.createdAt, now);
+    if (!a) {
+      a = {
+        sid, app: str(m.app) || null, parentId: str(m.parentId) || null, rootId: str(m.rootId) || sid,
+        name: str(m.name) || sid, machine: str(m.machine) || null, kind: null, target: null, opId: null,
+        snapshot: null, history: [], children: new Set(), seen: t, finishedAt: null, lastEvent: null, placed: false,
+      };
+      this.actors.set(sid, a);
+    }
+    const snap = m.snapshot && typeof m.snapshot === 'object' ? m.snapshot : null;
+    if (snap && (snap.value !== undefined || snap.context !== undefined)) {
+      a.snapshot = snap;
+      this.record(a, { type: '(announced)' }, snap, t);
+    } else if (!a.snapshot) a.snapshot = snap;
+    this.place(a, now);
+    return sid;
+  }
+
+  onSnapshot(m, now) {
+    const sid = str(m.sessionId);
+    const a = this.actors.get(sid);
+    if (!a || !m.snapshot || typeof m.snapshot !== 'object') return null;
+    const t = num(m.createdAt, now);
+    a.snapshot = m.snapshot;
+    this.record(a, m.event && typeof m.event === 'object' ? m.event : { type: '?' }, m.snapshot, t);
+    if (m.snapshot.status !== 'active' && !a.finishedAt) a.finishedAt = now;
+    if (!a.placed) this.place(a, now);
+    return sid;
+  }
+
+  record(a, event, snap, t) {
+    const h = a.history;
+    h.push({ t, event, value: snap.value, context: snap.context, status: snap.status, output: snap.output, error: snap.error });
+    if (h.length > this.limits.historyLimit) h.splice(0, h.length - this.limits.historyLimit);
+  }
+
+  onEvent(m, now) {
+    const sid = str(m.sessionId);
+    const a = this.actors.get(sid);
+    const type = m.event && typeof m.event.type === 'string' ? m.event.type : '?';
+    const t = num(m.createdAt, now);
+    if (a) a.lastEvent = type;
+    const source = str(m.sourceId) || null;
+    this.log.add({
+      t, type, target: a ? a.target || '' : '', op: a && a.opId ? a.opId : '', sid,
+      detail: `${source ? (this.actors.get(source)?.name ?? source) + ' → ' : ''}${a ? a.name : sid}`,
+      xstate: true, payload: m.event, app: str(m.app) || null,
+    });
+    const app = str(m.app);
+    if (app) {
+      const root = str(m.rootId) || sid;
+      let list = this.appEvents.get(root);
+      if (!list) this.appEvents.set(root, (list = []));
+      list.push({ seq: ++this.seq, t, from: source || 'outside', to: sid, type, payload: m.event });
+      if (list.length > this.limits.appEvents) list.splice(0, list.length - this.limits.appEvents);
+    }
+    return a ? sid : null;
+  }
+
+  onArbiterEvent(e, wall) {
+    if (!e || typeof e.type !== 'string') return;
+    const target = str(e.target);
+    const op = str(e.operationId) || (e.type === 'conflict.resolved' ? str(e.winnerId) : '');
+    this.log.add({ t: wall, type: e.type, target, op, sid: null, detail: detailOf(e), xstate: false, payload: e, app: null });
+    if (!target) return;
+    const t = this.target(target);
+    if (e.type === 'operation.submitted') {
+      t.submitted++;
+      this.submitted++;
+    }
+    t.events.push({ ...e, wall });
+    if (t.events.length > this.limits.targetEvents) t.events.splice(0, t.events.length - this.limits.targetEvents);
+  }
+
+  onLive(m, now) {
+    if (m.truncated || !Array.isArray(m.sessionIds)) return;
+    const alive = new Set(m.sessionIds);
+    for (const a of this.actors.values()) {
+      if (a.app || alive.has(a.sid) || a.finishedAt) continue;
+      a.finishedAt = now;
+      if (a.snapshot && a.snapshot.status === 'active') a.snapshot = { ...a.snapshot, status: 'stopped' };
+    }
+  }
+
+  /** Decides where an actor shows in the tree, once its context says what it is. */
+  place(a, now) {
+    if (a.placed) return;
+    const ctx = a.snapshot && a.snapshot.context && typeof a.snapshot.context === 'object' ? a.snapshot.context : null;
+    if (a.app) {
+      a.kind = 'actor';
+      const parent = a.parentId && this.actors.get(a.parentId);
+      if (parent) parent.children.add(a.sid);
+      else this.app(a.app).roots.add(a.sid);
+    } else if (ctx && typeof ctx.target === 'string' && typeof ctx.id === 'string') {
+      a.kind = 'operation';
+      a.target = ctx.target;
+      a.opId = ctx.id;
+      this.opIndex.set(ctx.id, a.sid);
+      const t = this.target(ctx.target);
+      t.ops.push(a.sid);
+      this.trim(t, now);
+    } else if (ctx && typeof ctx.target === 'string' && (a.machine || '').startsWith('coordinator')) {
+      a.kind = 'coordinator';
+      a.target = ctx.target;
+      const t = this.target(ctx.target);
+      if (t.coordSid !== a.sid) {
+        const old = t.coordSid && this.actors.get(t.coordSid);
+        if (old && !this.pinned.has(old.sid)) this.remove(old);
+        t.coordSid = a.sid;
+      }
+    } else if (a.parentId) {
+      // A machine's context may still say it is an operation (a child of its coordinator): wait for it.
+      if (a.machine && !ctx && !(a.snapshot && (a.snapshot.value !== undefined || (a.snapshot.status && a.snapshot.status !== 'active')))) return;
+      const parent = this.actors.get(a.parentId);
+      if (!parent) {
+        // Its parent is not known (not followed, or gone): not drawn, but kept for the log.
+        return;
+      }
+      a.kind = 'child';
+      a.target = parent.target;
+      parent.children.add(a.sid);
+    } else if (ctx || (a.snapshot && (a.snapshot.value !== undefined || a.snapshot.status !== 'active'))) {
+      // Known only once its first real snapshot arrived: until then it may still turn out an operation.
+      a.kind = 'system';
+      this.system.add(a.sid);
+    } else return;
+    a.placed = true;
+    this.touch();
+  }
+
+  /** Drops the oldest finished (else oldest) unpinned operations of a target beyond its limit. */
+  trim(t, now) {
+    const limit = this.limits.opsPerTarget;
+    if (t.ops.length <= limit) return;
+    const candidates = t.ops.map((sid) => this.actors.get(sid)).filter((a) => a && !this.pinned.has(a.sid));
+    candidates.sort((x, y) => (x.finishedAt ? 0 : 1) - (y.finishedAt ? 0 : 1) || (x.finishedAt || x.seen) - (y.finishedAt || y.seen));
+    for (const a of candidates.slice(0, t.ops.length - limit)) this.remove(a, true);
+    void now;
+  }
+
+  /** Removes an actor (and its children) from the tree. */
+  remove(a, hidden = false) {
+    for (const c of a.children) {
+      const ca = this.actors.get(c);
+      if (ca) this.remove(ca);
+    }
+    this.actors.delete(a.sid);
+    if (a.opId && this.opIndex.get(a.opId) === a.sid) this.opIndex.delete(a.opId);
+    const parent = a.parentId && this.actors.get(a.parentId);
+    if (parent) parent.children.delete(a.sid);
+    this.system.delete(a.sid);
+    if (a.app) this.apps.get(a.app)?.roots.delete(a.sid);
+    this.appEvents.delete(a.sid);
+    if (a.kind === 'operation') {
+      const t = this.targets.get(a.target);
+      if (t) {
+        const i = t.ops.indexOf(a.sid);
+        if (i >= 0) t.ops.splice(i, 1);
+        if (hidden) t.hidden++;
+      }
+    }
+    this.touch();
+  }
+
+  /** Forgets finished operations older than `finalKeepMs` (unpinned); called about once a second. */
+  sweep(now) {
+    for (const t of this.targets.values()) {
+      for (const sid of [...t.ops]) {
+        const a = this.actors.get(sid);
+        if (a && a.finishedAt && now - a.finishedAt > this.limits.finalKeepMs && !this.pinned.has(sid)) this.remove(a, true);
+      }
+    }
+  }
+
+  /** The coordinator actor currently shown for a target. */
+  coordinatorOf(target) {
+    const t = this.targets.get(target);
+    return t && t.coordSid ? this.actors.get(t.coordSid) || null : null;
+  }
+
+  /** The target with the most submissions so far (what a newcomer most wants to watch). */
+  busiestTarget() {
+    let best = null;
+    for (const t of this.targets.values()) if (t.coordSid && (!best || t.submitted > best.submitted)) best = t;
+    return best ? best.name : null;
+  }
+}
+
+/**
+ * The event log: every row received, bounded to `limit` (the oldest go first and are counted);
+ * filters pick rows to show without discarding any; `clear()` forgets rows and counts.
+ */
+export class LogModel {
+  constructor(limit = 5000) {
+    this.limit = limit;
+    this.clear();
+  }
+
+  clear() {
+    this.rows = [];
+    this.received = 0;
+    this.trimmed = 0;
+    this.nextSeq = 0;
+    this.version = 0;
+  }
+
+  add(row) {
+    row.seq = ++this.nextSeq;
+    this.rows.push(row);
+    this.received++;
+    // Trim in chunks so a full log costs O(1) per row.
+    if (this.rows.length > this.limit * 1.1) {
+      const n = this.rows.length - this.limit;
+      for (let i = 0; i < n; i++) this.rows[i].dead = true;
+      this.rows.splice(0, n);
+      this.trimmed += n;
+      this.version++;
+    }
+  }
+}
+
+/** Whether a log row passes the filters. */
+export function rowMatches(row, f) {
+  if (row.xstate && !f.xstate) return false;
+  if (f.target && !String(row.target || '').includes(f.target)) return false;
+  if (f.op && !String(row.op || '').includes(f.op)) return false;
+  if (f.type && row.type !== f.type) return false;
+  return true;
+}
+
+/**
+ * The tree as the rows a virtual list draws: the arbiter's targets (natural order) with their
+ * operations (newest first) and their children, its other actors, then each connected app's actor
+ * tree. `query` keeps targets whose name matches and operations (or app actors) whose id or name
+ * matches; collapsed groups hide their rows; the `keep` actor is always shown.
+ */
+export function flattenTree(store, options = {}) {
+  const query = (options.query || '').trim().toLowerCase();
+  const collapsed = options.collapsed || new Set();
+  const keep = options.keep || null;
+  const expandedByDefault = options.expandedByDefault ?? true;
+  const rows = [];
+  const match = (s) => !query || String(s || '').toLowerCase().includes(query);
+  const isCollapsed = (id, t) => (collapsed.has(id) ? true : options.expanded && options.expanded.has(id) ? false : t && t.collapsed !== undefined ? t.collapsed : !expandedByDefault);
+  const pushActor = (a, level, force) => {
+    rows.push({ id: 's:' + a.sid, kind: a.kind, level, sid: a.sid, actor: a, expandable: a.children.size > 0 });
+    if (collapsed.has('s:' + a.sid)) {
+      rows[rows.length - 1].collapsed = true;
+      return;
+    }
+    const kids = [...a.children].map((s) => store.actors.get(s)).filter(Boolean);
+    for (const c of kids) if (force || !query || subtreeMatches(c) || c.sid === keep) pushActor(c, level + 1, force);
+  };
+  const subtreeMatches = (a) => match(a.name) || match(a.opId) || match(a.sid) || [...a.children].some((s) => { const c = store.actors.get(s); return c && subtreeMatches(c); });
+
+  const names = [...store.targets.keys()].sort(naturalCompare);
+  const hasArbiter = store.run ? store.run.mode === 'arbiter' : names.length > 0;
+  if (hasArbiter) {
+    rows.push({ id: 'g:arbiter', kind: 'arbiter', level: 1, expandable: true, count: names.length });
+    if (!collapsed.has('g:arbiter')) {
+      for (const name of names) {
+        const t = store.targets.get(name);
+        const ops = t.ops.map((s) => store.actors.get(s)).filter(Boolean).reverse();
+        const keepHere = keep && ops.some((a) => a.sid === keep || [...a.children].includes(keep));
+        const nameMatches = match(name);
+        const opMatches = query ? ops.filter((a) => match(a.opId) || match(a.sid)) : ops;
+        if (query && !nameMatches && opMatches.length === 0 && !keepHere && !(keep && t.coordSid === keep)) continue;
+        const id = 't:' + name;
+        const closed = isCollapsed(id, t) && !(query && !nameMatches) && !keepHere;
+        rows.push({ id, kind: 'target', level: 2, target: name, t, expandable: true, collapsed: closed, opCount: ops.length });
+        if (closed) continue;
+        for (const a of nameMatches ? ops : ops.filter((x) => opMatches.includes(x) || x.sid === keep || [...x.children].includes(keep))) pushActor(a, 3, true);
+        if (t.hidden > 0 && !query) rows.push({ id: 'h:' + name, kind: 'hidden', level: 3, target: name, count: t.hidden });
+      }
+      const system = [...store.system].map((s) => store.actors.get(s)).filter(Boolean);
+      if (system.length) {
+        rows.push({ id: 'g:system', kind: 'group', level: 2, label: 'other actors', expandable: true, count: system.length });
+        if (!collapsed.has('g:system')) for (const a of system) if (!query || subtreeMatches(a)) pushActor(a, 3, false);
+      }
+    }
+  }
+  for (const app of [...store.apps.values()]) {
+    const roots = [...app.roots].map((s) => store.actors.get(s)).filter(Boolean);
+    const id = 'g:app:' + app.id;
+    rows.push({ id, kind: 'app', level: 1, app, expandable: true, count: roots.length });
+    if (collapsed.has(id)) { rows[rows.length - 1].collapsed = true; continue; }
+    for (const a of roots) if (!query || match(app.name) || subtreeMatches(a) || a.sid === keep) pushActor(a, 2, !query || match(app.name));
+  }
+  return rows;
+}

@@ -1,0 +1,151 @@
+import test from 'ava';
+import { flattenTree, LogModel, naturalCompare, rowMatches, sequenceRows, Store } from '../../inspector/page/model.js';
+
+const actor = (sid: string, extra: Record<string, unknown> = {}) => ({ type: '@xstate.actor', sessionId: sid, rootId: sid, name: 'operation', machine: 'operation', snapshot: { status: 'active' }, createdAt: '1000', ...extra });
+const snap = (sid: string, value: string, context: Record<string, unknown>, status = 'active', t = 1000) => ({
+  type: '@xstate.snapshot', sessionId: sid, rootId: sid, event: { type: `to.${value}` }, snapshot: { status, value, context }, createdAt: String(t),
+});
+const op = (store: Store, sid: string, target: string, id: string, value = 'staged', status = 'active', t = 1000) => {
+  store.apply(actor(sid), t);
+  store.apply(snap(sid, value, { id, target, type: 'withdraw', priority: 5 }, status, t), t);
+};
+const coordinator = (store: Store, sid: string, target: string, value = 'collecting') => {
+  store.apply(actor(sid, { name: 'coordinator', machine: 'coordinator' }));
+  store.apply(snap(sid, value, { target, staged: [] }));
+};
+
+test('naturalCompare() - numbers in ids sort by value, ties by exact case', (t) => {
+  t.deepEqual(['account-10', 'account-9', 'account-1', 'Account-1', 'account-100'].sort(naturalCompare), ['account-1', 'Account-1', 'account-9', 'account-10', 'account-100']);
+});
+
+test('Store - operations group under their target, coordinators follow the target across instances', (t) => {
+  const store = new Store();
+  store.hello({ runId: 'r1', startedAt: 0, mode: 'arbiter' });
+  coordinator(store, 'c1', 'acct');
+  op(store, 'a1', 'acct', 'op-1');
+  t.is(store.coordinatorOf('acct')?.sid, 'c1');
+  t.deepEqual(store.targets.get('acct').ops, ['a1']);
+  // The idle coordinator stops; the next submission starts another one: the target shows the new one.
+  store.apply(snap('c1', 'stopped', { target: 'acct', staged: [] }, 'done'));
+  coordinator(store, 'c2', 'acct');
+  t.is(store.coordinatorOf('acct')?.sid, 'c2');
+  t.false(store.actors.has('c1'));
+});
+
+test('Store - an operation announced before its first snapshot is placed once its context is known', (t) => {
+  const store = new Store();
+  store.hello({ runId: 'r1', startedAt: 0, mode: 'arbiter' });
+  store.apply(actor('a1'));
+  t.is(store.system.size, 0, 'not taken for another actor');
+  store.apply(snap('a1', 'pending', { id: 'op-1', target: 'acct' }));
+  t.is(store.actors.get('a1').kind, 'operation');
+  // Tomorrow's shape: an operation whose parent is its coordinator is still an operation of its target.
+  coordinator(store, 'c1', 'acct');
+  store.apply(actor('a2', { parentId: 'c1', rootId: 'c1' }));
+  store.apply(snap('a2', 'pending', { id: 'op-2', target: 'acct' }));
+  t.is(store.actors.get('a2').kind, 'operation');
+  t.deepEqual(store.targets.get('acct').ops, ['a1', 'a2']);
+});
+
+test('Store - beyond opsPerTarget the oldest finished operations are hidden and counted; the pinned one stays', (t) => {
+  const store = new Store({ opsPerTarget: 3 });
+  store.hello({ runId: 'r1', startedAt: 0, mode: 'arbiter' });
+  op(store, 's0', 'acct', 'op-0', 'rejected', 'done', 1);
+  store.pinned.add('s0');
+  for (let i = 1; i <= 5; i++) op(store, `s${i}`, 'acct', `op-${i}`, i < 4 ? 'rejected' : 'staged', i < 4 ? 'done' : 'active', 1 + i);
+  const ops = store.targets.get('acct').ops;
+  t.is(ops.length, 3);
+  t.true(ops.includes('s0'), 'the selected operation is never trimmed');
+  t.is(store.targets.get('acct').hidden, 3);
+  // Finished operations leave after finalKeepMs, unless pinned.
+  store.sweep(Date.now() + 60_000);
+  t.deepEqual(store.targets.get('acct').ops.sort(), ['s0', 's4', 's5']);
+});
+
+test('Store.hello() - the same run keeps everything, a new run resets', (t) => {
+  const store = new Store();
+  t.is(store.hello({ runId: 'r1', startedAt: 0 }), 'first');
+  op(store, 's1', 'acct', 'op-1');
+  t.is(store.hello({ runId: 'r1', startedAt: 0 }), 'same');
+  t.is(store.actors.size, 1);
+  t.is(store.hello({ runId: 'r2', startedAt: 5 }), 'new');
+  t.is(store.actors.size, 0);
+  t.is(store.targets.size, 0);
+});
+
+test('Store - history records every step with its time, event and context, bounded', (t) => {
+  const store = new Store({ historyLimit: 3 });
+  store.hello({ runId: 'r', startedAt: 0 });
+  store.apply(actor('a1'));
+  for (const [i, v] of ['pending', 'staged', 'executing', 'completed'].entries()) store.apply(snap('a1', v, { id: 'x', target: 'acct', attempt: i }, v === 'completed' ? 'done' : 'active', 1000 + i));
+  const h = store.actors.get('a1').history;
+  t.deepEqual(h.map((s: { value: string }) => s.value), ['staged', 'executing', 'completed']);
+  t.deepEqual(h.map((s: { t: number }) => s.t), [1001, 1002, 1003]);
+  t.is(h[2].event.type, 'to.completed');
+  t.is(h[1].context.attempt, 2);
+});
+
+test('flattenTree() - natural order, search by target or operation id, collapse, the kept actor always shown', (t) => {
+  const store = new Store();
+  store.hello({ runId: 'r', startedAt: 0, mode: 'arbiter' });
+  for (const n of [10, 2, 1]) {
+    coordinator(store, `c${n}`, `account-${n}`);
+    op(store, `o${n}`, `account-${n}`, `op-${n}`);
+  }
+  const targets = (rows: ReturnType<typeof flattenTree>) => rows.filter((r) => r.kind === 'target').map((r) => r.target);
+  t.deepEqual(targets(flattenTree(store)), ['account-1', 'account-2', 'account-10']);
+  const found = flattenTree(store, { query: 'op-10' });
+  t.deepEqual(targets(found), ['account-10']);
+  t.deepEqual(found.filter((r) => r.kind === 'operation').map((r) => r.actor.opId), ['op-10']);
+  t.deepEqual(targets(flattenTree(store, { query: 'ACCOUNT-2' })), ['account-2']);
+  const closed = flattenTree(store, { collapsed: new Set(['t:account-1']) });
+  t.true(closed.find((r) => r.id === 't:account-1')!.collapsed);
+  t.false(closed.some((r) => r.sid === 'o1'));
+  t.true(flattenTree(store, { query: 'op-10', keep: 'o1' }).some((r) => r.sid === 'o1'), 'the selection survives a search');
+  t.false(flattenTree(store, { expandedByDefault: false }).some((r) => r.kind === 'operation'));
+});
+
+test('LogModel and rowMatches() - filters hide without discarding; clear resets rows and counts', (t) => {
+  const log = new LogModel(10);
+  for (let i = 0; i < 30; i++) log.add({ t: i, type: i % 2 ? 'operation.rejected' : 'operation.submitted', target: `t${i % 3}`, op: `op-${i}`, sid: null, detail: '', xstate: i % 5 === 0, payload: {}, app: null });
+  t.is(log.received, 30);
+  t.true(log.rows.length <= 11);
+  t.is(log.trimmed, 30 - log.rows.length);
+  const f = { target: 't1', op: '', type: '', xstate: false };
+  const shown = log.rows.filter((r) => rowMatches(r, f));
+  t.true(shown.every((r) => r.target === 't1' && !r.xstate));
+  t.is(log.rows.filter((r) => rowMatches(r, { xstate: true })).length, log.rows.length, 'clearing the filters brings every row back');
+  log.clear();
+  t.is(log.received, 0);
+  t.is(log.rows.length, 0);
+});
+
+test('sequenceRows() - lanes for callers, coordinator and operations; one window on its own', (t) => {
+  const events = [
+    { seq: 1, type: 'operation.submitted', target: 'a', operationId: 'x', operationType: 'withdraw', priority: 2, at: 0 },
+    { seq: 2, type: 'operation.staged', target: 'a', operationId: 'x', at: 0 },
+    { seq: 3, type: 'operation.submitted', target: 'a', operationId: 'y', operationType: 'freeze', priority: 8, at: 1 },
+    { seq: 4, type: 'operation.staged', target: 'a', operationId: 'y', at: 1 },
+    { seq: 5, type: 'conflict.detected', target: 'a', candidateIds: ['x', 'y'], at: 100 },
+    { seq: 6, type: 'conflict.resolved', target: 'a', candidateIds: ['x', 'y'], winnerId: 'y', loserIds: ['x'], decision: 'start', at: 100 },
+    { seq: 7, type: 'operation.rejected', target: 'a', operationId: 'x', code: 'lost-arbitration', at: 100 },
+    { seq: 8, type: 'operation.started', target: 'a', operationId: 'y', attempt: 1, at: 100 },
+    { seq: 9, type: 'operation.completed', target: 'a', operationId: 'y', durationMs: 120, at: 220 },
+    { seq: 10, type: 'operation.submitted', target: 'a', operationId: 'z', operationType: 'audit', priority: 5, at: 300 },
+  ];
+  const all = sequenceRows(events);
+  t.deepEqual(all.lanes, ['callers', 'coordinator', 'x', 'y', 'z']);
+  t.deepEqual(all.rows.map((r) => [r.from, r.to, r.label]).slice(0, 7), [
+    ['callers', 'x', 'submit withdraw P2'],
+    ['x', 'coordinator', 'staged'],
+    ['callers', 'y', 'submit freeze P8'],
+    ['y', 'coordinator', 'staged'],
+    ['coordinator', 'coordinator', 'window closed: 2 candidates'],
+    ['coordinator', 'y', 'winner'],
+    ['coordinator', 'x', 'rejected lost-arbitration'],
+  ]);
+  const one = sequenceRows(events, { windowSeq: 5 });
+  t.deepEqual(one.lanes, ['callers', 'coordinator', 'x', 'y'], 'the later submission is not part of this window');
+  t.true(one.rows.some((r) => r.label.startsWith('✓ completed')));
+  t.deepEqual(sequenceRows(events, { windowSeq: 99 }).rows, []);
+});
