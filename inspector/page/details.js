@@ -104,7 +104,7 @@ export class DetailsView {
       frag.append(jsonView(payload, 2, this.memory, 'event'));
     }
     frag.append(el('h3', null, live ? 'context (now)' : `context at step ${index + 1}`));
-    frag.append(jsonView(snap.context ?? null, 1, this.memory, 'context'));
+    frag.append(jsonView(snap.context ?? null, 2, this.memory, 'context'));
     if (snap.output !== undefined) {
       frag.append(el('h3', null, 'output'));
       frag.append(jsonView(snap.output, 1, this.memory, 'output'));

@@ -183,7 +183,12 @@ export class LogView {
     for (let k = 0; k < this.pool.length; k++) {
       const r = this.pool[k];
       if (k >= n) {
-        r.hidden = true;
+        if (!r.hidden) {
+          r.hidden = true;
+          r._sig = '';
+          for (const key of Object.keys(r.dataset)) delete r.dataset[key];
+          for (const c of r.children) c.textContent = '';
+        }
         continue;
       }
       r.hidden = false;

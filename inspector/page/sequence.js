@@ -8,7 +8,7 @@ import { clockTime, el, runTime, svg } from './dom.js';
 const HEAD = 34;
 const ROW = 24;
 const TIME = 86;
-const MIN_LANE = 112;
+const MIN_LANE = 96;
 
 export class SequenceView {
   constructor(root) {
@@ -35,27 +35,33 @@ export class SequenceView {
     const W = Math.max(this.root.clientWidth - 4, TIME + lanes.length * MIN_LANE);
     const laneW = (W - TIME) / lanes.length;
     const x = (i) => TIME + laneW * i + laneW / 2;
-    const H = HEAD + rows.length * ROW + 10;
+    const H = rows.length * ROW + 10;
+    // The lane names stay in view while the steps scroll under them.
+    const head = svg('svg', { class: 'seq seq-head', width: W, height: HEAD });
     const root = svg('svg', { class: 'seq', width: W, height: H, role: 'img', 'aria-label': `sequence of ${rows.length} steps` });
     const defs = svg('defs');
     const marker = svg('marker', { id: 'seq-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
     marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'seq-arrowhead' }));
     defs.append(marker);
     root.append(defs);
+    const fit = Math.max(4, Math.floor((laneW - 14) / 7.6));
     lanes.forEach((name, i) => {
-      root.append(svg('line', { x1: x(i), y1: HEAD - 6, x2: x(i), y2: H, class: 'lifeline' }));
-      const g = svg('g', { class: `lane-head${i < 2 && lanes[0] === 'callers' ? ' fixed' : ''}` });
-      const label = name.length > 16 ? '…' + name.slice(-15) : name;
-      g.append(svg('rect', { x: x(i) - Math.min(laneW - 8, label.length * 7.6 + 14) / 2, y: 4, width: Math.min(laneW - 8, label.length * 7.6 + 14), height: 22, rx: 5 }));
+      head.append(svg('line', { x1: x(i), y1: HEAD - 6, x2: x(i), y2: HEAD, class: 'lifeline' }));
+      root.append(svg('line', { x1: x(i), y1: 0, x2: x(i), y2: H, class: 'lifeline' }));
+      const g = svg('g', { class: 'lane-head' });
+      const label = name.length > fit ? '…' + name.slice(-(fit - 1)) : name;
+      const w = Math.min(laneW - 6, label.length * 7.6 + 14);
+      g.append(svg('rect', { x: x(i) - w / 2, y: 4, width: w, height: 22, rx: 5 }));
       const t = svg('text', { x: x(i), y: 19.5, 'text-anchor': 'middle' });
       t.textContent = label;
       const title = svg('title');
       title.textContent = name;
       g.append(t, title);
-      root.append(g);
+      g.dataset.lane = name;
+      head.append(g);
     });
     rows.forEach((r, k) => {
-      const y = HEAD + k * ROW + ROW / 2 + 2;
+      const y = k * ROW + ROW / 2 + 2;
       const from = r.fromIndex ?? lanes.indexOf(r.from);
       const to = r.toIndex ?? lanes.indexOf(r.to);
       const g = svg('g', { class: `step s-${r.cls}` });
@@ -85,7 +91,7 @@ export class SequenceView {
       if (this.onPick) g.addEventListener('click', () => this.onPick(r));
       root.append(g);
     });
-    this.root.replaceChildren(root);
+    this.root.replaceChildren(head, root);
     if (stick) this.root.scrollTop = this.root.scrollHeight;
   }
 }

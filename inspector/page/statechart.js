@@ -19,7 +19,7 @@ const TRAIL = 6;
 
 function layout(chart, rankdir) {
   const g = new dagre.graphlib.Graph({ multigraph: true, compound: true });
-  g.setGraph({ rankdir, nodesep: 30, ranksep: 34, edgesep: 18, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir, nodesep: 24, ranksep: 30, edgesep: 14, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
   const parents = new Set(chart.nodes.map((n) => n.parent).filter(Boolean));
   const internal = new Map();
@@ -39,9 +39,19 @@ function layout(chart, rankdir) {
     });
   }
   for (const n of chart.nodes) if (n.parent && g.hasNode(n.parent)) g.setParent(n.id, n.parent);
+  // Transitions between the same two states share one arrow, their events listed on its label.
+  const merged = new Map();
   for (const e of chart.edges) {
     if (e.internal || !g.hasNode(e.source) || !g.hasNode(e.target)) continue;
-    g.setEdge(e.source, e.target, { label: e.label, width: e.label.length * CHAR + 14, height: 22, labelpos: 'c', edge: e }, e.id);
+    const key = `${e.source}\u0000${e.target}`;
+    if (!merged.has(key)) merged.set(key, { id: e.id, source: e.source, target: e.target, events: [], labels: [] });
+    const m = merged.get(key);
+    m.events.push(e.event);
+    if (!m.labels.includes(e.label)) m.labels.push(e.label);
+  }
+  for (const m of merged.values()) {
+    const chars = Math.max(...m.labels.map((l) => l.length));
+    g.setEdge(m.source, m.target, { lines: m.labels, width: chars * CHAR + 14, height: 6 + LINE * m.labels.length, labelpos: 'c', edge: m }, m.id);
   }
   dagre.layout(g);
   const info = g.graph();
@@ -171,23 +181,26 @@ export class ChartView {
     for (const e of g.edges()) {
       const lab = g.edge(e);
       const grp = svg('g', { class: 'sc-edge' });
-      grp.dataset.event = lab.edge.event;
+      grp.dataset.event = lab.edge.events.join(' ');
       let d = pathOf(lab.points);
       if (e.v === e.w) {
         // A self-transition: around to the label dagre placed beside the state, and back.
         const n = g.node(e.v);
         const sx = n.x + n.width / 2, lx = lab.x - lab.width / 2;
-        d = `M${sx},${n.y - 8} C${sx + 24},${n.y - 8} ${lx - 10},${lab.y - 14} ${lx},${lab.y - 11} M${lx},${lab.y + 11} C${lx - 10},${lab.y + 14} ${sx + 24},${n.y + 8} ${sx},${n.y + 8}`;
+        const hy = lab.height / 2;
+        d = `M${sx},${n.y - 8} C${sx + 24},${n.y - 8} ${lx - 10},${lab.y - hy - 3} ${lx},${lab.y - hy} M${lx},${lab.y + hy} C${lx - 10},${lab.y + hy + 3} ${sx + 24},${n.y + 8} ${sx},${n.y + 8}`;
       }
       const p = svg('path', { d, 'marker-end': 'url(#arrow)' });
       grp.append(p);
       port.append(grp);
       const lg = svg('g', { class: 'sc-label' });
-      lg.dataset.event = lab.edge.event;
-      lg.append(svg('rect', { x: lab.x - lab.width / 2, y: lab.y - 11, width: lab.width, height: 22, rx: 5 }));
-      const t = svg('text', { x: lab.x, y: lab.y + 4.5, 'text-anchor': 'middle' });
-      t.textContent = lab.label;
-      lg.append(t);
+      lg.dataset.event = lab.edge.events.join(' ');
+      lg.append(svg('rect', { x: lab.x - lab.width / 2, y: lab.y - lab.height / 2, width: lab.width, height: lab.height, rx: 5 }));
+      lab.lines.forEach((line, i) => {
+        const t = svg('text', { x: lab.x, y: lab.y - lab.height / 2 + 3 + LINE * i + 14, 'text-anchor': 'middle' });
+        t.textContent = line;
+        lg.append(t);
+      });
       labels.append(lg);
       edges.push({ g: grp, label: lg, path: p, edge: lab.edge });
     }
@@ -275,6 +288,6 @@ export class ChartView {
     const to = new Set(activeIds(d.rootId, toValue));
     const anyId = d.rootId + '.*';
     const candidates = d.edges.filter((x) => (from.has(x.edge.source) || x.edge.source === anyId) && to.has(x.edge.target) && !from.has(x.edge.target));
-    return (event && candidates.find((x) => x.edge.event === event)) || candidates.find((x) => x.edge.source !== anyId) || candidates[0] || null;
+    return (event && candidates.find((x) => x.edge.events.includes(event))) || candidates.find((x) => x.edge.source !== anyId) || candidates[0] || null;
   }
 }

@@ -39,7 +39,7 @@ export class TreeView {
     root.addEventListener('click', (e) => {
       const node = e.target instanceof Element ? e.target.closest('.node') : null;
       if (!node) return;
-      const row = this.rows[Number(node.dataset.index)];
+      const row = this.rows.find((r) => r.id === node._rowId);
       if (!row) return;
       this.focusId = row.id;
       if (e.target instanceof Element && e.target.closest('.twisty')) this.handlers.toggle(row);
@@ -116,7 +116,14 @@ export class TreeView {
     for (let k = 0; k < this.pool.length; k++) {
       const node = this.pool[k];
       if (k >= n) {
-        if (!node.hidden) node.hidden = true;
+        if (!node.hidden) {
+          // A spare row keeps nothing of what it showed (tests and assistive tools look at attributes).
+          node.hidden = true;
+          node._sig = '';
+          node._rowId = null;
+          for (const key of Object.keys(node.dataset)) delete node.dataset[key];
+          node.removeAttribute('id');
+        }
         continue;
       }
       node.hidden = false;
@@ -135,6 +142,7 @@ export class TreeView {
     const sig = `${index}|${row.id}|${row.collapsed}|${st}|${row.count}|${row.opCount}|${row.id === this.selectedId}|${row.id === this.focusId}|${a ? a.snapshot && a.snapshot.status : ''}|${row.t ? row.t.hidden + ':' + row.t.coordSid : ''}|${row.app ? row.app.connected + row.app.name : ''}`;
     if (node._sig === sig) return;
     node._sig = sig;
+    node._rowId = row.id;
     node.id = `ti-${index}`;
     node.dataset.index = String(index);
     node.style.transform = `translateY(${index * ROW}px)`;
@@ -161,7 +169,7 @@ export class TreeView {
         name.textContent = short(a.opId);
         meta.textContent = `${ctx.type ?? ''} P${ctx.effectivePriority ?? ctx.priority ?? '?'}${a.pid ? ' · pid ' + a.pid : ''}`;
         node.title = `${a.opId} · ${ctx.type ?? ''} · priority ${ctx.priority ?? '?'}${ctx.code ? ` · ${ctx.code}: ${ctx.reason ?? ''}` : ''}`;
-        state.textContent = ctx.code && st === 'rejected' ? `rejected · ${ctx.code}` : st;
+        state.textContent = ctx.code && st === 'rejected' ? ctx.code : st;
       } else {
         name.textContent = a.name;
         meta.textContent = a.kind === 'system' ? 'actor' : '';
@@ -178,7 +186,8 @@ export class TreeView {
         const o = (run && run.options) || {};
         name.textContent = 'arbiter';
         meta.textContent = `${row.count} target${row.count === 1 ? '' : 's'}`;
-        state.textContent = run ? `window ${o.windowMs ?? '?'} ms · ${o.whileExecuting ?? ''}` : '';
+        state.textContent = run && o.windowMs !== undefined ? `window ${o.windowMs} ms` : '';
+        node.title = run ? `window ${o.windowMs ?? '?'} ms · ${o.whileExecuting ?? ''} · backend ${run.backend ? run.backend.kind : '?'}` : '';
         break;
       }
       case 'target': {
