@@ -237,12 +237,12 @@ function banner(text, kind) {
 function renderRun() {
   const run = store.run;
   if (!run) return;
-  const parts = [`run ${run.runId.slice(0, 8)}`, `started ${clockTime(run.startedAt)}`];
+  const parts = [`run ${run.runId.slice(0, 8)}`];
   if (run.mode === 'listen') parts.push('no arbiter: waiting for XState apps');
   else if (run.backend) parts.push(`backend ${run.backend.kind}${run.backend.url ? ' ' + run.backend.url : ''}`);
   if (run.pid) parts.push(`pid ${run.pid}`);
   $('run').textContent = parts.join(' · ');
-  $('run').title = `run id ${run.runId}`;
+  $('run').title = `run id ${run.runId}, started ${clockTime(run.startedAt)}`;
   const legend = $('legend');
   if (run.mode === 'listen') {
     legend.textContent = `Connect an XState v5 app: createActor(machine, { inspect: createWebSocketInspector({ url: '${run.appUrl}' }).inspect }), with createWebSocketInspector from @statelyai/inspect. Its actors, statecharts, events and history show here.`;
@@ -250,7 +250,7 @@ function renderRun() {
     log.setFilters(filters());
   } else {
     const w = run.options && run.options.windowMs;
-    legend.textContent = `Operations on the same target are collected for a window${w !== undefined ? ` of ${w} ms` : ''}; when it closes, the highest priority wins and runs (the winner), and the others end rejected lost-arbitration: that is arbitration doing its job, not an error.`;
+    legend.textContent = `A window${w !== undefined ? ` of ${w} ms` : ''} collects the operations on one target; the highest priority wins and runs, the others end rejected lost-arbitration: arbitration working, not an error.`;
   }
 }
 
@@ -260,7 +260,7 @@ function renderTotals() {
   totals.replaceChildren();
   if (!last) return;
   const t = last.totals;
-  for (const [k, v] of [['submitted', t.submitted], ['completed', t.completed], ['rejected', t.rejected], ['in flight', t.inFlight], ['conflicts', t.conflicts], ['coordinators', t.coordinators]]) {
+  for (const [k, v] of [['submitted', t.submitted], ['completed', t.completed], ['rejected', t.rejected], ['in flight', t.inFlight], ['conflicts', t.conflicts]]) {
     const s = el('span', null, k + ' ');
     s.append(el('b', null, Number(v).toLocaleString()));
     totals.append(s);

@@ -104,10 +104,14 @@ export class LogView {
     let removed = 0;
     if (m.version !== this.version) {
       this.version = m.version;
-      while (this.view.length && this.view[0].dead) {
-        this.view.shift();
-        removed++;
-      }
+      // Rows the log forgot: those above the reader shift what they read, so they are counted.
+      const firstShown = Math.floor(this.scroll.scrollTop / ROW);
+      const kept = [];
+      this.view.forEach((r, i) => {
+        if (!r.dead) kept.push(r);
+        else if (i < firstShown) removed++;
+      });
+      if (kept.length !== this.view.length) this.view = kept;
     }
     let added = 0;
     const rows = m.rows;
@@ -122,7 +126,7 @@ export class LogView {
       }
     }
     this.lastSeq = m.nextSeq;
-    if (!added && !removed) {
+    if (!added && !removed && this.spacer.style.height === `${this.view.length * ROW}px`) {
       this.renderCount();
       return;
     }

@@ -55,83 +55,58 @@ export class MetricsView {
   render(samples) {
     this.samples = samples;
     if (!samples.length) {
+      this.figures = null;
       this.root.replaceChildren(el('div', 'empty', 'waiting for the first sample (one per second)'));
       return;
     }
-    const frag = document.createDocumentFragment();
-    for (const c of this.charts(samples)) frag.append(this.chart(c, samples));
-    this.root.replaceChildren(frag);
+    if (!this.figures) {
+      this.figures = new Map();
+      this.root.replaceChildren();
+    }
+    for (const c of this.charts(samples)) {
+      let f = this.figures.get(c.key);
+      if (!f) {
+        f = this.figure(c);
+        this.figures.set(c.key, f);
+        this.root.append(f.box);
+      }
+      this.update(f, c, samples);
+    }
   }
 
-  chart(c, samples) {
+  // The parts of a chart that stay: hovering keeps working while samples arrive.
+  figure(c) {
     const box = el('figure', 'metric');
     box.dataset.chart = c.key;
-    const last = samples.length - 1;
     const head = el('figcaption', 'head');
-    head.append(el('span', 'title', c.title));
     const now = el('span', 'now');
-    for (const s of c.series) {
-      const v = el('b', null, `${fmt(s.values[last])}${c.unit}`);
-      v.style.color = s.color;
-      v.title = s.name;
-      now.append(v);
-    }
-    head.append(now);
-    box.append(head);
-    let max = 0;
-    for (const s of c.series) for (const v of s.values) if (typeof v === 'number' && v > max) max = v;
-    max = nice(max);
-    const t1 = samples[last].t, t0 = Math.min(samples[0].t, t1 - 10_000);
-    const span = Math.max(1, t1 - t0);
-    const xOf = (t) => L + ((t - t0) / span) * (W - L - R);
-    const yOf = (v) => T + (1 - (typeof v === 'number' ? v : 0) / max) * (H - T - B);
-    const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${c.title}: ${c.series.map((x) => `${x.name} ${fmt(x.values[last])}${c.unit}`).join(', ')}` });
-    for (const [v, label] of [[0, '0'], [max / 2, fmt(max / 2)], [max, fmt(max)]]) {
-      s.append(svg('line', { x1: L, x2: W - R, y1: yOf(v), y2: yOf(v), class: 'grid' }));
-      const t = svg('text', { x: L - 4, y: yOf(v) + 4, 'text-anchor': 'end', class: 'axis' });
-      t.textContent = label;
-      s.append(t);
-    }
-    const every = span > 90_000 ? 30 : span > 30_000 ? 15 : 5;
-    for (let ago = 0; ago <= span / 1000; ago += every) {
-      const x = xOf(t1 - ago * 1000);
-      if (x < L) break;
-      const t = svg('text', { x, y: H - 4, 'text-anchor': ago === 0 ? 'end' : 'middle', class: 'axis' });
-      t.textContent = ago === 0 ? 'now' : `−${ago} s`;
-      s.append(t, svg('line', { x1: x, x2: x, y1: H - B, y2: H - B + 3, class: 'tick' }));
-    }
-    for (const ser of c.series) {
-      const pts = samples.map((p, i) => `${xOf(p.t).toFixed(1)},${yOf(ser.values[i]).toFixed(1)}`).join(' ');
-      s.append(svg('polyline', { points: pts, stroke: ser.color, class: 'series' }));
-    }
+    head.append(el('span', 'title', c.title), now);
+    const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img' });
+    const grid = svg('g');
+    const lines = svg('g');
     const cursor = svg('line', { x1: 0, x2: 0, y1: T, y2: H - B, class: 'cursor' });
     cursor.style.display = 'none';
-    s.append(cursor);
-    box.append(s);
+    s.append(grid, lines, cursor);
     const tip = el('div', 'tip');
     tip.hidden = true;
-    box.append(tip);
-    if (c.series.length > 1) {
-      const legend = el('div', 'legend-line');
-      for (const ser of c.series) {
-        const sp = el('span', null, ser.name);
-        sp.style.setProperty('--c', ser.color);
-        legend.append(sp);
-      }
-      box.append(legend);
-    }
+    const legend = el('div', 'legend-line');
+    box.append(head, s, tip, legend);
+    const f = { box, now, svg: s, grid, lines, cursor, tip, legend, c, key: c.key, xOf: null, legendSig: '' };
     const show = (i) => {
-      const p = samples[i];
-      if (!p) return;
+      const p = this.samples[i];
+      if (!p || !f.xOf) return;
       cursor.style.display = '';
-      cursor.setAttribute('x1', String(xOf(p.t)));
-      cursor.setAttribute('x2', String(xOf(p.t)));
+      cursor.setAttribute('x1', String(f.xOf(p.t)));
+      cursor.setAttribute('x2', String(f.xOf(p.t)));
       tip.hidden = false;
-      tip.textContent = `${clockTime(p.t)} · ${c.series.map((x) => `${x.name} ${fmt(x.values[i])}${c.unit}`).join(' · ')}`;
+      tip.textContent = `${clockTime(p.t)} · ${f.c.series.map((x) => `${x.name} ${fmt(x.values[i])}${f.c.unit}`).join(' · ')}`;
     };
+    f.show = show;
     s.addEventListener('pointermove', (e) => {
+      const samples = this.samples;
+      if (!samples.length || !f.t0) return;
       const r = s.getBoundingClientRect();
-      const t = t0 + (((e.clientX - r.left) / r.width) * W - L) / (W - L - R) * span;
+      const t = f.t0 + ((((e.clientX - r.left) / r.width) * W - L) / (W - L - R)) * f.span;
       let best = 0;
       for (let i = 0; i < samples.length; i++) if (Math.abs(samples[i].t - t) < Math.abs(samples[best].t - t)) best = i;
       this.hover.set(c.key, samples[best].t);
@@ -142,11 +117,70 @@ export class MetricsView {
       cursor.style.display = 'none';
       tip.hidden = true;
     });
+    return f;
+  }
+
+  update(f, c, samples) {
+    f.c = c;
+    const last = samples.length - 1;
+    f.now.replaceChildren();
+    for (const s of c.series) {
+      const v = el('b', null, `${fmt(s.values[last])}${c.unit}`);
+      v.style.color = s.color;
+      v.title = s.name;
+      f.now.append(v);
+    }
+    let max = 0;
+    for (const s of c.series) for (const v of s.values) if (typeof v === 'number' && v > max) max = v;
+    max = nice(max);
+    const t1 = samples[last].t, t0 = Math.min(samples[0].t, t1 - 10_000);
+    const span = Math.max(1, t1 - t0);
+    const xOf = (t) => L + ((t - t0) / span) * (W - L - R);
+    const yOf = (v) => T + (1 - (typeof v === 'number' ? v : 0) / max) * (H - T - B);
+    f.xOf = xOf;
+    f.t0 = t0;
+    f.span = span;
+    f.svg.setAttribute('aria-label', `${c.title}: ${c.series.map((x) => `${x.name} ${fmt(x.values[last])}${c.unit}`).join(', ')}`);
+    const grid = document.createDocumentFragment();
+    for (const [v, label] of [[0, '0'], [max / 2, fmt(max / 2)], [max, fmt(max)]]) {
+      grid.append(svg('line', { x1: L, x2: W - R, y1: yOf(v), y2: yOf(v), class: 'grid' }));
+      const t = svg('text', { x: L - 4, y: yOf(v) + 4, 'text-anchor': 'end', class: 'axis' });
+      t.textContent = label;
+      grid.append(t);
+    }
+    const every = span > 90_000 ? 30 : span > 30_000 ? 15 : 5;
+    for (let ago = 0; ago <= span / 1000; ago += every) {
+      const x = xOf(t1 - ago * 1000);
+      if (x < L) break;
+      const t = svg('text', { x, y: H - 4, 'text-anchor': ago === 0 ? 'end' : 'middle', class: 'axis' });
+      t.textContent = ago === 0 ? 'now' : `−${ago} s`;
+      grid.append(t, svg('line', { x1: x, x2: x, y1: H - B, y2: H - B + 3, class: 'tick' }));
+    }
+    f.grid.replaceChildren(grid);
+    const lines = document.createDocumentFragment();
+    for (const ser of c.series) {
+      const pts = samples.map((p, i) => `${xOf(p.t).toFixed(1)},${yOf(ser.values[i]).toFixed(1)}`).join(' ');
+      lines.append(svg('polyline', { points: pts, stroke: ser.color, class: 'series' }));
+    }
+    f.lines.replaceChildren(lines);
+    const legendSig = c.series.map((x) => x.name).join('|');
+    if (legendSig !== f.legendSig) {
+      f.legendSig = legendSig;
+      f.legend.replaceChildren();
+      if (c.series.length > 1) {
+        for (const ser of c.series) {
+          const sp = el('span', null, ser.name);
+          sp.style.setProperty('--c', ser.color);
+          f.legend.append(sp);
+        }
+      }
+    }
     const held = this.hover.get(c.key);
     if (held !== undefined) {
-      const i = samples.findIndex((p) => p.t === held);
-      if (i >= 0) show(i);
+      // Keep showing the moment under the pointer (or the nearest one still in view).
+      let i = samples.findIndex((p) => p.t >= held);
+      if (i < 0) i = last;
+      f.show(i);
     }
-    return box;
   }
 }

@@ -437,8 +437,10 @@ export class Store {
 }
 
 /**
- * The event log: every row received, bounded to `limit` (the oldest go first and are counted);
- * filters pick rows to show without discarding any; `clear()` forgets rows and counts.
+ * The event log: every row received, bounded to `limit` rows of each kind (arbiter events, and
+ * XState events, which are far more numerous: they never push arbiter rows out); the oldest go
+ * first and are counted. Filters pick rows to show without discarding any; `clear()` forgets rows
+ * and counts.
  */
 export class LogModel {
   constructor(limit = 5000) {
@@ -452,18 +454,27 @@ export class LogModel {
     this.trimmed = 0;
     this.nextSeq = 0;
     this.version = 0;
+    this.counts = { arbiter: 0, xstate: 0 };
   }
 
   add(row) {
     row.seq = ++this.nextSeq;
     this.rows.push(row);
     this.received++;
+    const kind = row.xstate ? 'xstate' : 'arbiter';
     // Trim in chunks so a full log costs O(1) per row.
-    if (this.rows.length > this.limit * 1.1) {
-      const n = this.rows.length - this.limit;
-      for (let i = 0; i < n; i++) this.rows[i].dead = true;
-      this.rows.splice(0, n);
-      this.trimmed += n;
+    if (++this.counts[kind] > this.limit * 1.1) {
+      let drop = this.counts[kind] - this.limit;
+      this.counts[kind] -= drop;
+      this.trimmed += drop;
+      this.rows = this.rows.filter((r) => {
+        if (drop > 0 && !!r.xstate === !!row.xstate) {
+          drop--;
+          r.dead = true;
+          return false;
+        }
+        return true;
+      });
       this.version++;
     }
   }
@@ -516,11 +527,12 @@ export function flattenTree(store, options = {}) {
         const opMatches = query ? ops.filter((a) => match(a.opId) || match(a.sid)) : ops;
         if (query && !nameMatches && opMatches.length === 0 && !keepHere && !(keep && t.coordSid === keep)) continue;
         const id = 't:' + name;
-        const closed = isCollapsed(id, t) && !(query && !nameMatches) && !keepHere;
+        // Collapsed when the user said so; by default, unless a search or the selection is inside.
+        const closed = collapsed.has(id) || (isCollapsed(id, t) && !(query && !nameMatches) && !keepHere);
         rows.push({ id, kind: 'target', level: 2, target: name, t, expandable: true, collapsed: closed, opCount: ops.length });
         if (closed) continue;
         for (const a of nameMatches ? ops : ops.filter((x) => opMatches.includes(x) || x.sid === keep || [...x.children].includes(keep))) pushActor(a, 3, true);
-        if (t.hidden > 0 && !query) rows.push({ id: 'h:' + name, kind: 'hidden', level: 3, target: name, count: t.hidden });
+        if (t.hidden > 0 && (!query || nameMatches)) rows.push({ id: 'h:' + name, kind: 'hidden', level: 3, target: name, count: t.hidden });
       }
       const system = [...store.system].map((s) => store.actors.get(s)).filter(Boolean);
       if (system.length) {

@@ -17,7 +17,7 @@ const LINE = 18;
 const BADGE = 26;
 const TRAIL = 6;
 
-function layout(chart, rankdir) {
+export function layout(chart, rankdir) {
   const g = new dagre.graphlib.Graph({ multigraph: true, compound: true });
   g.setGraph({ rankdir, nodesep: 24, ranksep: 30, edgesep: 14, marginx: 16, marginy: 16 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -29,7 +29,10 @@ function layout(chart, rankdir) {
     internal.get(e.source).push(e);
   }
   for (const n of chart.nodes) {
-    const label = n.key === '*' ? 'any state' : n.key;
+    // Transitions declared on the root ("from any state") are listed above the chart instead of
+    // drawn from a pseudo-state: arrows from everywhere would double the chart's size.
+    if (n.type === 'any') continue;
+    const label = n.key;
     const lines = (internal.get(n.id) || []).map((e) => `↺ ${e.label}`);
     const chars = Math.max(label.length, ...lines.map((l) => l.length));
     g.setNode(n.id, {
@@ -55,7 +58,8 @@ function layout(chart, rankdir) {
   }
   dagre.layout(g);
   const info = g.graph();
-  return { g, width: Math.ceil(info.width || 100), height: Math.ceil(info.height || 60), internal };
+  const fromAny = chart.edges.filter((e) => !e.internal && e.source.endsWith('.*'));
+  return { g, width: Math.ceil(info.width || 100), height: Math.ceil(info.height || 60), internal, fromAny };
 }
 
 function pathOf(points) {
@@ -135,7 +139,7 @@ export class ChartView {
       best = fb > fa * 1.05 ? b : a;
       this.layouts.set(key, best);
     }
-    const { g, width, height, internal } = best;
+    const { g, width, height, internal, fromAny } = best;
     const root = svg('svg', { class: 'sc', role: 'img', 'aria-label': `statechart of ${chart.rootId}` });
     const defs = svg('defs');
     for (const [id, cls] of [['arrow', 'sc-arrow'], ['arrow-last', 'sc-arrow-last'], ['arrow-trail', 'sc-arrow-trail']]) {
@@ -205,8 +209,32 @@ export class ChartView {
       edges.push({ g: grp, label: lg, path: p, edge: lab.edge });
     }
     port.append(labels);
-    this.root.replaceChildren(root);
-    this.drawn = { key, svg: root, port, nodes, edges, rootId: chart.rootId, width, height, internal };
+    const anyLine = el('div', 'from-any');
+    const anyItems = [];
+    if (fromAny.length) {
+      anyLine.append('from any state: ');
+      const byTarget = new Map();
+      for (const e of fromAny) {
+        if (!byTarget.has(e.target)) byTarget.set(e.target, []);
+        byTarget.get(e.target).push(e);
+      }
+      let first = true;
+      for (const [target, list] of byTarget) {
+        if (!first) anyLine.append(' · ');
+        first = false;
+        list.forEach((e, i) => {
+          if (i) anyLine.append(', ');
+          const b = el('b', null, e.label);
+          b.dataset.event = e.event;
+          anyLine.append(b);
+          anyItems.push({ el: b, edge: e });
+        });
+        anyLine.append(` → ${target.slice(chart.rootId.length + 1)}`);
+      }
+    }
+    this.root.replaceChildren(...(fromAny.length ? [anyLine] : []), root);
+    if (fromAny.length) root.style.height = 'calc(100% - 20px)';
+    this.drawn = { key, svg: root, port, nodes, edges, rootId: chart.rootId, width, height, internal, anyItems };
     this.userMoved = false;
     this.fit(false);
   }
@@ -221,7 +249,7 @@ export class ChartView {
   /** Fits the chart in the panel; unless `anySize`, never so small that labels go below 12 px. */
   fit(anySize) {
     if (!this.drawn || !this.drawn.svg) return;
-    const W = this.root.clientWidth || 600, H = this.root.clientHeight || 300;
+    const W = this.drawn.svg.clientWidth || this.root.clientWidth || 600, H = this.drawn.svg.clientHeight || this.root.clientHeight || 300;
     const { width, height } = this.drawn;
     let k = Math.min(W / width, H / height, 1.4);
     if (!anySize) k = Math.max(k, MIN_FIT);
@@ -267,6 +295,10 @@ export class ChartView {
       if (e) trailEdges.add(e);
     }
     const lastEdge = last ? this.edgeFor(last.from, last.to, last.event) : null;
+    for (const item of d.anyItems) {
+      const on = !lastEdge && !!last && item.edge.event === last.event && activeIds(d.rootId, last.to).includes(item.edge.target);
+      item.el.classList.toggle('last', on);
+    }
     for (const x of d.edges) {
       const on = x === lastEdge;
       const trailOn = !on && trailEdges.has(x);
