@@ -291,7 +291,8 @@ function onBatch(batch) {
     log.setModel(store.log, store.run.startedAt);
     if (Array.isArray(batch.hello.metrics)) samples = batch.hello.metrics.slice(-120);
     renderRun();
-    metrics.render(samples);
+    if (store.run.mode === 'listen') metrics.empty('no arbiter in this run: the metrics are the arbiter\'s');
+    else metrics.render(samples);
     renderTotals();
     treeDirty = true;
   }
@@ -370,8 +371,18 @@ function renderSelection(now) {
   title.title = a.sid;
   const m = a.machine && store.machines.get(a.machine);
   const index = historyIndex(a);
+  let drawn = false;
   if (m) {
-    chart.show(a.machine, m.chart);
+    try {
+      chart.show(a.machine, m.chart);
+      drawn = true;
+    } catch (err) {
+      // A chart dagre cannot lay out must not stop the page.
+      console.warn('inspector: cannot draw this statechart', err);
+      chart.empty(`the statechart of ${a.name} could not be laid out`);
+    }
+  }
+  if (m && drawn) {
     const upTo = index === null ? a.history.length - 1 : index;
     const trail = [];
     for (let i = 0; i <= upTo; i++) {
@@ -395,7 +406,7 @@ function renderSelection(now) {
     chart.highlight(step ? step.value : a.snapshot && a.snapshot.value, trail, last);
     $('chart').dataset.sid = a.sid;
     $('chart').dataset.step = index === null ? 'live' : String(index);
-  } else {
+  } else if (!m) {
     chart.empty(a.kind === 'child' || a.app ? `${a.name}: no statechart (not a state machine)` : 'no statechart for this actor');
     $('chart').dataset.sid = a.sid;
   }
@@ -448,7 +459,22 @@ function renderSequence(now) {
 
 function render() {
   frame = 0;
-  const now = performance.now();
+  // Each view on its own: one that fails (hostile data, a layout bug) leaves the others working.
+  for (const part of [renderTree, renderSelection, renderSequence, renderLog]) {
+    try {
+      part(performance.now());
+    } catch (err) {
+      console.warn('inspector: a view failed to render', err);
+    }
+  }
+}
+
+function renderLog() {
+  log.update();
+  if (log.paused) renderPause();
+}
+
+function renderTree() {
   autoSelect();
   if (store.structure !== structureSeen || treeDirty) {
     structureSeen = store.structure;
@@ -463,10 +489,6 @@ function render() {
       ? `${store.apps.size} app${store.apps.size === 1 ? '' : 's'} · ${store.actors.size} actors`
       : `${store.targets.size} targets · ${ops} operations`;
   } else tree.render();
-  renderSelection(now);
-  renderSequence(now);
-  log.update();
-  if (log.paused) renderPause();
 }
 
 setInterval(() => {

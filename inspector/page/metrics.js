@@ -52,6 +52,11 @@ export class MetricsView {
     ];
   }
 
+  empty(text) {
+    this.figures = null;
+    this.root.replaceChildren(el('div', 'empty', text));
+  }
+
   render(samples) {
     this.samples = samples;
     if (!samples.length) {

@@ -42,12 +42,35 @@ export function layout(chart, rankdir) {
     });
   }
   for (const n of chart.nodes) if (n.parent && g.hasNode(n.parent)) g.setParent(n.id, n.parent);
+  // A compound state's name gets a row of its own above its children (dagre has no padding for it).
+  for (const id of parents) {
+    if (!g.hasNode(id)) continue;
+    const title = `${id}\u0000title`;
+    const node = g.node(id);
+    g.setNode(title, { label: '', lines: [], title: true, width: node.label.length * CHAR + 2 * BADGE + 20, height: 20 });
+    g.setParent(title, id);
+    const kids = chart.nodes.filter((n) => n.parent === id);
+    const first = kids.find((n) => n.initial) || kids[0];
+    if (first) g.setEdge(title, first.id, { width: 0, height: 0, title: true }, `${id}\u0000title-edge`);
+  }
+  // dagre cannot attach edges to compound states: a transition from or to one is laid out from or
+  // to its initial (else first) child, which is where entering it lands anyway.
+  const anchor = (id) => {
+    let cur = id;
+    for (let guard = 0; guard < 50 && parents.has(cur); guard++) {
+      const kids = chart.nodes.filter((n) => n.parent === cur);
+      cur = (kids.find((n) => n.initial) || kids[0] || { id: cur }).id;
+      if (!parents.has(cur)) break;
+    }
+    return cur;
+  };
   // Transitions between the same two states share one arrow, their events listed on its label.
   const merged = new Map();
   for (const e of chart.edges) {
     if (e.internal || !g.hasNode(e.source) || !g.hasNode(e.target)) continue;
-    const key = `${e.source}\u0000${e.target}`;
-    if (!merged.has(key)) merged.set(key, { id: e.id, source: e.source, target: e.target, events: [], labels: [] });
+    const source = anchor(e.source), target = anchor(e.target);
+    const key = `${source}\u0000${target}`;
+    if (!merged.has(key)) merged.set(key, { id: e.id, source, target, from: e.source, to: e.target, events: [], labels: [] });
     const m = merged.get(key);
     m.events.push(e.event);
     if (!m.labels.includes(e.label)) m.labels.push(e.label);
@@ -155,7 +178,7 @@ export class ChartView {
     const ids = g.nodes().slice().sort((x, y) => (g.children(y).length ? 1 : 0) - (g.children(x).length ? 1 : 0));
     for (const id of ids) {
       const n = g.node(id);
-      if (!n) continue;
+      if (!n || n.title) continue;
       const grp = svg('g', { class: `sc-node ${n.type}${n.compound ? ' compound' : ''}` });
       grp.dataset.stateId = id;
       const x = n.x - n.width / 2, y = n.y - n.height / 2;
@@ -184,6 +207,7 @@ export class ChartView {
     const labels = svg('g', { class: 'sc-labels' });
     for (const e of g.edges()) {
       const lab = g.edge(e);
+      if (lab.title) continue;
       const grp = svg('g', { class: 'sc-edge' });
       grp.dataset.event = lab.edge.events.join(' ');
       let d = pathOf(lab.points);

@@ -213,7 +213,8 @@ export class TreeView {
         node.dataset.app = row.app.id;
         node.dataset.state = row.app.connected ? 'connected' : 'closed';
         name.textContent = row.app.name;
-        meta.textContent = `app ${row.app.id}`;
+        meta.textContent = '';
+        node.title = `app ${row.app.id} (its actors' session ids start with ${row.app.id}:)`;
         state.textContent = row.app.connected ? 'connected' : 'disconnected';
         break;
       default:
