@@ -15,8 +15,11 @@ const EVENT_TYPES = [
   'operation.submitted', 'operation.staged', 'conflict.detected', 'conflict.resolved', 'operation.started',
   'operation.retrying', 'operation.preempted', 'operation.completed', 'operation.rejected',
 ];
-const DETAILS_EVERY_MS = 250;
+const DETAILS_EVERY_MS = 400;
 const SEQUENCE_EVERY_MS = 300;
+// The tree's rows are rebuilt at most this often when only the data changed (a click, a search or
+// a collapse rebuilds them at once); the states shown in the rows follow every frame.
+const TREE_EVERY_MS = 200;
 
 const store = new Store();
 /** @type {null | {type: 'target', target: string} | {type: 'actor', sid: string}} */
@@ -32,6 +35,8 @@ let expandMode = null;
 let structureSeen = -1;
 let treeDirty = true;
 let lastDetails = 0;
+let lastTree = 0;
+let chartSig = '';
 let lastSequence = 0;
 let seqWindow = null;
 let dropped = 0;
@@ -382,7 +387,9 @@ function renderSelection(now) {
       chart.empty(`the statechart of ${a.name} could not be laid out`);
     }
   }
-  if (m && drawn) {
+  const sig = `${chart.version}|${a.sid}|${a.machine}|${a.history.length}|${a.history.length ? a.history[a.history.length - 1].t : ''}|${index}|${drawn}`;
+  if (m && drawn && sig !== chartSig) {
+    chartSig = sig;
     const upTo = index === null ? a.history.length - 1 : index;
     const trail = [];
     for (let i = 0; i <= upTo; i++) {
@@ -474,9 +481,10 @@ function renderLog() {
   if (log.paused) renderPause();
 }
 
-function renderTree() {
+function renderTree(now) {
   autoSelect();
-  if (store.structure !== structureSeen || treeDirty) {
+  if (treeDirty || (store.structure !== structureSeen && now - lastTree >= TREE_EVERY_MS)) {
+    lastTree = now;
     structureSeen = store.structure;
     treeDirty = false;
     if (selection && selection.type === 'actor' && !store.actors.has(selection.sid)) pin();
@@ -488,7 +496,11 @@ function renderTree() {
     $('tree-count').textContent = store.run && store.run.mode === 'listen'
       ? `${store.apps.size} app${store.apps.size === 1 ? '' : 's'} · ${store.actors.size} actors`
       : `${store.targets.size} targets · ${ops} operations`;
-  } else tree.render();
+  } else {
+    tree.render();
+    // Data changed but the rows wait for the next rebuild: come back for it.
+    if (store.structure !== structureSeen) schedule();
+  }
 }
 
 setInterval(() => {

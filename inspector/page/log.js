@@ -31,11 +31,17 @@ export class LogView {
     // Whether the reader is at the newest rows. Only scrolling changes it: a panel that shrinks
     // does not unstick the log.
     this.stuck = true;
-    new ResizeObserver(() => {
-      if (this.stuck) this.scroll.scrollTop = this.scroll.scrollHeight;
+    // Scroll position and height are cached from events: reading them while rendering would force
+    // the browser to lay the page out again in the middle of a frame.
+    this.top = 0;
+    this.height = 300;
+    new ResizeObserver((entries) => {
+      for (const e of entries) this.height = e.contentRect.height || this.height;
+      if (this.stuck) this.toBottom();
       this.renderRows();
     }).observe(this.scroll);
     this.scroll.addEventListener('scroll', () => {
+      this.top = this.scroll.scrollTop;
       this.stuck = this.atBottom();
       if (this.stuck) this.unseen = 0;
       this.renderRows();
@@ -43,7 +49,7 @@ export class LogView {
     }, { passive: true });
     this.newButton.addEventListener('click', () => {
       this.stuck = true;
-      this.scroll.scrollTop = this.scroll.scrollHeight;
+      this.toBottom();
       this.unseen = 0;
       this.renderNew();
     });
@@ -59,7 +65,12 @@ export class LogView {
   }
 
   atBottom() {
-    return this.scroll.scrollTop + this.scroll.clientHeight >= this.scroll.scrollHeight - ROW / 2;
+    return this.top + this.height >= this.view.length * ROW - ROW / 2;
+  }
+
+  toBottom() {
+    this.top = Math.max(0, this.view.length * ROW - this.height);
+    this.scroll.scrollTop = this.top;
   }
 
   setModel(model, startedAt) {
@@ -105,7 +116,7 @@ export class LogView {
     if (m.version !== this.version) {
       this.version = m.version;
       // Rows the log forgot: those above the reader shift what they read, so they are counted.
-      const firstShown = Math.floor(this.scroll.scrollTop / ROW);
+      const firstShown = Math.floor(this.top / ROW);
       const kept = [];
       this.view.forEach((r, i) => {
         if (!r.dead) kept.push(r);
@@ -131,10 +142,13 @@ export class LogView {
       return;
     }
     this.spacer.style.height = `${this.view.length * ROW}px`;
-    if (stick) this.scroll.scrollTop = this.scroll.scrollHeight;
+    if (stick) this.toBottom();
     else {
       // Keep the rows under the reader where they are.
-      if (removed) this.scroll.scrollTop = Math.max(0, this.scroll.scrollTop - removed * ROW);
+      if (removed) {
+        this.top = Math.max(0, this.top - removed * ROW);
+        this.scroll.scrollTop = this.top;
+      }
       this.unseen += added;
     }
     this.renderRows();
@@ -146,7 +160,7 @@ export class LogView {
     this.spacer.style.height = `${this.view.length * ROW}px`;
     if (toBottom) {
       this.stuck = true;
-      this.scroll.scrollTop = this.scroll.scrollHeight;
+      this.toBottom();
     }
     this.unseen = 0;
     this.renderRows(true);
@@ -168,8 +182,8 @@ export class LogView {
   }
 
   renderRows(force) {
-    const top = this.scroll.scrollTop;
-    const height = this.scroll.clientHeight || 300;
+    const top = this.top;
+    const height = this.height;
     const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
     const last = Math.min(this.view.length, Math.ceil((top + height) / ROW) + OVERSCAN);
     const n = last - first;

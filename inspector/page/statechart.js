@@ -259,6 +259,7 @@ export class ChartView {
     this.root.replaceChildren(...(fromAny.length ? [anyLine] : []), root);
     if (fromAny.length) root.style.height = 'calc(100% - 20px)';
     this.drawn = { key, svg: root, port, nodes, edges, rootId: chart.rootId, width, height, internal, anyItems };
+    this.version = (this.version || 0) + 1;
     this.userMoved = false;
     this.fit(false);
   }

@@ -34,7 +34,17 @@ export class TreeView {
     this.layer = el('div', 'tree-layer');
     this.spacer.append(this.layer);
     root.append(this.spacer);
-    root.addEventListener('scroll', () => this.render(), { passive: true });
+    // Cached from events, never read while rendering (that would force a layout mid-frame).
+    this.top = 0;
+    this.height = 600;
+    root.addEventListener('scroll', () => {
+      this.top = root.scrollTop;
+      this.render();
+    }, { passive: true });
+    new ResizeObserver((entries) => {
+      for (const e of entries) this.height = e.contentRect.height || this.height;
+      this.render();
+    }).observe(root);
     root.addEventListener('keydown', (e) => this.onKey(e));
     root.addEventListener('click', (e) => {
       const node = e.target instanceof Element ? e.target.closest('.node') : null;
@@ -62,15 +72,17 @@ export class TreeView {
     const i = this.indexOf(id);
     if (i < 0) return;
     const top = i * ROW;
-    if (top < this.root.scrollTop) this.root.scrollTop = top;
-    else if (top + ROW > this.root.scrollTop + this.root.clientHeight) this.root.scrollTop = top + ROW - this.root.clientHeight;
+    if (top < this.top) this.top = top;
+    else if (top + ROW > this.top + this.height) this.top = top + ROW - this.height;
+    else return;
+    this.root.scrollTop = this.top;
   }
 
   onKey(e) {
     if (!this.rows.length) return;
     let i = Math.max(0, this.indexOf(this.focusId ?? this.selectedId));
     const row = this.rows[i];
-    const page = Math.max(1, Math.floor(this.root.clientHeight / ROW) - 1);
+    const page = Math.max(1, Math.floor(this.height / ROW) - 1);
     switch (e.key) {
       case 'ArrowDown': i = Math.min(this.rows.length - 1, i + 1); break;
       case 'ArrowUp': i = Math.max(0, i - 1); break;
@@ -101,8 +113,8 @@ export class TreeView {
   }
 
   render() {
-    const top = this.root.scrollTop;
-    const height = this.root.clientHeight || 600;
+    const top = this.top;
+    const height = this.height;
     const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW) + OVERSCAN);
     const n = last - first;
