@@ -167,7 +167,7 @@ const TYPES: Record<string, string> = {
 // Everything comes from this server; no inline script, no eval, no other origin, no framing.
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-const BASE_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' };
+const BASE_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store', 'Content-Security-Policy': CSP };
 const OPTION_KEYS = [
   'port',
   'host',
@@ -396,7 +396,7 @@ async function serve(arbiter: Arbiter | undefined, options: InspectorOptions, ke
       res.writeHead(404, { ...BASE_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
       return;
     }
-    res.writeHead(200, { ...BASE_HEADERS, 'Content-Type': asset.type, 'Content-Length': asset.body.length, 'Content-Security-Policy': CSP });
+    res.writeHead(200, { ...BASE_HEADERS, 'Content-Type': asset.type, 'Content-Length': asset.body.length });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   }
 

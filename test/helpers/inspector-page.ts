@@ -62,3 +62,53 @@ export function slow<T>(ms: number, value: T) {
 export async function search(page: Page, text: string): Promise<void> {
   await page.fill('#tree-search', text);
 }
+
+/** What {@link probeFrameRate} measured. */
+export interface FrameRate {
+  /** Animation frames per second over the probe. */
+  fps: number;
+  frames: number;
+  elapsedMs: number;
+  /** 95th percentile time between two frames. */
+  p95FrameMs: number;
+  /** Main-thread tasks over 50 ms (Chromium's long-task timing), in total and how many. */
+  longTaskMs: number;
+  longTasks: number;
+}
+
+// Runs in the page as written: a string, so the TypeScript transform of the tests cannot add
+// helpers to it that the page does not have.
+const PROBE = `async (ms) => {
+  const longTasks = [];
+  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e.duration); });
+  try { observer.observe({ type: 'longtask', buffered: false }); } catch { /* no long-task timing: none reported */ }
+  const gaps = [];
+  const t0 = performance.now();
+  let last = t0;
+  let frames = 0;
+  await new Promise((resolve) => {
+    const tick = (now) => {
+      frames++;
+      gaps.push(now - last);
+      last = now;
+      if (now - t0 < ms) requestAnimationFrame(tick); else resolve();
+    };
+    requestAnimationFrame(tick);
+  });
+  observer.disconnect();
+  const elapsed = performance.now() - t0;
+  gaps.sort((a, b) => a - b);
+  return {
+    fps: (frames / elapsed) * 1000,
+    frames,
+    elapsedMs: elapsed,
+    p95FrameMs: gaps[Math.floor(gaps.length * 0.95)] || 0,
+    longTaskMs: longTasks.reduce((a, b) => a + b, 0),
+    longTasks: longTasks.length,
+  };
+}`;
+
+/** Counts the page's animation frames for `ms` milliseconds (a requestAnimationFrame probe). */
+export async function probeFrameRate(page: Page, ms: number): Promise<FrameRate> {
+  return (await page.evaluate(`(${PROBE})(${Math.max(100, Math.round(ms))})`)) as FrameRate;
+}

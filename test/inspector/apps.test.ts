@@ -130,3 +130,30 @@ test('loadDependency() - a missing package is an InspectorDependencyError with t
   await t.throwsAsync(loadDependency('ws', () => Promise.reject(new Error('boom'))), { message: 'boom' });
   t.is(typeof (await loadDependency('ws', () => import('ws'))).WebSocketServer, 'function');
 });
+
+test('startInspector({ maxApps, maxAppMessageBytes }) - apps beyond the limit are refused; an oversized frame disconnects only its app', async (t) => {
+  const server = await startInspector({ maxApps: 2, maxAppMessageBytes: 2048 });
+  const open = (name: string) =>
+    new Promise<WebSocket | number>((resolve) => {
+      const ws = new WebSocket(`${server.appUrl}?name=${name}`);
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('error', () => undefined);
+    });
+  const a = await open('a');
+  const b = await open('b');
+  t.true(a instanceof WebSocket && b instanceof WebSocket);
+  t.is(await open('c'), 503);
+  t.is(server.stats().apps, 2);
+  const closed = new Promise<number>((resolve) => (a as WebSocket).once('close', (code) => resolve(code)));
+  (a as WebSocket).send(JSON.stringify({ type: '@xstate.event', sessionId: 'x:0', event: { type: 'big', pad: 'p'.repeat(4096) } }));
+  t.is(await closed, 1009);
+  for (let i = 0; i < 100 && server.stats().apps !== 1; i++) await flush();
+  t.is(server.stats().apps, 1);
+  t.true(server.stats().oversized >= 1);
+  const c = await open('c');
+  t.true(c instanceof WebSocket, 'a free slot takes the next app');
+  (b as WebSocket).close();
+  (c as WebSocket).close();
+  await server.close();
+});

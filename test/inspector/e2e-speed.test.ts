@@ -8,7 +8,7 @@ import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { runLiveScenario } from '../../inspector/index.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { ARTIFACTS, openInspector } from '../helpers/inspector-page.js';
+import { ARTIFACTS, openInspector, probeFrameRate } from '../helpers/inspector-page.js';
 
 let browser: Browser;
 test.before(async () => {
@@ -20,45 +20,7 @@ test.after.always(async () => {
 
 const PROBE_MS = Number(process.env['INSPECTOR_FPS_MS'] ?? 5000);
 
-interface ProbeResult {
-  fps: number;
-  frames: number;
-  elapsedMs: number;
-  p95FrameMs: number;
-  longTaskMs: number;
-  longTasks: number;
-}
 
-// The probe runs in the page as written (a string: the test's TypeScript transform must not touch it).
-const PROBE = `async (ms) => {
-  const longTasks = [];
-  const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(e.duration); });
-  try { observer.observe({ type: 'longtask', buffered: false }); } catch { /* no long-task timing: none reported */ }
-  const gaps = [];
-  const t0 = performance.now();
-  let last = t0;
-  let frames = 0;
-  await new Promise((resolve) => {
-    const tick = (now) => {
-      frames++;
-      gaps.push(now - last);
-      last = now;
-      if (now - t0 < ms) requestAnimationFrame(tick); else resolve();
-    };
-    requestAnimationFrame(tick);
-  });
-  observer.disconnect();
-  const elapsed = performance.now() - t0;
-  gaps.sort((a, b) => a - b);
-  return {
-    fps: (frames / elapsed) * 1000,
-    frames,
-    elapsedMs: elapsed,
-    p95FrameMs: gaps[Math.floor(gaps.length * 0.95)] || 0,
-    longTaskMs: longTasks.reduce((a, b) => a + b, 0),
-    longTasks: longTasks.length,
-  };
-}`;
 
 test.serial('9. speed: frame rate with 60 targets at 200 ops/s and a coordinator selected (reported, not asserted)', async (t) => {
   const live = await runLiveScenario({ durationMs: 0, targets: 60, ratePerSec: 200, log: () => undefined });
@@ -71,7 +33,7 @@ test.serial('9. speed: frame rate with 60 targets at 200 ops/s and a coordinator
     await p.page.waitForSelector('#chart svg g.sc-node.active');
     await p.page.waitForTimeout(2000);
     const receivedBefore = await p.page.textContent('#log-count');
-    const probe = (await p.page.evaluate(`(${PROBE})(${PROBE_MS})`)) as ProbeResult;
+    const probe = await probeFrameRate(p.page, PROBE_MS);
     const metrics = live.arbiter.metrics();
     const stats = live.inspector.stats();
     const report = {

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import test from 'ava';
 import WebSocket from 'ws';
 import { allowedHostnames, attachInspector, checkRequest, startInspector, type InspectorServer } from '../../inspector/index.js';
@@ -161,4 +162,30 @@ test('startInspector() - the same rules without an arbiter', async (t) => {
   } finally {
     await server.close();
   }
+});
+
+test('allowedHostnames() - bound to every interface, each local address is an allowed name; names stay refused', (t) => {
+  const any = allowedHostnames('0.0.0.0');
+  const addresses = Object.values(networkInterfaces()).flat().filter((a) => a && a.family === 'IPv4').map((a) => a!.address);
+  t.true(addresses.length > 0);
+  for (const a of addresses) t.true(any.has(a), a);
+  t.is(checkRequest({ host: `${addresses[0]}:4680` }, any), undefined);
+  t.is(checkRequest({ host: 'attacker.example:4680' }, any), 'host');
+  t.false(allowedHostnames('127.0.0.1').has(addresses.find((a) => a !== '127.0.0.1') ?? '10.255.255.255'), 'not when bound to loopback');
+});
+
+test('attachInspector() - refusals carry the same headers as the page (CSP, nosniff), and no page content', async (t) => {
+  await withServer({}, async (server) => {
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request({ host: server.host, port: server.port, path: '/', headers: { Host: 'attacker.example' }, setHost: false }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    let body = '';
+    for await (const chunk of res) body += String(chunk);
+    t.is(res.statusCode, 403);
+    t.regex(String(res.headers['content-security-policy']), /default-src 'none'/);
+    t.is(res.headers['x-content-type-options'], 'nosniff');
+    t.notRegex(body, /<html|<script/i);
+  });
 });
