@@ -345,6 +345,9 @@ export class Store {
       a.kind = 'operation';
       a.target = ctx.target;
       a.opId = ctx.id;
+      // With a backend shared by several processes, where the operation runs (shown when not here).
+      const pid = num(ctx.pid ?? ctx.processId ?? (ctx.origin && typeof ctx.origin === 'object' ? ctx.origin.pid : undefined), null);
+      if (pid !== null && (!this.run || pid !== this.run.pid)) a.pid = pid;
       this.opIndex.set(ctx.id, a.sid);
       const t = this.target(ctx.target);
       t.ops.push(a.sid);

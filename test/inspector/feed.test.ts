@@ -1,7 +1,8 @@
 import test from 'ava';
-import { createActor, createMachine } from 'xstate';
+import { Subject } from 'rxjs';
+import { createActor, createMachine, type InspectionEvent } from 'xstate';
 import { activeStateIds, InspectorFeed, MetricsSampler, statechartOf, toJsonSafe, type FeedMessage } from '../../inspector/index.js';
-import { coordinatorMachine, operationMachine, Priority } from '../../src/index.js';
+import { coordinatorMachine, operationMachine, Priority, type Arbiter } from '../../src/index.js';
 import { advance, harness } from '../helpers/index.js';
 
 type Msg = Extract<FeedMessage, { type: string }> & Record<string, any>;
@@ -301,4 +302,37 @@ test('InspectorFeed - exotic data, results and errors never throw; each costs on
   t.true(json.length < 2_000_000, `bounded (${json.length})`);
   feed.disconnect();
   await arbiter.stop();
+});
+
+test('InspectorFeed - operations created as children of their coordinator (createActor(logic, { parent })) link to it by parent and root', async (t) => {
+  // An arbiter-shaped source whose coordinator owns its operations in XState's terms, as the core will.
+  const observers: Array<{ next?: (e: InspectionEvent) => void }> = [];
+  const hub = { next: (e: InspectionEvent) => observers.forEach((o) => o.next?.(e)) };
+  const source = {
+    inspect: (o: { next?: (e: InspectionEvent) => void }) => {
+      observers.push(o);
+      return { unsubscribe: () => observers.splice(observers.indexOf(o), 1) };
+    },
+    events$: new Subject<never>(),
+    stopped: false,
+  } as unknown as Arbiter;
+  const feed = new InspectorFeed(source, { maxOperationsPerSec: Infinity });
+  feed.connect();
+  const coordinator = createActor(createMachine({ id: 'coordinator', context: { target: 'acct', staged: new Map() } }), { inspect: hub }).start();
+  const operation = createMachine({ id: 'operation', initial: 'staged', context: ({ input }: { input: { id: string } }) => ({ id: input.id, target: 'acct' }), states: { staged: { on: { win: 'done' } }, done: { type: 'final' } } });
+  const ops = ['a', 'b'].map((id) => createActor(operation, { parent: coordinator, input: { id } }).start());
+  ops[0]!.send({ type: 'win' });
+  const messages = feed.drain(1000);
+  const actors = ofType(messages, '@xstate.actor');
+  const coord = actors.find((a) => a.name === 'coordinator')!;
+  const children = actors.filter((a) => a.name === 'operation');
+  t.is(children.length, 2);
+  for (const c of children) {
+    t.is(c.parentId, coord.sessionId);
+    t.is(c.rootId, coord.sessionId);
+  }
+  t.not(children[0]!.sessionId, children[1]!.sessionId, 'several operations in one coordinator system, each its own id');
+  t.true(ofType(messages, '@xstate.snapshot').some((s) => s.sessionId === children[0]!.sessionId && s.snapshot.value === 'done'));
+  feed.disconnect();
+  coordinator.stop();
 });

@@ -150,3 +150,15 @@ test('sequenceRows() - lanes for callers, coordinator and operations; one window
   t.true(one.rows.some((r) => r.label.startsWith('✓ completed')));
   t.deepEqual(sequenceRows(events, { windowSeq: 99 }).rows, []);
 });
+
+test('Store - an operation that runs in another process (its context names a pid) shows that pid', (t) => {
+  const store = new Store();
+  store.hello({ runId: 'r', startedAt: 0, mode: 'arbiter', pid: 100, backend: { kind: 'redis', url: 'redis://127.0.0.1:6379' } });
+  store.apply(actor('here'));
+  store.apply(snap('here', 'staged', { id: 'h', target: 'acct', pid: 100 }));
+  store.apply(actor('there'));
+  store.apply(snap('there', 'staged', { id: 'x', target: 'acct', origin: { pid: 200 } }));
+  t.is(store.actors.get('here').pid, undefined);
+  t.is(store.actors.get('there').pid, 200);
+  t.is(store.run.backend.kind, 'redis');
+});
