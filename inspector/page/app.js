@@ -15,11 +15,15 @@ const EVENT_TYPES = [
   'operation.submitted', 'operation.staged', 'conflict.detected', 'conflict.resolved', 'operation.started',
   'operation.retrying', 'operation.preempted', 'operation.completed', 'operation.rejected',
 ];
-const DETAILS_EVERY_MS = 400;
+const DETAILS_EVERY_MS = 500;
 const SEQUENCE_EVERY_MS = 300;
 // The tree's rows are rebuilt at most this often when only the data changed (a click, a search or
 // a collapse rebuilds them at once); the states shown in the rows follow every frame.
 const TREE_EVERY_MS = 200;
+// Rows arriving by the thousand per second cannot be read anyway: the log and the tree's row
+// states are redrawn ten times a second, which leaves the frames to the rest.
+const LOG_EVERY_MS = 100;
+const ROWS_EVERY_MS = 100;
 
 const store = new Store();
 /** @type {null | {type: 'target', target: string} | {type: 'actor', sid: string}} */
@@ -36,6 +40,8 @@ let structureSeen = -1;
 let treeDirty = true;
 let lastDetails = 0;
 let lastTree = 0;
+let lastLog = 0;
+let lastRows = 0;
 let chartSig = '';
 let lastSequence = 0;
 let seqWindow = null;
@@ -157,8 +163,6 @@ function rowsNow() {
 }
 
 // ---------------------------------------------------------------- static parts
-const favicon = document.querySelector('link[rel="icon"]');
-void favicon;
 for (const [name, c] of [['pending', '--pending'], ['staged', '--staged'], ['executing', '--executing'], ['retrying', '--retrying'], ['completed', '--completed'], ['rejected', '--rejected']]) {
   const s = el('span', null, name);
   s.style.setProperty('--c', `var(${c})`);
@@ -476,7 +480,12 @@ function render() {
   }
 }
 
-function renderLog() {
+function renderLog(now) {
+  if (now - lastLog < LOG_EVERY_MS) {
+    if (!log.paused && store.log.nextSeq !== log.lastSeq) schedule();
+    return;
+  }
+  lastLog = now;
   log.update();
   if (log.paused) renderPause();
 }
@@ -497,7 +506,10 @@ function renderTree(now) {
       ? `${store.apps.size} app${store.apps.size === 1 ? '' : 's'} · ${store.actors.size} actors`
       : `${store.targets.size} targets · ${ops} operations`;
   } else {
-    tree.render();
+    if (now - lastRows >= ROWS_EVERY_MS) {
+      lastRows = now;
+      tree.render();
+    }
     // Data changed but the rows wait for the next rebuild: come back for it.
     if (store.structure !== structureSeen) schedule();
   }

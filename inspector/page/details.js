@@ -116,7 +116,7 @@ export class DetailsView {
 
     frag.append(el('h3', null, `history (${h.length} steps)`));
     const list = el('ol', 'history');
-    const from = Math.max(0, h.length - 200);
+    const from = Math.max(0, Math.min(h.length - 100, index - 50));
     for (let i = from; i < h.length; i++) {
       const s = h[i];
       const prev = i > 0 ? stateLabel(h[i - 1].value) : '';
