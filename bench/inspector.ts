@@ -22,6 +22,8 @@ export interface InspectorRun {
   readonly ops: number;
   readonly elapsedMs: number;
   readonly decidedPerSec: number;
+  /** CPU time of this process per decided operation, in microseconds (steadier than wall time on a shared machine). */
+  readonly cpuUsPerOp: number;
   /** Messages and bytes the client received (client mode). */
   readonly messages: number;
   readonly bytes: number;
@@ -45,6 +47,11 @@ export interface InspectorOverhead {
   readonly overheadPage: number | undefined;
   /** The client's overhead in each round (against that round's run without inspector): the spread. */
   readonly clientRounds: readonly number[];
+  /** Median CPU time per decided operation, in microseconds, without inspector and with a client. */
+  readonly cpuNone: number;
+  readonly cpuClient: number;
+  /** `cpuClient / cpuNone − 1`: the extra CPU the watched arbiter costs. */
+  readonly cpuOverheadClient: number;
   readonly runs: readonly InspectorRun[];
 }
 
@@ -99,6 +106,7 @@ export async function inspectorRun(mode: InspectorMode, ops: number, targets = 1
   const client = mode === 'client' && server ? await connectClient(server) : undefined;
   const page = mode === 'page' && server ? await openPage(server) : undefined;
   if (client || page) await yieldToLoop();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let i = 0;
   while (i < ops) {
@@ -111,6 +119,7 @@ export async function inspectorRun(mode: InspectorMode, ops: number, targets = 1
   }
   await arbiter.drain();
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const m = arbiter.metrics();
   if (m.completed + m.rejected !== ops) throw new Error(`accounting broke in ${mode}: ${m.completed} + ${m.rejected} ≠ ${ops}`);
   const dropped = server?.stats().dropped ?? 0;
@@ -123,6 +132,7 @@ export async function inspectorRun(mode: InspectorMode, ops: number, targets = 1
     ops,
     elapsedMs,
     decidedPerSec: ops / (elapsedMs / 1000),
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
     messages: client?.counts.messages ?? 0,
     bytes: client?.counts.bytes ?? 0,
     dropped,
@@ -160,8 +170,12 @@ export async function measureInspectorOverhead(options: { ops?: number; rounds?:
   }
   if (options.page) await closeBrowser();
   const by = (mode: InspectorMode) => median(runs.filter((x) => x.mode === mode).map((x) => x.decidedPerSec));
+  const cpuBy = (mode: InspectorMode) => median(runs.filter((x) => x.mode === mode).map((x) => x.cpuUsPerOp));
   const none = by('none');
   return {
+    cpuNone: cpuBy('none'),
+    cpuClient: cpuBy('client'),
+    cpuOverheadClient: cpuBy('client') / cpuBy('none') - 1,
     ops,
     rounds,
     none,
@@ -236,6 +250,7 @@ export async function run(options: { quick: boolean }): Promise<Array<{ name: st
     { name: 'inspector: attached, no page', value: o.attached, unit: 'ops/s', note: `overhead ${pct(o.overheadAttached)}` },
     { name: 'inspector: connected client', value: o.client, unit: 'ops/s', note: `overhead ${pct(o.overheadClient)}` },
     { name: 'inspector overhead with a client', value: o.overheadClient * 100, unit: '%', target: '≤ 20%', met: o.overheadClient <= 0.2, note: spread(o.clientRounds) },
+    { name: 'inspector CPU overhead with a client', value: o.cpuOverheadClient * 100, unit: '%', note: `CPU per decided operation ${o.cpuNone.toFixed(1)} → ${o.cpuClient.toFixed(1)} µs (median); steadier than ops/s when the machine is shared` },
     ...(await frameRateFigures(options.quick ? 3000 : 5000)),
   ];
 }
@@ -264,6 +279,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.argv.includes
   console.log(`  attached, no page   ${fmt(o.attached)} ops/s  (${pct(o.overheadAttached)})`);
   console.log(`  connected client    ${fmt(o.client)} ops/s  (${pct(o.overheadClient)}; ${spread(o.clientRounds)})`);
   if (o.page !== undefined) console.log(`  page in Chromium    ${fmt(o.page)} ops/s  (${pct(o.overheadPage!)})`);
+  console.log(`  CPU per operation   ${o.cpuNone.toFixed(1)} µs → ${o.cpuClient.toFixed(1)} µs with a client (${pct(o.cpuOverheadClient)})`);
   console.log(`  (load average ${loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   const c = o.runs.filter((r) => r.mode === 'client');
   console.log(`  client runs: ${c.map((r) => `${r.messages} batches/${Math.round(r.bytes / 1024)} KiB/${r.dropped} dropped`).join(', ')}`);

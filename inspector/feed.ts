@@ -41,8 +41,10 @@ export interface ActorMessage extends InspectionMessageBase {
 /** An actor took a step. */
 export interface SnapshotMessage extends InspectionMessageBase {
   readonly type: '@xstate.snapshot';
-  /** The event that caused it (JSON-safe copy). */
+  /** The event that caused it (JSON-safe copy); only its `type` when `sameEvent`. */
   readonly event: unknown;
+  /** The event is the one the last `@xstate.event` of this actor carried (not copied twice). */
+  readonly sameEvent?: true;
   readonly snapshot: JsonSnapshot;
 }
 
@@ -59,6 +61,8 @@ export interface JsonSnapshot {
   readonly status?: unknown;
   readonly value?: unknown;
   readonly context?: unknown;
+  /** The context is the same object as in this actor's previous snapshot (not copied again). */
+  readonly sameContext?: true;
   readonly output?: unknown;
   readonly error?: unknown;
   /** Child actors by name → their session ids. */
@@ -134,7 +138,8 @@ export interface InspectorFeedOptions {
 // `current`: an actor announced after it started (its snapshot is readable now); XState announces
 // new actors before their first snapshot, which then follows as an `xstate.init` snapshot event.
 // `t`: wall-clock time of recording.
-type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current?: boolean } | { readonly a: ArbiterEvent; readonly t: number };
+// `full`: describe the actor without eliding anything (a page that just joined knows nothing yet).
+type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current?: boolean; readonly full?: boolean } | { readonly a: ArbiterEvent; readonly t: number };
 
 const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
 const LIVE_LIMIT = 5000;
@@ -241,6 +246,9 @@ export class InspectorFeed {
   private readonly ids = new WeakMap<AnyActorRef, string>();
   private readonly machineKeys = new WeakMap<AnyStateMachine, string>();
   private readonly machines = new Map<string, MachineMessage>();
+  // What was last sent per actor, so that what did not change is not copied again.
+  private readonly lastContext = new WeakMap<AnyActorRef, unknown>();
+  private readonly lastEvent = new WeakMap<AnyActorRef, object>();
   private out: FeedMessage[] = [];
   private nextId = 0;
   private inspection: { unsubscribe(): void } | undefined;
@@ -388,7 +396,7 @@ export class InspectorFeed {
     for (const ref of this.live) {
       if (entries.length >= max) break;
       if (statusOf(ref) !== 'active') continue;
-      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, t, current: true });
+      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, t, current: true, full: true });
     }
     return this.convert(entries);
   }
@@ -412,32 +420,47 @@ export class InspectorFeed {
     return key;
   }
 
-  private slimSnapshot(snapshot: unknown): JsonSnapshot {
+  // `ref`: elide a context that is the same object as the one last sent for this actor (an
+  // operation's context only changes on `assign`): the page keeps the previous one.
+  private slimSnapshot(snapshot: unknown, ref?: AnyActorRef): JsonSnapshot {
     const s = (snapshot ?? {}) as Record<string, unknown>;
     let context: unknown;
+    let sameContext = false;
     try {
-      context = toJsonSafe(slimContext(s['context']), PAYLOAD_LIMITS);
+      const raw = s['context'];
+      const slim = slimContext(raw);
+      // A context holding Maps (the coordinator's) is changed in place: always sent.
+      if (ref && raw !== undefined && slim === raw && this.lastContext.get(ref) === raw) sameContext = true;
+      else {
+        context = toJsonSafe(slim, PAYLOAD_LIMITS);
+        if (ref && raw !== null && typeof raw === 'object') this.lastContext.set(ref, raw);
+      }
     } catch (err) {
       context = unreadable(err);
     }
     let children: Record<string, string> | undefined;
     try {
       const refs = s['children'] as Record<string, AnyActorRef | undefined> | undefined;
-      if (refs) children = Object.fromEntries(Object.entries(refs).flatMap(([k, c]) => (c ? [[k, this.idOf(c)]] : [])));
+      if (refs) {
+        for (const k in refs) {
+          const c = refs[k];
+          if (c) (children ??= {})[k] = this.idOf(c);
+        }
+      }
     } catch {
       children = undefined;
     }
     return {
       status: s['status'],
       value: toJsonSafe(s['value'], PAYLOAD_LIMITS),
-      context,
+      ...(sameContext ? { sameContext: true } : { context }),
       ...(children ? { children } : {}),
       ...('output' in s ? { output: toJsonSafe(s['output'], PAYLOAD_LIMITS) } : {}),
       ...(s['error'] !== undefined ? { error: toJsonSafe(s['error'], PAYLOAD_LIMITS) } : {}),
     };
   }
 
-  private actorMessage(ref: AnyActorRef, current: boolean, t: number): ActorMessage {
+  private actorMessage(ref: AnyActorRef, current: boolean, t: number, full = false): ActorMessage {
     const parent = ref._parent as AnyActorRef | undefined;
     const logic = (ref as unknown as { logic?: unknown }).logic;
     const machine = isMachine(logic) ? this.machineKey(logic) : undefined;
@@ -451,7 +474,7 @@ export class InspectorFeed {
       parentId: parent ? this.idOf(parent) : undefined,
       name,
       ...(machine !== undefined ? { machine } : {}),
-      snapshot: current ? this.slimSnapshot(ref.getSnapshot()) : { status: 'active' },
+      snapshot: current ? this.slimSnapshot(ref.getSnapshot(), full ? undefined : ref) : { status: 'active' },
       createdAt: String(t),
       id: null,
       _version: INSPECT_PROTOCOL_VERSION,
@@ -464,13 +487,23 @@ export class InspectorFeed {
     }
     const e = entry.x;
     const ref = e.actorRef as AnyActorRef;
-    if (e.type === '@xstate.actor') return this.actorMessage(ref, entry.current === true, entry.t);
+    if (e.type === '@xstate.actor') return this.actorMessage(ref, entry.current === true, entry.t, entry.full === true);
     const base = { sessionId: this.idOf(ref), rootId: this.idOf(rootOf(ref)), createdAt: String(entry.t), id: null, _version: INSPECT_PROTOCOL_VERSION };
     if (e.type === '@xstate.snapshot') {
-      return { type: '@xstate.snapshot', ...base, event: toJsonSafe(e.event, EVENT_LIMITS), snapshot: this.slimSnapshot(e.snapshot) };
+      // The event that caused a step is usually the one just delivered to the actor: sent once.
+      const same = e.event !== null && typeof e.event === 'object' && this.lastEvent.get(ref) === e.event;
+      return {
+        type: '@xstate.snapshot',
+        ...base,
+        event: same ? { type: typeOf(e.event) } : toJsonSafe(e.event, EVENT_LIMITS),
+        ...(same ? { sameEvent: true } : {}),
+        snapshot: this.slimSnapshot(e.snapshot, ref),
+      };
     }
+    const event = (e as { event?: unknown }).event;
+    if (event !== null && typeof event === 'object') this.lastEvent.set(ref, event);
     const source = (e as { sourceRef?: AnyActorRef }).sourceRef;
-    return { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe((e as { event?: unknown }).event, EVENT_LIMITS) };
+    return { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe(event, EVENT_LIMITS) };
   }
 
   private convert(entries: Entry[]): FeedMessage[] {
@@ -488,6 +521,15 @@ export class InspectorFeed {
     const out = this.out;
     this.out = [];
     return out;
+  }
+}
+
+function typeOf(event: object): string {
+  try {
+    const type = (event as { type?: unknown }).type;
+    return typeof type === 'string' ? type : '?';
+  } catch {
+    return '?';
   }
 }
 

@@ -18,6 +18,9 @@ const DEFAULT_LIMITS: JsonSafeLimits = { depth: 6, maxString: 500, maxItems: 50,
 // The built-in getters: a subclass or an own property named `size` may lie or throw.
 const MAP_SIZE = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
 const SET_SIZE = Object.getOwnPropertyDescriptor(Set.prototype, 'size')!.get!;
+const MAP_ENTRIES = Map.prototype.entries;
+const SET_VALUES = Set.prototype.values;
+const GET_TIME = Date.prototype.getTime;
 
 /**
  * What an unreadable value becomes: `[unreadable: TypeError: Cannot perform 'get' on a proxy that
@@ -42,9 +45,143 @@ export function unreadable(err: unknown, maxString = 200): string {
   return `[unreadable: ${text}]`;
 }
 
-// A key that is data: `__proto__` and friends become own properties, never the prototype.
+// One copy in progress. Module-level functions over this state (no closures per call): the
+// inspector copies thousands of values per second.
+interface Walk {
+  readonly depth: number;
+  readonly maxString: number;
+  readonly maxItems: number;
+  readonly maxNodes: number;
+  nodes: number;
+  /** The objects on the path from the root to here (at most `depth`): cycles are found in it. */
+  readonly path: object[];
+}
+
+// Set by `read` when it caught an error (to keep `read` allocation-free).
+let readError: unknown;
+const FAILED: unique symbol = Symbol('failed');
+
+function read(obj: object, key: PropertyKey): unknown {
+  try {
+    return (obj as Record<PropertyKey, unknown>)[key];
+  } catch (error) {
+    readError = error;
+    return FAILED;
+  }
+}
+
+function cut(w: Walk, s: string): string {
+  return s.length > w.maxString ? `${s.slice(0, w.maxString)}…` : s;
+}
+
+// A key that is data: `__proto__` becomes an own property, never the prototype.
 function put(out: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+function walk(w: Walk, v: unknown, level: number): unknown {
+  switch (typeof v) {
+    case 'string':
+      return v.length > w.maxString ? `${v.slice(0, w.maxString)}…` : v;
+    case 'number':
+      // JSON has no -0, NaN or Infinity.
+      return Number.isFinite(v) ? (v === 0 ? 0 : v) : String(v);
+    case 'boolean':
+      return v;
+    case 'undefined':
+      return undefined;
+    case 'bigint':
+      return cut(w, `${v}n`);
+    case 'symbol':
+      return cut(w, String(v));
+    default:
+      break;
+  }
+  if (v === null) return null;
+  if (++w.nodes > w.maxNodes) return '[…]';
+  try {
+    if (typeof v === 'function') {
+      const name = read(v, 'name');
+      return { type: typeof name === 'string' && name ? cut(w, name) : 'function' };
+    }
+    const obj = v as object;
+    if (w.path.includes(obj)) return '[circular]';
+    if (level >= w.depth) return '[…]';
+    w.path.push(obj);
+    try {
+      return copyObject(w, obj, level);
+    } finally {
+      w.path.pop();
+    }
+  } catch (err) {
+    return unreadable(err, w.maxString);
+  }
+}
+
+function item(w: Walk, obj: object, key: PropertyKey, level: number): unknown {
+  const x = read(obj, key);
+  if (x === FAILED) return unreadable(readError, w.maxString);
+  return walk(w, x, level + 1);
+}
+
+// Every probe below can throw (Proxy traps, getters, subclass overrides): the caller turns that
+// into one placeholder for this object.
+function copyObject(w: Walk, obj: object, level: number): unknown {
+  const send = read(obj, 'send');
+  if (typeof send === 'function' && typeof read(obj, 'getSnapshot') === 'function') {
+    const id = read(obj, 'id');
+    return `[actor ${cut(w, typeof id === 'string' ? id : '')}]`;
+  }
+  if (Array.isArray(obj) || ArrayBuffer.isView(obj)) {
+    const length = read(obj, 'length');
+    const n = typeof length === 'number' ? length : Array.isArray(obj) ? 0 : (obj as ArrayBufferView).byteLength;
+    const out: unknown[] = [];
+    for (let i = 0; i < Math.min(n, w.maxItems); i++) out.push(item(w, obj, i, level) ?? null);
+    if (n > w.maxItems) out.push(`[+${n - w.maxItems} more]`);
+    return out;
+  }
+  if (obj instanceof Error) {
+    return { name: errorPart(w, obj, 'name', level), message: errorPart(w, obj, 'message', level) };
+  }
+  if (obj instanceof Date) {
+    const time = GET_TIME.call(obj);
+    return Number.isNaN(time) ? 'Invalid Date' : new Date(time).toISOString();
+  }
+  if (obj instanceof Map || obj instanceof Set) {
+    const isMap = obj instanceof Map;
+    const size = (isMap ? MAP_SIZE : SET_SIZE).call(obj) as number;
+    const out: unknown[] = [];
+    // The built-in iterators, not the object's own (which a subclass may have broken).
+    const it = isMap ? MAP_ENTRIES.call(obj) : SET_VALUES.call(obj);
+    for (let step = it.next(); !step.done; step = it.next()) {
+      if (out.length >= w.maxItems) {
+        out.push(`[+${size - w.maxItems} more]`);
+        break;
+      }
+      if (isMap) {
+        const [k, x] = step.value as [unknown, unknown];
+        out.push([walk(w, k, level + 1) ?? null, walk(w, x, level + 1) ?? null]);
+      } else out.push(walk(w, step.value, level + 1) ?? null);
+    }
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(obj);
+  const n = Math.min(keys.length, w.maxItems);
+  for (let i = 0; i < n; i++) {
+    const key = keys[i]!;
+    const safe = item(w, obj, key, level);
+    if (safe !== undefined) put(out, cut(w, key), safe);
+  }
+  if (keys.length > w.maxItems) put(out, '…', `[+${keys.length - w.maxItems} more keys]`);
+  return out;
+}
+
+function errorPart(w: Walk, err: object, key: 'name' | 'message', level: number): unknown {
+  const x = read(err, key);
+  if (x === FAILED) return unreadable(readError, w.maxString);
+  return typeof x === 'string' ? cut(w, x) : walk(w, x, level + 1);
 }
 
 /**
@@ -67,145 +204,16 @@ function put(out: Record<string, unknown>, key: string, value: unknown): void {
  * ```
  */
 export function toJsonSafe(value: unknown, limits: JsonSafeLimits = DEFAULT_LIMITS): unknown {
-  const seen = new Set<object>();
-  const maxNodes = limits.maxNodes ?? DEFAULT_LIMITS.maxNodes!;
-  let nodes = 0;
-  const cut = (s: string) => (s.length > limits.maxString ? `${s.slice(0, limits.maxString)}…` : s);
-
-  const primitive = (v: unknown): { ok: true; value: unknown } | { ok: false } => {
-    switch (typeof v) {
-      case 'string':
-        return { ok: true, value: cut(v) };
-      case 'number':
-        // JSON has no -0, NaN or Infinity.
-        return { ok: true, value: Number.isFinite(v) ? (v === 0 ? 0 : v) : String(v) };
-      case 'boolean':
-        return { ok: true, value: v };
-      case 'bigint':
-        return { ok: true, value: cut(`${v}n`) };
-      case 'undefined':
-        return { ok: true, value: undefined };
-      case 'symbol':
-        return { ok: true, value: cut(String(v)) };
-      default:
-        return v === null ? { ok: true, value: null } : { ok: false };
-    }
+  const w: Walk = {
+    depth: limits.depth,
+    maxString: limits.maxString,
+    maxItems: limits.maxItems,
+    maxNodes: limits.maxNodes ?? DEFAULT_LIMITS.maxNodes!,
+    nodes: 0,
+    path: [],
   };
-
-  // Reads `obj[key]`; a throwing getter or trap costs only this value.
-  const read = (obj: object, key: PropertyKey): { ok: true; value: unknown } | { ok: false; error: unknown } => {
-    try {
-      return { ok: true, value: (obj as Record<PropertyKey, unknown>)[key] };
-    } catch (error) {
-      return { ok: false, error };
-    }
-  };
-
-  const walk = (v: unknown, depth: number): unknown => {
-    const p = primitive(v);
-    if (p.ok) return p.value;
-    if (++nodes > maxNodes) return '[…]';
-    try {
-      if (typeof v === 'function') {
-        let name: unknown;
-        try {
-          name = (v as { name?: unknown }).name;
-        } catch {
-          name = undefined;
-        }
-        return { type: typeof name === 'string' && name ? cut(name) : 'function' };
-      }
-      const obj = v as object;
-      if (seen.has(obj)) return '[circular]';
-      if (depth >= limits.depth) return '[…]';
-      seen.add(obj);
-      try {
-        return copyObject(obj, depth);
-      } finally {
-        seen.delete(obj);
-      }
-    } catch (err) {
-      return unreadable(err, limits.maxString);
-    }
-  };
-
-  // Every probe below can throw (Proxy traps, getters, subclass overrides): the caller turns that
-  // into one placeholder for this object.
-  const copyObject = (obj: object, depth: number): unknown => {
-    const send = read(obj, 'send');
-    const getSnapshot = read(obj, 'getSnapshot');
-    if (send.ok && getSnapshot.ok && typeof send.value === 'function' && typeof getSnapshot.value === 'function') {
-      const id = read(obj, 'id');
-      return `[actor ${cut(id.ok && typeof id.value === 'string' ? id.value : '')}]`;
-    }
-    if (obj instanceof Error) {
-      const name = read(obj, 'name');
-      const message = read(obj, 'message');
-      return {
-        name: name.ok ? (typeof name.value === 'string' ? cut(name.value) : walk(name.value, depth + 1)) : unreadable(name.error),
-        message: message.ok ? (typeof message.value === 'string' ? cut(message.value) : walk(message.value, depth + 1)) : unreadable(message.error),
-      };
-    }
-    if (obj instanceof Date) {
-      const time = Date.prototype.getTime.call(obj);
-      return Number.isNaN(time) ? 'Invalid Date' : new Date(time).toISOString();
-    }
-    if (ArrayBuffer.isView(obj)) {
-      const length = read(obj, 'length');
-      const n = length.ok && typeof length.value === 'number' ? length.value : (obj as ArrayBufferView).byteLength;
-      const out: unknown[] = [];
-      for (let i = 0; i < Math.min(n, limits.maxItems); i++) out.push(itemOf(obj, i, depth));
-      if (n > limits.maxItems) out.push(`[+${n - limits.maxItems} more]`);
-      return out;
-    }
-    if (Array.isArray(obj)) {
-      const length = read(obj, 'length');
-      const n = length.ok && typeof length.value === 'number' ? length.value : 0;
-      const out: unknown[] = [];
-      for (let i = 0; i < Math.min(n, limits.maxItems); i++) out.push(itemOf(obj, i, depth));
-      if (n > limits.maxItems) out.push(`[+${n - limits.maxItems} more]`);
-      return out;
-    }
-    if (obj instanceof Map || obj instanceof Set) {
-      const isMap = obj instanceof Map;
-      const size = (isMap ? MAP_SIZE : SET_SIZE).call(obj) as number;
-      const out: unknown[] = [];
-      // The built-in iterators, not the object's own (which a subclass may have broken).
-      const it = isMap ? Map.prototype.entries.call(obj) : Set.prototype.values.call(obj);
-      for (let step = it.next(); !step.done; step = it.next()) {
-        if (out.length >= limits.maxItems) {
-          out.push(`[+${size - limits.maxItems} more]`);
-          break;
-        }
-        if (isMap) {
-          const [k, x] = step.value as [unknown, unknown];
-          out.push([walk(k, depth + 1) ?? null, walk(x, depth + 1) ?? null]);
-        } else out.push(walk(step.value, depth + 1) ?? null);
-      }
-      return out;
-    }
-    const out: Record<string, unknown> = {};
-    const keys = Object.keys(obj);
-    let n = 0;
-    for (const key of keys) {
-      if (n++ >= limits.maxItems) {
-        put(out, '…', `[+${keys.length - limits.maxItems} more keys]`);
-        break;
-      }
-      const x = read(obj, key);
-      const safe = x.ok ? walk(x.value, depth + 1) : unreadable(x.error, limits.maxString);
-      if (safe !== undefined) put(out, cut(key), safe);
-    }
-    return out;
-  };
-
-  const itemOf = (obj: object, i: number, depth: number): unknown => {
-    const x = read(obj, i);
-    return x.ok ? (walk(x.value, depth + 1) ?? null) : unreadable(x.error, limits.maxString);
-  };
-
   try {
-    return walk(value, 0);
+    return walk(w, value, 0);
   } catch (err) {
     // Out of stack or memory half-way: still an answer, never an exception.
     return unreadable(err, limits.maxString);

@@ -271,9 +271,14 @@ export class Store {
     const a = this.actors.get(sid);
     if (!a || !m.snapshot || typeof m.snapshot !== 'object') return null;
     const t = num(m.createdAt, now);
-    a.snapshot = m.snapshot;
-    this.record(a, m.event && typeof m.event === 'object' ? m.event : { type: '?' }, m.snapshot, t);
-    if (m.snapshot.status !== 'active' && !a.finishedAt) a.finishedAt = now;
+    let snap = m.snapshot;
+    // The server does not copy what did not change: the previous context, the event just delivered.
+    if (snap.sameContext) snap = { ...snap, context: a.snapshot ? a.snapshot.context : undefined };
+    let event = m.event && typeof m.event === 'object' ? m.event : { type: '?' };
+    if (m.sameEvent && a.lastEventPayload && a.lastEventPayload.type === event.type) event = a.lastEventPayload;
+    a.snapshot = snap;
+    this.record(a, event, snap, t);
+    if (snap.status !== 'active' && !a.finishedAt) a.finishedAt = now;
     if (!a.placed) this.place(a, now);
     return sid;
   }
@@ -289,7 +294,10 @@ export class Store {
     const a = this.actors.get(sid);
     const type = m.event && typeof m.event.type === 'string' ? m.event.type : '?';
     const t = num(m.createdAt, now);
-    if (a) a.lastEvent = type;
+    if (a) {
+      a.lastEvent = type;
+      a.lastEventPayload = m.event && typeof m.event === 'object' ? m.event : null;
+    }
     const source = str(m.sourceId) || null;
     this.log.add({
       t, type, target: a ? a.target || '' : '', op: a && a.opId ? a.opId : '', sid,
