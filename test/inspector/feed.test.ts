@@ -336,3 +336,29 @@ test('InspectorFeed - operations created as children of their coordinator (creat
   feed.disconnect();
   coordinator.stop();
 });
+
+test('InspectorFeed - a context or an event already sent for an actor is not copied again; the coordinator (changed in place) always is', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  arbiter.submit({ target: 'acct', id: 'op', data: { big: 'x'.repeat(400) }, execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const messages = feed.drain(10_000);
+  const op = ofType(messages, '@xstate.actor').find((a) => a.name === 'operation')!;
+  const snaps = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === op.sessionId);
+  t.truthy(snaps[0]!.snapshot.context, 'the first snapshot carries the context');
+  t.true(snaps.some((s) => s.snapshot.sameContext === true && s.snapshot.context === undefined), 'later unchanged ones do not');
+  const admitted = snaps.find((s) => s.event.type === 'arbiter.admit')!;
+  t.true(admitted.sameEvent, 'the event was just sent in its @xstate.event message');
+  t.deepEqual(Object.keys(admitted.event), ['type']);
+  const coordinator = ofType(messages, '@xstate.actor').find((a) => a.name === 'coordinator')!;
+  for (const s of ofType(messages, '@xstate.snapshot').filter((x) => x.sessionId === coordinator.sessionId)) t.truthy(s.snapshot.context);
+  // A page that joins now gets every live actor in full.
+  arbiter.submit({ target: 'acct', id: 'late', execute: async () => 2 });
+  feed.drain(10_000);
+  const described = ofType(feed.describeLive(), '@xstate.actor').find((a) => a.snapshot.context?.id === 'late');
+  t.truthy(described, 'described with its context');
+  feed.disconnect();
+  await arbiter.stop();
+});

@@ -162,3 +162,16 @@ test('Store - an operation that runs in another process (its context names a pid
   t.is(store.actors.get('there').pid, 200);
   t.is(store.run.backend.kind, 'redis');
 });
+
+test('Store - sameContext keeps the previous context, sameEvent takes the payload of the event just delivered', (t) => {
+  const store = new Store();
+  store.hello({ runId: 'r', startedAt: 0, mode: 'arbiter' });
+  store.apply(actor('a1'));
+  store.apply(snap('a1', 'pending', { id: 'x', target: 'acct', data: { n: 1 } }));
+  store.apply({ type: '@xstate.event', sessionId: 'a1', rootId: 'a1', event: { type: 'arbiter.admit', why: 'room' }, createdAt: '1001' });
+  store.apply({ type: '@xstate.snapshot', sessionId: 'a1', rootId: 'a1', sameEvent: true, event: { type: 'arbiter.admit' }, snapshot: { status: 'active', value: 'staged', sameContext: true }, createdAt: '1002' });
+  const a = store.actors.get('a1');
+  t.deepEqual(a.snapshot.context, { id: 'x', target: 'acct', data: { n: 1 } });
+  t.deepEqual(a.history.at(-1).event, { type: 'arbiter.admit', why: 'room' });
+  t.is(a.history.at(-1).context, a.history.at(-2).context, 'one context object shared by the steps that did not change it');
+});
