@@ -14,7 +14,7 @@ import { toJsonSafe } from './safe-json.js';
 
 /** Options of an {@link AppHub}. */
 export interface AppHubOptions {
-  /** Messages held for the pages between two drains; beyond it the oldest are dropped. @default 10000 */
+  /** Messages held for the pages between two drains; beyond it the oldest are dropped. @default 2000 */
   readonly bufferSize?: number;
   /** Actors remembered per app for pages that join later (the oldest are forgotten). @default 2000 */
   readonly maxActorsPerApp?: number;
@@ -105,7 +105,7 @@ export class AppHub {
   malformed = 0;
 
   constructor(options: AppHubOptions = {}) {
-    this.ring = new Ring(options.bufferSize ?? 10_000);
+    this.ring = new Ring(options.bufferSize ?? 2000);
     this.wall = options.wallClock ?? Date.now;
     this.maxActors = options.maxActorsPerApp ?? 2000;
     this.maxApps = options.maxApps ?? 20;

@@ -121,7 +121,7 @@ export type FeedMessage = InspectionMessage | MachineMessage | ArbiterEventMessa
 
 /** Options of an {@link InspectorFeed}. */
 export interface InspectorFeedOptions {
-  /** Entries held between two drains; beyond it the oldest are dropped (and counted). @default 10000 */
+  /** Entries held between two drains; beyond it the oldest are dropped (and counted). @default 2000 */
   readonly bufferSize?: number;
   /**
    * New operations inspected per second at most (a token bucket); the others still appear in the
@@ -268,7 +268,7 @@ export class InspectorFeed {
     private readonly arbiter: Arbiter,
     options: InspectorFeedOptions = {},
   ) {
-    this.ring = new Ring<Entry>(options.bufferSize ?? 10_000);
+    this.ring = new Ring<Entry>(options.bufferSize ?? 2000);
     this.rate = options.maxOperationsPerSec ?? 200;
     this.now = options.now ?? (() => globalThis.performance.now());
     this.wall = options.wallClock ?? Date.now;

@@ -40,7 +40,8 @@ export interface InspectorOptions {
   flushMs?: number;
   /** Messages converted and sent per flush at most; the rest waits (or is dropped). @default 500 */
   maxBatch?: number;
-  /** Inspection entries held between flushes; beyond it the oldest are dropped. @default 10000 */
+  /** Inspection entries held between flushes; beyond it the oldest are dropped (a small buffer keeps
+   * the page current under overload and costs the arbiter less: what is held cannot be collected). @default 2000 */
   bufferSize?: number;
   /**
    * New operations whose statecharts are followed per second at most; the rest still show in the
@@ -231,7 +232,7 @@ function resolveOptions(options: unknown) {
     allowedHosts,
     flushMs: (o.flushMs as number | undefined) ?? 100,
     maxBatch: (o.maxBatch as number | undefined) ?? 500,
-    bufferSize: (o.bufferSize as number | undefined) ?? 10_000,
+    bufferSize: (o.bufferSize as number | undefined) ?? 2000,
     maxOperationsPerSec: (o.maxOperationsPerSec as number | undefined) ?? 200,
     maxClientBacklog: (o.maxClientBacklog as number | undefined) ?? 20,
     maxMessageBytes: (o.maxMessageBytes as number | undefined) ?? 4096,
