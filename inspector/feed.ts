@@ -186,6 +186,59 @@ export class Ring<T> {
   }
 }
 
+const ARBITER = 1;
+const CURRENT = 2;
+
+/**
+ * The feed's recording buffer: like {@link Ring}, with each entry's time and kind kept in typed
+ * arrays beside it, so recording allocates nothing (the entry objects are made when drained, for
+ * the few that are).
+ */
+class EntryRing {
+  private readonly items: (InspectionEvent | ArbiterEvent | undefined)[];
+  private readonly times: Float64Array;
+  private readonly flags: Uint8Array;
+  private head = 0;
+  private count = 0;
+  dropped = 0;
+
+  constructor(readonly capacity: number) {
+    this.items = new Array(capacity);
+    this.times = new Float64Array(capacity);
+    this.flags = new Uint8Array(capacity);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(item: InspectionEvent | ArbiterEvent, t: number, flags: number): void {
+    const tail = (this.head + this.count) % this.capacity;
+    this.items[tail] = item;
+    this.times[tail] = t;
+    this.flags[tail] = flags;
+    if (this.count < this.capacity) this.count++;
+    else {
+      this.head = (this.head + 1) % this.capacity;
+      this.dropped++;
+    }
+  }
+
+  take(max: number): Entry[] {
+    const n = Math.min(max, this.count);
+    const out = new Array<Entry>(n);
+    for (let i = 0; i < n; i++) {
+      const h = this.head;
+      const f = this.flags[h]!;
+      out[i] = f & ARBITER ? { a: this.items[h] as ArbiterEvent, t: this.times[h]! } : { x: this.items[h] as InspectionEvent, t: this.times[h]!, current: (f & CURRENT) !== 0 };
+      this.items[h] = undefined;
+      this.head = (h + 1) % this.capacity;
+    }
+    this.count -= n;
+    return out;
+  }
+}
+
 function isMachine(logic: unknown): logic is AnyStateMachine {
   const l = logic as { config?: unknown; root?: unknown; transition?: unknown } | undefined;
   return !!l && typeof l.config === 'object' && typeof l.root === 'object' && typeof l.transition === 'function';
@@ -241,7 +294,7 @@ function rootOf(ref: AnyActorRef): AnyActorRef {
  * ```
  */
 export class InspectorFeed {
-  private readonly ring: Ring<Entry>;
+  private readonly ring: EntryRing;
   private readonly live = new Set<AnyActorRef>();
   private readonly ids = new WeakMap<AnyActorRef, string>();
   private readonly machineKeys = new WeakMap<AnyStateMachine, string>();
@@ -268,7 +321,7 @@ export class InspectorFeed {
     private readonly arbiter: Arbiter,
     options: InspectorFeedOptions = {},
   ) {
-    this.ring = new Ring<Entry>(options.bufferSize ?? 2000);
+    this.ring = new EntryRing(options.bufferSize ?? 2000);
     this.rate = options.maxOperationsPerSec ?? 200;
     this.now = options.now ?? (() => globalThis.performance.now());
     this.wall = options.wallClock ?? Date.now;
@@ -343,17 +396,17 @@ export class InspectorFeed {
       } catch {
         // XState's development build throws while the actor initialises: not current.
       }
-      this.ring.push({ x: e, t: this.wall(), current });
+      this.ring.push(e, this.wall(), current ? CURRENT : 0);
       return;
     }
     if (e.type === '@xstate.snapshot' && e.snapshot.status !== 'active') this.live.delete(e.actorRef as AnyActorRef);
-    this.ring.push({ x: e, t: this.wall() });
+    this.ring.push(e, this.wall(), 0);
   }
 
   /** @internal hot path */
   onEvent(e: ArbiterEvent): void {
     this.received++;
-    this.ring.push({ a: e, t: this.wall() });
+    this.ring.push(e, this.wall(), ARBITER);
   }
 
   /** Machine definitions seen so far. */
