@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import WebSocket from 'ws';
 import { attachInspector, InspectorListenError, type InspectorServer } from '../../inspector/index.js';
@@ -113,8 +115,17 @@ test('attachInspector() - serves the page and dagre from this server only, with 
   t.notRegex(csp, /unsafe-inline|unsafe-eval/);
   const html = await page.text();
   t.notRegex(html, /https?:\/\//, 'no CDN, no network dependency');
-  const app = await (await fetch(`${server.url}app.js`)).text();
-  t.notRegex(app, /innerHTML|outerHTML|insertAdjacentHTML|eval\(|new Function/);
+  // Every script of the page: received text never becomes markup or code.
+  const scripts = readdirSync(fileURLToPath(new URL('../../inspector/page/', import.meta.url))).filter((f) => f.endsWith('.js'));
+  t.true(scripts.length >= 8, scripts.join(' '));
+  for (const name of scripts) {
+    const res = await fetch(`${server.url}${name}`);
+    t.is(res.status, 200, name);
+    t.is(res.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    t.notRegex(await res.text(), /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function|setTimeout\(['"`]/, name);
+  }
+  t.is((await fetch(`${server.url}favicon.svg`)).headers.get('content-type'), 'image/svg+xml');
+  t.is((await fetch(`${server.url}model.d.ts`)).status, 404, 'only what the page needs is served');
   const dagre = await fetch(`${server.url}vendor/dagre.min.js`);
   t.is(dagre.status, 200);
   const dagreText = await dagre.text();
