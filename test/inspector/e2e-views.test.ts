@@ -231,8 +231,11 @@ test.serial('8. an event log that keeps its place: new rows never move what you 
   await withArbiter({ windowMs: 30, maxStagedPerTarget: 1000, maxStaged: 10_000 }, {}, async (arbiter, inspector) => {
     const p = await openInspector(browser, inspector.url);
     let n = 0;
+    let tick = 0;
+    // Three rivals on one target per tick: every window has a winner and two lost-arbitration.
     const timer = setInterval(() => {
-      for (let i = 0; i < 3; i++) arbiter.submit({ target: `t${n % 4}`, id: `op-${n++}`, priority: 1 + (n % 10), execute: slow(5, n) });
+      const target = `t${tick++ % 4}`;
+      for (let i = 0; i < 3; i++) arbiter.submit({ target, id: `op-${n++}`, priority: 1 + (n % 10), execute: slow(5, n) }).result.catch(() => undefined);
     }, 40);
     try {
       await p.page.waitForFunction(() => document.querySelectorAll('#log-scroll .log-row:not([hidden])').length > 12 && document.getElementById('log-scroll')!.scrollHeight > 3 * document.getElementById('log-scroll')!.clientHeight);
