@@ -39,6 +39,7 @@ let expandMode = null;
 let structureSeen = -1;
 let treeDirty = true;
 let lastDetails = 0;
+let detailsTimer = 0;
 let lastTree = 0;
 let lastLog = 0;
 let lastRows = 0;
@@ -424,6 +425,12 @@ function renderSelection(now) {
   if (index !== null || now - lastDetails >= DETAILS_EVERY_MS) {
     lastDetails = now;
     details.render(a, { cursor: index, event: focusedEvent, run: store.run });
+  } else if (!detailsTimer) {
+    // Not now (it was just drawn), but soon: the pane never stays behind the chart.
+    detailsTimer = setTimeout(() => {
+      detailsTimer = 0;
+      schedule();
+    }, DETAILS_EVERY_MS - (now - lastDetails));
   }
 }
 
