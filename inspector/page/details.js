@@ -98,6 +98,22 @@ export class DetailsView {
     nav.append(label);
     frag.append(nav);
 
+    frag.append(el('h3', null, `history (${h.length} steps)`));
+    const list = el('ol', 'history');
+    const from = Math.max(0, Math.min(h.length - 100, index - 50));
+    for (let i = from; i < h.length; i++) {
+      const s = h[i];
+      const prev = i > 0 ? stateLabel(h[i - 1].value) : '';
+      const now = stateLabel(s.value);
+      const li = el('li', `history-row${i === index ? ' current' : ''}${prev !== now ? ' moved' : ''}`);
+      li.dataset.index = String(i);
+      li.title = clockTime(s.t);
+      li.append(el('span', 'ht', runTime(s.t, startedAt)), el('span', 'he', (s.event && s.event.type) || ''), el('span', 'hs', prev !== now ? `${prev ? prev + ' → ' : ''}${now}` : now));
+      li.addEventListener('click', () => this.handlers.step(i >= h.length - 1 ? null : i));
+      list.append(li);
+    }
+    frag.append(list);
+
     const payload = event ? event.payload : step ? step.event : undefined;
     if (payload !== undefined) {
       frag.append(el('h3', null, event ? `event ${event.type} (from the log)` : `event of this step`));
@@ -114,23 +130,9 @@ export class DetailsView {
       frag.append(jsonView(snap.error, 1, this.memory, 'error'));
     }
 
-    frag.append(el('h3', null, `history (${h.length} steps)`));
-    const list = el('ol', 'history');
-    const from = Math.max(0, Math.min(h.length - 100, index - 50));
-    for (let i = from; i < h.length; i++) {
-      const s = h[i];
-      const prev = i > 0 ? stateLabel(h[i - 1].value) : '';
-      const now = stateLabel(s.value);
-      const li = el('li', `history-row${i === index ? ' current' : ''}${prev !== now ? ' moved' : ''}`);
-      li.dataset.index = String(i);
-      li.title = clockTime(s.t);
-      li.append(el('span', 'ht', runTime(s.t, startedAt)), el('span', 'he', (s.event && s.event.type) || ''), el('span', 'hs', prev !== now ? `${prev ? prev + ' → ' : ''}${now}` : now));
-      li.addEventListener('click', () => this.handlers.step(i >= h.length - 1 ? null : i));
-      list.append(li);
-    }
-    frag.append(list);
     this.root.replaceChildren(frag);
+    // The list scrolls on its own, so the stepper above stays in view.
     const current = list.querySelector('.current');
-    if (current && !live) current.scrollIntoView({ block: 'nearest' });
+    if (current instanceof HTMLElement) list.scrollTop = Math.max(0, current.offsetTop - list.clientHeight / 2);
   }
 }
