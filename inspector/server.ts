@@ -571,15 +571,18 @@ async function serve(arbiter: Arbiter | undefined, options: InspectorOptions, ke
     if (flushing || clients.size === 0) return;
     flushing = true;
     try {
-      const messages = feed ? feed.drain(o.maxBatch) : [];
-      if (messages.length < o.maxBatch) messages.push(...hub.drain(o.maxBatch - messages.length));
+      // Overloaded (the buffer overflowed since the last flush): the pages get a sample whatever we
+      // do, so convert half as much and leave the arbiter its CPU.
+      const feedDropped = (feed?.dropped ?? 0) + hub.dropped;
+      const lostNow = feedDropped > lastFeedDropped;
+      lastFeedDropped = feedDropped;
+      const budget = lostNow ? Math.ceil(o.maxBatch / 2) : o.maxBatch;
+      const messages = feed ? feed.drain(budget) : [];
+      if (messages.length < budget) messages.push(...hub.drain(budget - messages.length));
       if (broadcast.length) {
         messages.unshift(...broadcast);
         broadcast = [];
       }
-      const feedDropped = (feed?.dropped ?? 0) + hub.dropped;
-      const lostNow = feedDropped > lastFeedDropped;
-      lastFeedDropped = feedDropped;
       const samples = pendingSamples;
       pendingSamples = [];
       for (const client of clients) {

@@ -220,6 +220,9 @@ test('attachInspector() - when the arbiter outruns the page, the oldest events a
   t.true(withDrops.messages.some((m) => m.type === 'arbiter.live'), 'the page learns which actors are still alive');
   const submitted = page.messages().filter((m) => m.type === 'arbiter.event' && m.event.type === 'operation.submitted').map((m) => m.event.operationId);
   t.false(submitted.includes('op-0'), 'the oldest went first');
+  // Overloaded, the server converts half a batch per flush: the page gets a sample either way.
+  const converted = (b: Batch) => b.messages.filter((m) => m.type !== 'arbiter.machine' && m.type !== 'arbiter.live').length;
+  t.true(page.batches.filter((b) => b.dropped > 0).every((b) => converted(b) <= 20), page.batches.map(converted).join(','));
   await page.close();
   await teardown(server, arbiter);
 });
