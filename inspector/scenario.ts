@@ -123,18 +123,27 @@ export async function runLiveScenario(options: LiveScenarioOptions = {}): Promis
   };
 
   const started = Date.now();
-  const burstEvery = Math.max(20, Math.round((1000 * targets.length * 4) / rate));
   let stopped = false;
+  let offered = 0;
+  // Bursts of 2–6 on one random target, as many as keep the offered rate whatever the timer's
+  // jitter (a late tick catches up).
   const timer = setInterval(() => {
     if (stopped || arbiter.stopped) return;
-    if (durationMs > 0 && Date.now() - started >= durationMs) {
+    const elapsed = Date.now() - started;
+    if (durationMs > 0 && elapsed >= durationMs) {
       void finish();
       return;
     }
-    const target = pick(targets);
-    const burst = 2 + Math.floor(random() * 5);
-    for (let i = 0; i < burst; i++) submitOne(target);
-  }, Math.max(5, Math.round(burstEvery / targets.length)));
+    const due = (rate * elapsed) / 1000;
+    // After a stall (over 100 ms of submissions missed), the rest is forgiven rather than flooded in.
+    if (due - offered > rate / 10) offered = due - rate / 10;
+    while (due - offered >= 1) {
+      const target = pick(targets);
+      const burst = 2 + Math.floor(random() * 5);
+      for (let i = 0; i < burst; i++) submitOne(target);
+      offered += burst;
+    }
+  }, 20);
 
   const report = setInterval(() => {
     const m = arbiter.metrics();
