@@ -1,7 +1,8 @@
 import { ArbiterInputError } from '../src/errors.js';
 import { log, type Logger } from '../src/logger.js';
 import type { CleanupOptions, CleanupStrategy } from '../src/observability.js';
-import { expectFiniteNumber, expectInteger, expectObject, expectOneOf } from '../src/validate.js';
+import { expectDelay } from '../src/timers.js';
+import { expectInteger, expectOneOf, readOptions } from '../src/validate.js';
 
 
 /**
@@ -25,11 +26,11 @@ export const DEFAULT_CLEANUP: Readonly<CleanupOptions> = Object.freeze({
  */
 export function resolveCleanupOptions(value: unknown): Readonly<CleanupOptions> {
   if (value === undefined) return DEFAULT_CLEANUP;
-  expectObject(value, 'cleanup');
-  const o = value as Partial<Record<keyof CleanupOptions, unknown>>;
+  const o = readOptions(value, 'cleanup', ['strategy', 'retentionMs', 'maxAgeMs', 'maxRetained'] as const);
   if (o.strategy !== undefined) expectOneOf(o.strategy, 'cleanup.strategy', ['immediate', 'deferred', 'lazy']);
-  if (o.retentionMs !== undefined) expectFiniteNumber(o.retentionMs, 'cleanup.retentionMs');
-  if (o.maxAgeMs !== undefined) expectFiniteNumber(o.maxAgeMs, 'cleanup.maxAgeMs');
+  // Both become timer delays (the sweep is armed for the oldest record's expiry).
+  if (o.retentionMs !== undefined) expectDelay(o.retentionMs, 'cleanup.retentionMs');
+  if (o.maxAgeMs !== undefined) expectDelay(o.maxAgeMs, 'cleanup.maxAgeMs');
   if (o.maxRetained !== undefined) expectInteger(o.maxRetained, 'cleanup.maxRetained', 0);
   const strategy = (o.strategy as CleanupStrategy | undefined) ?? DEFAULT_CLEANUP.strategy;
   if (strategy === 'immediate' && (o.retentionMs !== undefined || o.maxAgeMs !== undefined)) {

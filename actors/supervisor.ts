@@ -1,51 +1,51 @@
 import { createActor, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
 import {
   coordinatorMachine,
-  rejectStaged,
   type CoordinatorActorRef,
   type CoordinatorInput,
-  type CoordinatorPort,
-  type StagedOperation,
+  type OperationSubmission,
 } from '../machines/coordinator.machine.js';
 import { describeError } from '../src/errors.js';
 import type { ArbiterClock } from '../src/types.js';
 
+/** Why a coordinator stopped. */
+export type CoordinatorStopReason = 'idle' | 'shutdown' | 'failed';
+
 /** How a {@link Supervisor} builds coordinators. */
 export interface SupervisorOptions {
-  readonly coordinator: Omit<CoordinatorInput, 'target' | 'port'>;
-  readonly port: CoordinatorPort;
+  /** Every coordinator's input but its target. */
+  readonly coordinator: Omit<CoordinatorInput, 'target'>;
   readonly clock?: ArbiterClock | undefined;
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  /** Inspection observer for new coordinators (their operations live in their systems). */
+  readonly inspect?: () => Observer<InspectionEvent> | undefined;
   /** The coordinator machine to run. @default coordinatorMachine */
   readonly machine?: AnyStateMachine | undefined;
-  /** Called when a coordinator stops after its idle timeout. */
-  readonly onCoordinatorStopped?: ((target: string) => void) | undefined;
-  /** Called when a coordinator fails (its staged operations are rejected `arbitration-failed`). */
-  readonly onCoordinatorError?: ((target: string, err: unknown) => void) | undefined;
+  readonly onCoordinatorStarted?: ((target: string, coordinator: CoordinatorActorRef) => void) | undefined;
+  readonly onCoordinatorStopped?: ((target: string, reason: CoordinatorStopReason, error?: string) => void) | undefined;
 }
 
 /**
- * Routes operations to their target's coordinator, starts coordinators lazily and forgets them
+ * Routes submissions to their target's coordinator, starts coordinators lazily and forgets them
  * when they stop after `idleMs` without work. It also keeps the per-target count of admitted,
- * undecided operations that backpressure reads.
+ * undecided operations that the staging limits read.
  *
  * It is deliberately not an XState parent of the coordinators: XState copies a parent's
  * `children` map on every spawn and stop, and stopping any actor scans every delayed event of its
- * whole actor system. Each coordinator is therefore the root of its own small system (its window
- * and idle timers only), and the supervisor holds them in a plain `Map`, so the cost of routing
- * stays flat from one target to a hundred thousand.
+ * whole actor system. Each coordinator is therefore the root of its own small system (its timers
+ * and its own operations only), and the supervisor holds them in a plain `Map`, so the cost of
+ * routing stays flat from one target to a hundred thousand.
  *
  * @example
  * ```ts
- * const supervisor = new Supervisor({ coordinator: { windowMs: 100, gracePeriodMs: 200,
- *   whileExecuting: 'preempt', idleMs: 1000, maxStagedPerTarget: 20 }, port });
- * supervisor.stage('account-42', { candidate, actor });
+ * const supervisor = new Supervisor({ coordinator: { windowMs: 100 } });
+ * supervisor.route('account-42', { input: { id: 'w-1', execute: async () => 1 } });
  * ```
  */
 export class Supervisor {
   private readonly coordinators = new Map<string, CoordinatorActorRef>();
   private readonly undecided = new Map<string, number>();
   private undecidedTotal = 0;
+  private stopping = false;
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -78,14 +78,9 @@ export class Supervisor {
     this.undecidedTotal--;
   }
 
-  /** Hands a staged operation to its target's coordinator, starting one if needed. */
-  stage(target: string, operation: StagedOperation): void {
-    this.coordinatorFor(target).send({ type: 'candidate', operation });
-  }
-
-  /** Tells the target's coordinator that an operation reached a final state. */
-  finished(target: string, id: string): void {
-    this.coordinators.get(target)?.send({ type: 'operation.finished', id });
+  /** Hands a submission to its target's coordinator, starting one if needed. */
+  route(target: string, submission: OperationSubmission): void {
+    this.coordinatorFor(target).send({ type: 'operation.submit', operation: submission });
   }
 
   /** The live coordinator of `target`, if any. */
@@ -98,41 +93,45 @@ export class Supervisor {
     return this.coordinators.keys();
   }
 
-  /** Stops every coordinator (their timers with them). */
+  /** Live coordinators. */
+  values(): IterableIterator<CoordinatorActorRef> {
+    return this.coordinators.values();
+  }
+
+  /**
+   * Shuts every coordinator down: each ends its operations (`shutdown`; an operation whose
+   * lifecycle ignores it is stopped outright) and reaches its final state.
+   */
   stop(): void {
-    const all = [...this.coordinators.values()];
+    this.stopping = true;
+    for (const c of [...this.coordinators.values()]) c.send({ type: 'coordinator.shutdown' });
+    // A coordinator machine of the user's that ignores the event is stopped all the same.
+    for (const c of [...this.coordinators.values()]) c.stop();
     this.coordinators.clear();
-    for (const c of all) c.stop();
   }
 
   private coordinatorFor(target: string): CoordinatorActorRef {
     const existing = this.coordinators.get(target);
-    if (existing && existing.getSnapshot().status === 'active') return existing;
+    if (existing !== undefined && existing.getSnapshot().status === 'active') return existing;
     const { options } = this;
+    const inspect = options.inspect?.();
     const actor = createActor((options.machine ?? coordinatorMachine) as typeof coordinatorMachine, {
-      input: { ...options.coordinator, target, port: options.port },
+      input: { ...options.coordinator, target },
       ...(options.clock ? { clock: options.clock as never } : {}),
-      ...(options.inspect ? { inspect: options.inspect } : {}),
+      ...(inspect ? { inspect } : {}),
     });
     this.coordinators.set(target, actor);
     actor.subscribe({
-      complete: () => {
-        if (this.coordinators.get(target) === actor) {
-          this.coordinators.delete(target);
-          options.onCoordinatorStopped?.(target);
-        }
-      },
-      error: (err: unknown) => {
-        if (this.coordinators.get(target) === actor) this.coordinators.delete(target);
-        // A failed coordinator must not strand its candidates: each still gets a final state.
-        const staged = (actor.getSnapshot().context as { staged?: Map<string, StagedOperation> } | undefined)?.staged;
-        const reason = `the coordinator of ${target} failed: ${describeError(err)}`;
-        for (const op of staged?.values() ?? []) rejectStaged(options.port, op, 'arbitration-failed', reason);
-        staged?.clear();
-        options.onCoordinatorError?.(target, err);
-      },
+      complete: () => this.forget(target, actor, this.stopping ? 'shutdown' : 'idle'),
+      error: (err: unknown) => this.forget(target, actor, 'failed', describeError(err)),
     });
+    options.onCoordinatorStarted?.(target, actor);
     actor.start();
     return actor;
+  }
+
+  private forget(target: string, actor: CoordinatorActorRef, reason: CoordinatorStopReason, error?: string): void {
+    if (this.coordinators.get(target) === actor) this.coordinators.delete(target);
+    this.options.onCoordinatorStopped?.(target, reason, error);
   }
 }

@@ -103,6 +103,8 @@ function isMachine(logic: unknown): logic is AnyStateMachine {
 
 // Top-level Maps of a context (the coordinator's staged and holding operations) become their
 // keys: their values hold actors and callbacks, and the page shows ids.
+// A machine in a context (the coordinator's operation lifecycle) becomes its id: its definition
+// is sent once as `arbiter.machine`.
 function slimContext(context: unknown): unknown {
   if (!context || typeof context !== 'object') return context;
   let copy: Record<string, unknown> | undefined;
@@ -110,6 +112,9 @@ function slimContext(context: unknown): unknown {
     if (v instanceof Map) {
       copy ??= { ...(context as Record<string, unknown>) };
       copy[k] = [...v.keys()];
+    } else if (isMachine(v)) {
+      copy ??= { ...(context as Record<string, unknown>) };
+      copy[k] = `[machine ${String((v as { id?: unknown }).id ?? '')}]`;
     }
   }
   return copy ?? context;

@@ -108,6 +108,7 @@ export const operationMachine = setup({
     context: {} as OperationContext,
     events: {} as OperationEvent,
     input: {} as OperationInput,
+    output: {} as OperationContext,
   },
   actors: {
     execute: fromPromise<unknown, ExecuteActorInput>(
@@ -133,6 +134,9 @@ export const operationMachine = setup({
 }).createMachine({
   id: 'operation',
   initial: 'pending',
+  // The final context is the output: a parent (the coordinator) learns which operation ended from
+  // its done event without any lookup, and the context is not copied to build it.
+  output: ({ context }) => context,
   context: ({ input }) => ({
     id: input.id,
     target: input.target,

@@ -46,6 +46,17 @@ export interface ConflictResolvedEvent extends ArbiterEventBase {
   readonly durationMs: number;
 }
 /** @see ArbiterEvent */
+export interface OperationWonEvent extends ArbiterEventBase {
+  readonly type: 'operation.won';
+  readonly operationId: string;
+  /** Its effective priority. */
+  readonly priority: number;
+  /** Its record in the arbiter's record store, when it has one (see `records`). */
+  readonly storeId?: string;
+  /** Time spent registering it in the record store, in milliseconds (with a record store). */
+  readonly promotionMs?: number;
+}
+/** @see ArbiterEvent */
 export interface OperationStartedEvent extends ArbiterEventBase {
   readonly type: 'operation.started';
   readonly operationId: string;
@@ -75,7 +86,7 @@ export interface OperationCompletedEvent extends ArbiterEventBase {
   readonly attempt: number;
   /** From submission to completion. */
   readonly durationMs: number;
-  /** From the first start to completion. */
+  /** From the first start of `execute` to completion (0 if it completed without executing). */
   readonly executionMs: number;
 }
 /** @see ArbiterEvent */
@@ -88,8 +99,22 @@ export interface OperationRejectedEvent extends ArbiterEventBase {
   readonly attempt: number;
   /** From submission to rejection. */
   readonly durationMs: number;
-  /** Whether it had won (entered executing) before being rejected. */
+  /** Whether it had won (held its target) before being rejected. */
   readonly won: boolean;
+  /** The state it was rejected from (`pending` when refused before reaching a coordinator). */
+  readonly from: string;
+}
+/** @see ArbiterEvent */
+export interface CoordinatorStartedEvent extends ArbiterEventBase {
+  readonly type: 'coordinator.started';
+}
+/** @see ArbiterEvent */
+export interface CoordinatorStoppedEvent extends ArbiterEventBase {
+  readonly type: 'coordinator.stopped';
+  /** `idle` (no work for `idleCoordinatorMs`), `shutdown` (the arbiter stopped) or `failed`. */
+  readonly reason: 'idle' | 'shutdown' | 'failed';
+  /** What made it fail, as text, when `reason` is `failed`. */
+  readonly error?: string;
 }
 
 /**
@@ -108,11 +133,14 @@ export type ArbiterEvent =
   | OperationStagedEvent
   | ConflictDetectedEvent
   | ConflictResolvedEvent
+  | OperationWonEvent
   | OperationStartedEvent
   | OperationRetryingEvent
   | OperationPreemptedEvent
   | OperationCompletedEvent
-  | OperationRejectedEvent;
+  | OperationRejectedEvent
+  | CoordinatorStartedEvent
+  | CoordinatorStoppedEvent;
 
 /** The `type` of an {@link ArbiterEvent}. */
 export type ArbiterEventType = ArbiterEvent['type'];
@@ -130,11 +158,14 @@ export const ARBITER_EVENT_TYPES = [
   'operation.staged',
   'conflict.detected',
   'conflict.resolved',
+  'operation.won',
   'operation.started',
   'operation.retrying',
   'operation.preempted',
   'operation.completed',
   'operation.rejected',
+  'coordinator.started',
+  'coordinator.stopped',
 ] as const satisfies readonly ArbiterEventType[];
 
 /** Distributes `Omit` over a union, keeping each member's own fields. */
@@ -225,7 +256,9 @@ export class EventBus {
     const stamped = event as ArbiterEvent & { seq: number; at: number };
     stamped.seq = ++this.seq;
     stamped.at = this.now();
-    this.subject.next(stamped);
+    // Every observer gets the same object: frozen, so none can change what the next one sees
+    // (the metrics and cleanup actors among them). Arrays in events are frozen where built.
+    this.subject.next(Object.freeze(stamped));
   }
 
   complete(): void {

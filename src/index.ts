@@ -11,6 +11,11 @@ export type {
   ResolvedArbiterOptions,
 } from './arbiter.js';
 
+// Backends: where windows are decided and targets held
+export { memoryBackend } from './backend/memory.js';
+export type { ArbiterBackend, DecisionRequest, TargetChannel, TargetListener } from './backend/types.js';
+export { MAX_TIMER_DELAY_MS } from './timers.js';
+
 // Priorities and pure logic
 export { Priority, defaultMaxRetries, resolveEffectivePriority } from './priority.js';
 export type { PriorityName } from './priority.js';
@@ -30,6 +35,8 @@ export type {
   ArbiterEventType,
   ConflictDetectedEvent,
   ConflictResolvedEvent,
+  CoordinatorStartedEvent,
+  CoordinatorStoppedEvent,
   OperationCompletedEvent,
   OperationPreemptedEvent,
   OperationRejectedEvent,
@@ -37,6 +44,7 @@ export type {
   OperationStagedEvent,
   OperationStartedEvent,
   OperationSubmittedEvent,
+  OperationWonEvent,
 } from './events.js';
 
 // Store, OCC and withConflictResolution
@@ -55,9 +63,9 @@ export type { ConflictResolutionMode, ConflictResolutionOptions } from './wrap.j
 
 // Types
 export { REJECTION_CODES } from './types.js';
+export type { ArbiterOptions } from './options.js';
 export type {
   ArbiterClock,
-  ArbiterOptions,
   ArbitrationContext,
   Candidate,
   CoreMetrics,
@@ -83,7 +91,7 @@ export type {
   OperationMachine,
   OperationSnapshot,
 } from '../machines/operation.machine.js';
-export { coordinatorMachine, rejectStaged } from '../machines/coordinator.machine.js';
+export { coordinatorMachine, OPERATION_ACTOR_ID } from '../machines/coordinator.machine.js';
 export type {
   CoordinatorActorRef,
   CoordinatorContext,
@@ -93,11 +101,16 @@ export type {
   CoordinatorPort,
   CoordinatorSnapshot,
   HeldOperation,
+  OperationSubmission,
   StagedOperation,
   WindowReport,
 } from '../machines/coordinator.machine.js';
 export { Supervisor } from '../actors/supervisor.js';
-export type { SupervisorOptions } from '../actors/supervisor.js';
+export type { CoordinatorStopReason, SupervisorOptions } from '../actors/supervisor.js';
+export { eventObserverLogic, observersMachine } from '../actors/observers.js';
+export type { EventObserver, EventObserverInput, EventObserverSnapshot, ObserversActorRef, ObserversInput } from '../actors/observers.js';
+export { Ledger } from '../actors/ledger.js';
+export type { LedgerCounts } from '../actors/ledger.js';
 
 // Lifecycle (declarative extension; model-based test helpers live in 'arbiter/testing')
 export { extendLifecycle, LIFECYCLE_RULES } from '../machines/lifecycle.js';

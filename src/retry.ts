@@ -1,7 +1,8 @@
 import { OperationRejectedError } from './errors.js';
 import { log, type Logger } from './logger.js';
 import { REJECTION_CODES, type OperationHandle, type OperationSpec, type RejectionCode } from './types.js';
-import { expectBoolean, expectFiniteNumber, expectInteger, expectObject } from './validate.js';
+import { expectDelay } from './timers.js';
+import { expectBoolean, expectFiniteNumber, expectInteger, readOptions } from './validate.js';
 import { ArbiterInputError } from './errors.js';
 
 /**
@@ -42,17 +43,19 @@ const DEFAULT_SUBMIT_RETRY: Readonly<SubmitRetryOptions> = Object.freeze({
 
 function resolveSubmitRetryOptions(value: unknown): Readonly<SubmitRetryOptions> {
   if (value === undefined) return DEFAULT_SUBMIT_RETRY;
-  expectObject(value, 'options');
-  const o = value as Partial<Record<keyof SubmitRetryOptions, unknown>>;
+  const o = readOptions(value, 'options', ['attempts', 'baseDelayMs', 'factor', 'maxDelayMs', 'jitter', 'retryOn', 'onRetry'] as const);
   if (o.attempts !== undefined) expectInteger(o.attempts, 'attempts', 1);
-  if (o.baseDelayMs !== undefined) expectFiniteNumber(o.baseDelayMs, 'baseDelayMs');
+  // Each wait is a timer on the arbiter's clock: bounded by the longest delay a timer can have.
+  if (o.baseDelayMs !== undefined) expectDelay(o.baseDelayMs, 'baseDelayMs');
   if (o.factor !== undefined) expectFiniteNumber(o.factor, 'factor', 1);
-  if (o.maxDelayMs !== undefined) expectFiniteNumber(o.maxDelayMs, 'maxDelayMs');
+  if (o.maxDelayMs !== undefined) expectDelay(o.maxDelayMs, 'maxDelayMs');
   if (o.jitter !== undefined) expectBoolean(o.jitter, 'jitter');
   if (o.onRetry !== undefined && typeof o.onRetry !== 'function') {
     throw new ArbiterInputError('onRetry', `Expected \`onRetry\` to be a function, got ${typeof o.onRetry}`);
   }
   if (o.retryOn !== undefined) {
+    // Copied first, then checked and used: the caller's array is read once.
+    o.retryOn = Array.isArray(o.retryOn) ? [...(o.retryOn as unknown[])] : o.retryOn;
     if (!Array.isArray(o.retryOn) || o.retryOn.some((c) => !(REJECTION_CODES as readonly unknown[]).includes(c))) {
       throw new ArbiterInputError('retryOn', `Expected \`retryOn\` to be an array of rejection codes, got ${JSON.stringify(o.retryOn)}`);
     }

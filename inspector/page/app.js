@@ -95,10 +95,13 @@
   }
 
   function kindOf(a) {
-    if (a.parentId) return 'child';
-    if (a.name === 'coordinator') return 'coordinator';
+    if (a.name === 'coordinator' && !a.parentId) return 'coordinator';
     const ctx = a.snapshot && a.snapshot.context;
-    if (ctx && typeof ctx.target === 'string' && typeof ctx.id === 'string') return 'operation';
+    // An operation is a child of its coordinator (or a root, when refused before reaching one).
+    const parent = a.parentId && actors.get(a.parentId);
+    const underCoordinator = !a.parentId || (parent && parent.name === 'coordinator');
+    if (underCoordinator && ctx && typeof ctx.target === 'string' && typeof ctx.id === 'string') return 'operation';
+    if (a.parentId) return 'child';
     return 'other';
   }
 

@@ -1,0 +1,128 @@
+import type { ArbiterEvent } from '../src/events.js';
+import { REJECTION_CODES, type RejectionCode } from '../src/types.js';
+
+/** What the ledger counts, as `arbiter.metrics()` shows it. */
+export interface LedgerCounts {
+  readonly submitted: number;
+  readonly completed: number;
+  readonly rejected: number;
+  /** Windows that closed with two or more candidates. */
+  readonly conflicts: number;
+  readonly rejectedByCode: Readonly<Record<RejectionCode, number>> & Readonly<Record<string, number>>;
+  /** Operations in their `staged` state now (competing, or held for the next window). */
+  readonly staged: number;
+  /** Operations holding a target now (won, not final). */
+  readonly executing: number;
+  /** Coordinators running now. */
+  readonly coordinators: number;
+}
+
+/**
+ * The accounting fold of the event stream: every counter and gauge of the core metrics, computed
+ * from `events$` alone, so `metrics()` says exactly what the events said. Keys that come from
+ * users (targets, custom rejection codes) live in maps and null-prototype objects, so any string
+ * (`__proto__` included) is a plain key.
+ *
+ * @example
+ * ```ts
+ * const ledger = new Ledger();
+ * arbiter.events$.subscribe((e) => ledger.observe(e));
+ * ledger.counts().submitted;
+ * ```
+ */
+export class Ledger {
+  private submitted = 0;
+  private completed = 0;
+  private rejected = 0;
+  private conflicts = 0;
+  private coordinators = 0;
+  private readonly byCode: Record<string, number> = Object.create(null);
+  /** Staged operation id → its target. */
+  private readonly staged = new Map<string, string>();
+  private readonly stagedPerTarget = new Map<string, number>();
+  private readonly holding = new Set<string>();
+
+  constructor() {
+    for (const code of REJECTION_CODES) this.byCode[code] = 0;
+  }
+
+  /** Folds one event in. */
+  observe(e: ArbiterEvent): void {
+    switch (e.type) {
+      case 'operation.submitted':
+        this.submitted++;
+        break;
+      case 'operation.staged':
+        this.stage(e.operationId, e.target);
+        break;
+      case 'conflict.resolved':
+        this.conflicts++;
+        break;
+      case 'operation.won':
+        this.unstage(e.operationId);
+        this.holding.add(e.operationId);
+        break;
+      case 'operation.completed':
+        this.completed++;
+        this.settle(e.operationId);
+        break;
+      case 'operation.rejected':
+        this.rejected++;
+        this.byCode[e.code] = (this.byCode[e.code] ?? 0) + 1;
+        this.settle(e.operationId);
+        break;
+      case 'coordinator.started':
+        this.coordinators++;
+        break;
+      case 'coordinator.stopped':
+        this.coordinators--;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The counters now (copies). */
+  counts(): LedgerCounts {
+    return {
+      submitted: this.submitted,
+      completed: this.completed,
+      rejected: this.rejected,
+      conflicts: this.conflicts,
+      rejectedByCode: { ...this.byCode } as LedgerCounts['rejectedByCode'],
+      staged: this.staged.size,
+      executing: this.holding.size,
+      coordinators: this.coordinators,
+    };
+  }
+
+  /** The counts, as the ledger actor's context. */
+  summary(): LedgerCounts {
+    return this.counts();
+  }
+
+  /** Staged operations per target (targets with none are left out). */
+  stagedByTarget(): IterableIterator<[string, number]> {
+    return this.stagedPerTarget.entries();
+  }
+
+  private stage(id: string, target: string): void {
+    if (this.staged.has(id)) return;
+    this.staged.set(id, target);
+    this.stagedPerTarget.set(target, (this.stagedPerTarget.get(target) ?? 0) + 1);
+  }
+
+  private unstage(id: string): void {
+    const target = this.staged.get(id);
+    if (target === undefined) return;
+    this.staged.delete(id);
+    const n = (this.stagedPerTarget.get(target) ?? 1) - 1;
+    if (n > 0) this.stagedPerTarget.set(target, n);
+    else this.stagedPerTarget.delete(target);
+  }
+
+  private settle(id: string): void {
+    this.unstage(id);
+    this.holding.delete(id);
+  }
+}
