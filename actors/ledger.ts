@@ -36,11 +36,12 @@ export class Ledger {
   private rejected = 0;
   private conflicts = 0;
   private coordinators = 0;
+  private staged = 0;
+  private executing = 0;
   private readonly byCode: Record<string, number> = Object.create(null);
-  /** Staged operation id → its target. */
-  private readonly staged = new Map<string, string>();
+  // Gauges are folded from the events' own fields (a won operation was staged; a rejected one
+  // says the state it left and whether it had won): nothing is kept per operation.
   private readonly stagedPerTarget = new Map<string, number>();
-  private readonly holding = new Set<string>();
 
   constructor() {
     for (const code of REJECTION_CODES) this.byCode[code] = 0;
@@ -53,23 +54,25 @@ export class Ledger {
         this.submitted++;
         break;
       case 'operation.staged':
-        this.stage(e.operationId, e.target);
+        this.staged++;
+        this.stagedPerTarget.set(e.target, (this.stagedPerTarget.get(e.target) ?? 0) + 1);
         break;
       case 'conflict.resolved':
         this.conflicts++;
         break;
       case 'operation.won':
-        this.unstage(e.operationId);
-        this.holding.add(e.operationId);
+        this.unstage(e.target);
+        this.executing++;
         break;
       case 'operation.completed':
         this.completed++;
-        this.settle(e.operationId);
+        this.executing--;
         break;
       case 'operation.rejected':
         this.rejected++;
         this.byCode[e.code] = (this.byCode[e.code] ?? 0) + 1;
-        this.settle(e.operationId);
+        if (e.won) this.executing--;
+        else if (e.from === 'staged') this.unstage(e.target);
         break;
       case 'coordinator.started':
         this.coordinators++;
@@ -90,8 +93,8 @@ export class Ledger {
       rejected: this.rejected,
       conflicts: this.conflicts,
       rejectedByCode: { ...this.byCode } as LedgerCounts['rejectedByCode'],
-      staged: this.staged.size,
-      executing: this.holding.size,
+      staged: this.staged,
+      executing: this.executing,
       coordinators: this.coordinators,
     };
   }
@@ -106,23 +109,10 @@ export class Ledger {
     return this.stagedPerTarget.entries();
   }
 
-  private stage(id: string, target: string): void {
-    if (this.staged.has(id)) return;
-    this.staged.set(id, target);
-    this.stagedPerTarget.set(target, (this.stagedPerTarget.get(target) ?? 0) + 1);
-  }
-
-  private unstage(id: string): void {
-    const target = this.staged.get(id);
-    if (target === undefined) return;
-    this.staged.delete(id);
+  private unstage(target: string): void {
+    this.staged--;
     const n = (this.stagedPerTarget.get(target) ?? 1) - 1;
     if (n > 0) this.stagedPerTarget.set(target, n);
     else this.stagedPerTarget.delete(target);
-  }
-
-  private settle(id: string): void {
-    this.unstage(id);
-    this.holding.delete(id);
   }
 }

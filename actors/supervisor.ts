@@ -1,8 +1,19 @@
-import { createActor, type AnyStateMachine, type InspectionEvent, type Observer } from 'xstate';
+import {
+  createActor,
+  type ActorLogic,
+  type ActorSystem,
+  type AnyActorRef,
+  type AnyStateMachine,
+  type InspectionEvent,
+  type Observer,
+  type Snapshot,
+} from 'xstate';
 import {
   coordinatorMachine,
+  coordinatorSettings,
   type CoordinatorActorRef,
-  type CoordinatorInput,
+  type CoordinatorOptions,
+  type CoordinatorSettings,
   type OperationSubmission,
 } from '../machines/coordinator.machine.js';
 import { describeError } from '../src/errors.js';
@@ -13,15 +24,58 @@ export type CoordinatorStopReason = 'idle' | 'shutdown' | 'failed';
 
 /** How a {@link Supervisor} builds coordinators. */
 export interface SupervisorOptions {
-  /** Every coordinator's input but its target. */
-  readonly coordinator: Omit<CoordinatorInput, 'target'>;
+  /** Every coordinator's options (one settings object is shared by all of them). */
+  readonly coordinator: Partial<CoordinatorOptions>;
   readonly clock?: ArbiterClock | undefined;
-  /** Inspection observer for new coordinators (their operations live in their systems). */
+  /** Inspection observer for new actor systems (coordinators and their operations live in them). */
   readonly inspect?: () => Observer<InspectionEvent> | undefined;
   /** The coordinator machine to run. @default coordinatorMachine */
   readonly machine?: AnyStateMachine | undefined;
+  /**
+   * Coordinators per actor system. XState scans every delayed event of a system when any of its
+   * actors stops, so a system must stay small; a root actor and its system cost about 1.6 KiB more
+   * than a child, so coordinators share a few. @default 32
+   */
+  readonly coordinatorsPerSystem?: number | undefined;
   readonly onCoordinatorStarted?: ((target: string, coordinator: CoordinatorActorRef) => void) | undefined;
   readonly onCoordinatorStopped?: ((target: string, reason: CoordinatorStopReason, error?: string) => void) | undefined;
+}
+
+/** The snapshot of a {@link coordinatorGroupLogic} actor: how many coordinators it holds. */
+export type CoordinatorGroupSnapshot = Snapshot<undefined> & { readonly context: { coordinators: number } };
+
+/**
+ * The root of one small actor system holding up to `coordinatorsPerSystem` coordinators (each
+ * created with this actor as its parent, so XState never copies a children map for them). It
+ * ignores its coordinators' done events; `group.stopChild` stops one that would not stop itself.
+ *
+ * @example
+ * ```ts
+ * const group = createActor(coordinatorGroupLogic).start();
+ * const coordinator = createActor(coordinatorMachine, { parent: group, input: { target: 'a' } }).start();
+ * ```
+ */
+export const coordinatorGroupLogic: ActorLogic<CoordinatorGroupSnapshot, { type: string; child?: AnyActorRef }, undefined, ActorSystem<any>> & {
+  readonly id: string;
+} = {
+  // What inspectors show for it, as a machine's id.
+  id: 'coordinators',
+  transition(snapshot, event, scope) {
+    if (event.type === 'group.stopChild' && event.child) scope.stopChild(event.child);
+    if (event.type === 'xstate.stop') return { ...snapshot, status: 'stopped' } as CoordinatorGroupSnapshot;
+    return snapshot;
+  },
+  getInitialSnapshot() {
+    return { status: 'active', output: undefined, error: undefined, context: { coordinators: 0 } };
+  },
+  getPersistedSnapshot(snapshot) {
+    return snapshot;
+  },
+};
+
+interface Group {
+  readonly root: AnyActorRef;
+  size: number;
 }
 
 /**
@@ -29,11 +83,11 @@ export interface SupervisorOptions {
  * when they stop after `idleMs` without work. It also keeps the per-target count of admitted,
  * undecided operations that the staging limits read.
  *
- * It is deliberately not an XState parent of the coordinators: XState copies a parent's
- * `children` map on every spawn and stop, and stopping any actor scans every delayed event of its
- * whole actor system. Each coordinator is therefore the root of its own small system (its timers
- * and its own operations only), and the supervisor holds them in a plain `Map`, so the cost of
- * routing stays flat from one target to a hundred thousand.
+ * Coordinators live in small actor systems of their own (a few per system, under a
+ * {@link coordinatorGroupLogic} root), never in one big one: XState copies a parent's `children`
+ * map on every spawn and stop, and stopping any actor scans every delayed event of its whole
+ * system. Routing goes through a plain `Map`, so its cost stays flat from one target to a hundred
+ * thousand.
  *
  * @example
  * ```ts
@@ -46,8 +100,33 @@ export class Supervisor {
   private readonly undecided = new Map<string, number>();
   private undecidedTotal = 0;
   private stopping = false;
+  private readonly settings: CoordinatorSettings;
+  private readonly perGroup: number;
+  private readonly groups = new Set<Group>();
+  /** A group with room for another coordinator, if any. */
+  private open: Group | undefined;
 
-  constructor(private readonly options: SupervisorOptions) {}
+  /** The groups by their root actor. */
+  private readonly groupOf = new Map<AnyActorRef, Group>();
+
+  constructor(private readonly options: SupervisorOptions) {
+    // Each coordinator reports its own end through the port (no subscription per coordinator).
+    const given = options.coordinator.port;
+    this.settings = coordinatorSettings({
+      ...options.coordinator,
+      port: {
+        ...(given?.now ? { now: () => given.now!() } : {}),
+        ...(given?.conflict ? { conflict: (r) => given.conflict!(r) } : {}),
+        ...(given?.won ? { won: (w) => given.won!(w) } : {}),
+        ...(given?.preempted ? { preempted: (h, by, reason) => given.preempted!(h, by, reason) } : {}),
+        stopped: (target, coordinator, error) => {
+          given?.stopped?.(target, coordinator, error);
+          this.forget(target, coordinator as CoordinatorActorRef, error === undefined ? undefined : describeError(error));
+        },
+      },
+    });
+    this.perGroup = Math.max(1, options.coordinatorsPerSystem ?? 32);
+  }
 
   /** Live coordinators. */
   get size(): number {
@@ -98,6 +177,11 @@ export class Supervisor {
     return this.coordinators.values();
   }
 
+  /** The roots of the actor systems the coordinators live in. */
+  systems(): AnyActorRef[] {
+    return [...this.groups].map((g) => g.root);
+  }
+
   /**
    * Shuts every coordinator down: each ends its operations (`shutdown`; an operation whose
    * lifecycle ignores it is stopped outright) and reaches its final state.
@@ -105,33 +189,67 @@ export class Supervisor {
   stop(): void {
     this.stopping = true;
     for (const c of [...this.coordinators.values()]) c.send({ type: 'coordinator.shutdown' });
-    // A coordinator machine of the user's that ignores the event is stopped all the same.
-    for (const c of [...this.coordinators.values()]) c.stop();
+    // A coordinator machine of the user's that ignores the event is stopped by its parent.
+    for (const c of [...this.coordinators.values()]) {
+      (c as unknown as { _parent?: AnyActorRef })._parent?.send({ type: 'group.stopChild', child: c });
+    }
+    for (const group of this.groups) group.root.stop();
+    this.groups.clear();
+    this.groupOf.clear();
+    this.open = undefined;
     this.coordinators.clear();
+  }
+
+  private forget(target: string, actor: CoordinatorActorRef, error: string | undefined): void {
+    if (this.coordinators.get(target) === actor) this.coordinators.delete(target);
+    const group = this.groupOf.get((actor as unknown as { _parent?: AnyActorRef })._parent!);
+    if (group !== undefined) {
+      group.size--;
+      if (group.size === 0 && group !== this.open && !this.stopping) {
+        // An empty group that is not the one being filled goes, with its system.
+        this.groups.delete(group);
+        this.groupOf.delete(group.root);
+        group.root.stop();
+      } else if (this.open === undefined || this.open.size >= this.perGroup) {
+        this.open = group;
+      }
+    }
+    this.options.onCoordinatorStopped?.(target, error !== undefined ? 'failed' : this.stopping ? 'shutdown' : 'idle', error);
+  }
+
+  private groupWithRoom(): Group {
+    if (this.open !== undefined && this.open.size < this.perGroup && this.groups.has(this.open)) return this.open;
+    for (const g of this.groups) {
+      if (g.size < this.perGroup) {
+        this.open = g;
+        return g;
+      }
+    }
+    const inspect = this.options.inspect?.();
+    const root = createActor(coordinatorGroupLogic, {
+      ...(this.options.clock ? { clock: this.options.clock as never } : {}),
+      ...(inspect ? { inspect } : {}),
+    }).start();
+    const group: Group = { root, size: 0 };
+    this.groups.add(group);
+    this.groupOf.set(root, group);
+    this.open = group;
+    return group;
   }
 
   private coordinatorFor(target: string): CoordinatorActorRef {
     const existing = this.coordinators.get(target);
     if (existing !== undefined && existing.getSnapshot().status === 'active') return existing;
-    const { options } = this;
-    const inspect = options.inspect?.();
-    const actor = createActor((options.machine ?? coordinatorMachine) as typeof coordinatorMachine, {
-      input: { ...options.coordinator, target },
-      ...(options.clock ? { clock: options.clock as never } : {}),
-      ...(inspect ? { inspect } : {}),
+    const group = this.groupWithRoom();
+    group.size++;
+    const actor = createActor((this.options.machine ?? coordinatorMachine) as typeof coordinatorMachine, {
+      parent: group.root,
+      id: 'coordinator',
+      input: { target, settings: this.settings },
     });
     this.coordinators.set(target, actor);
-    actor.subscribe({
-      complete: () => this.forget(target, actor, this.stopping ? 'shutdown' : 'idle'),
-      error: (err: unknown) => this.forget(target, actor, 'failed', describeError(err)),
-    });
-    options.onCoordinatorStarted?.(target, actor);
+    this.options.onCoordinatorStarted?.(target, actor);
     actor.start();
     return actor;
-  }
-
-  private forget(target: string, actor: CoordinatorActorRef, reason: CoordinatorStopReason, error?: string): void {
-    if (this.coordinators.get(target) === actor) this.coordinators.delete(target);
-    this.options.onCoordinatorStopped?.(target, reason, error);
   }
 }

@@ -346,7 +346,8 @@ export class InspectorFeed {
     const sessionId = this.idOf(ref);
     // An invoked actor is best named by its source (`execute`), not its generated id.
     const src = (ref as unknown as { src?: unknown }).src;
-    const name = !isRoot && typeof src === 'string' ? src : ref.id;
+    const logicId = (logic as { id?: unknown } | undefined)?.id;
+    const name = !isRoot && typeof src === 'string' ? src : isRoot && typeof logicId === 'string' ? logicId : ref.id;
     return {
       sessionId,
       id: isRoot && key !== undefined ? sessionId : name,

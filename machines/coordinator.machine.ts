@@ -12,15 +12,18 @@ import {
 import { lostReason, type ArbitrationDecision } from '../src/arbitration.js';
 import { DEFAULT_RETRY } from '../src/backoff.js';
 import { memoryBackend } from '../src/backend/memory.js';
-import type { ArbiterBackend, TargetChannel } from '../src/backend/types.js';
+import type { ArbiterBackend, TargetChannel, TargetListener } from '../src/backend/types.js';
 import { describeError } from '../src/errors.js';
 import { defaultMaxRetries, Priority } from '../src/priority.js';
 import type { Candidate, Holder, RejectionCode, RetryOptions, SelectWinner, WhileExecuting } from '../src/types.js';
 import { operationMachine, type OperationInput } from './operation.machine.js';
 
-/** A staged operation as the coordinator keeps it: its candidate view plus its actor. */
+/**
+ * A staged operation as the coordinator keeps it: its input and its actor. Its candidate view is
+ * made when a window closes (nothing is kept twice while it waits).
+ */
 export interface StagedOperation {
-  readonly candidate: Candidate;
+  readonly input: OperationInput;
   readonly actor: AnyActorRef;
 }
 
@@ -45,7 +48,7 @@ export interface WindowReport {
  *
  * @example
  * ```ts
- * const port: CoordinatorPort = { won: (op) => console.log(op.candidate.id, 'holds the target') };
+ * const port: CoordinatorPort = { won: (op) => console.log(op.input.id, 'holds the target') };
  * ```
  */
 export interface CoordinatorPort {
@@ -57,6 +60,11 @@ export interface CoordinatorPort {
   won?(winner: StagedOperation): void;
   /** `holder` is about to be preempted by `by`. */
   preempted?(holder: HeldOperation, by: Candidate, reason: string): void;
+  /**
+   * The coordinator of `target` stopped (its final state, or stopped from outside) or failed
+   * (`error`), after ending every operation it still had.
+   */
+  stopped?(target: string, coordinator: AnyActorRef, error?: unknown): void;
 }
 
 /**
@@ -78,36 +86,40 @@ export interface OperationSubmission {
 }
 
 /** What a coordinator is started with. Only `target` is required. */
-export interface CoordinatorInput {
+export interface CoordinatorInput extends Partial<CoordinatorOptions> {
   target: string;
-  /** @default 100 */
-  windowMs?: number;
-  /** @default 200 */
-  gracePeriodMs?: number;
-  /** @default 'preempt' */
-  whileExecuting?: WhileExecuting;
-  /** Without work for this long the coordinator reaches its final state. @default 1000 */
-  idleMs?: number;
-  /** @default 20 */
-  maxStagedPerTarget?: number;
-  selectWinner?: SelectWinner | undefined;
-  /** The machine each operation runs. @default operationMachine */
-  lifecycle?: AnyStateMachine | undefined;
-  /** Backoff between attempts of the operations it creates. @default DEFAULT_RETRY */
-  retry?: RetryOptions | undefined;
-  random?: (() => number) | undefined;
-  port?: CoordinatorPort | undefined;
-  /** Where windows are decided. @default memoryBackend() */
-  backend?: ArbiterBackend | undefined;
+  /**
+   * Settings shared by many coordinators (see {@link coordinatorSettings}): when given, the
+   * individual options are ignored and nothing is copied per coordinator.
+   */
+  settings?: CoordinatorSettings | undefined;
 }
 
-/**
- * The coordinator's context. `staged`, `holders` and `waiting` are mutable maps owned by the
- * machine's own actions: copying them for every operation would make a window of n candidates
- * cost O(n²).
- */
-export interface CoordinatorContext {
-  readonly target: string;
+/** A coordinator's options (all but the target). */
+export interface CoordinatorOptions {
+  /** @default 100 */
+  windowMs: number;
+  /** @default 200 */
+  gracePeriodMs: number;
+  /** @default 'preempt' */
+  whileExecuting: WhileExecuting;
+  /** Without work for this long the coordinator reaches its final state. @default 1000 */
+  idleMs: number;
+  /** @default 20 */
+  maxStagedPerTarget: number;
+  selectWinner: SelectWinner | undefined;
+  /** The machine each operation runs. @default operationMachine */
+  lifecycle: AnyStateMachine | undefined;
+  /** Backoff between attempts of the operations it creates. @default DEFAULT_RETRY */
+  retry: RetryOptions | undefined;
+  random: (() => number) | undefined;
+  port: CoordinatorPort | undefined;
+  /** Where windows are decided. @default memoryBackend() */
+  backend: ArbiterBackend | undefined;
+}
+
+/** Resolved coordinator options, one object shared by every coordinator of an arbiter. */
+export interface CoordinatorSettings {
   readonly windowMs: number;
   readonly gracePeriodMs: number;
   readonly whileExecuting: WhileExecuting;
@@ -118,11 +130,48 @@ export interface CoordinatorContext {
   readonly retry: RetryOptions;
   readonly random: () => number;
   readonly port: Required<CoordinatorPort>;
+  readonly backend: ArbiterBackend;
+}
+
+/**
+ * Resolves coordinator options once, to share between coordinators (`input.settings`).
+ *
+ * @example
+ * ```ts
+ * const settings = coordinatorSettings({ windowMs: 50 });
+ * createActor(coordinatorMachine, { input: { target: 'a', settings } });
+ * ```
+ */
+export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}): CoordinatorSettings {
+  return Object.freeze({
+    windowMs: options.windowMs ?? 100,
+    gracePeriodMs: options.gracePeriodMs ?? 200,
+    whileExecuting: options.whileExecuting ?? 'preempt',
+    idleMs: options.idleMs ?? 1000,
+    maxStagedPerTarget: options.maxStagedPerTarget ?? 20,
+    selectWinner: options.selectWinner,
+    lifecycle: options.lifecycle ?? operationMachine,
+    retry: options.retry ?? DEFAULT_RETRY,
+    random: options.random ?? Math.random,
+    port: resolvePort(options.port),
+    backend: options.backend ?? memoryBackend(),
+  });
+}
+
+/**
+ * The coordinator's context. `staged`, `holders` and `waiting` are mutable maps owned by the
+ * machine's own actions: copying them for every operation would make a window of n candidates
+ * cost O(n²).
+ */
+export interface CoordinatorContext {
+  readonly target: string;
+  readonly settings: CoordinatorSettings;
   readonly channel: TargetChannel;
   readonly staged: Map<string, StagedOperation>;
-  readonly holders: Map<string, HeldOperation>;
-  /** Operations created and not yet staged (still in a step of their lifecycle before `staged`). */
-  readonly waiting: Map<string, AnyActorRef>;
+  /** Operations holding the target; made on first use (most targets never hold more than briefly). */
+  holders: Map<string, HeldOperation> | undefined;
+  /** Operations created and not yet staged (in a step of their lifecycle before `staged`); made on first use. */
+  waiting: Map<string, AnyActorRef> | undefined;
   windowOpenedAt: number;
   /** Windows closed so far (all of them, conflicts or not). */
   windows: number;
@@ -149,12 +198,54 @@ export const OPERATION_ACTOR_ID = 'operation';
 const noop = (): void => {};
 
 function resolvePort(port: CoordinatorPort | undefined): Required<CoordinatorPort> {
+  if (port && port.now && port.conflict && port.won && port.preempted && port.stopped) return port as Required<CoordinatorPort>;
   return {
     now: port?.now ? () => port.now!() : () => globalThis.performance.now(),
     conflict: port?.conflict ? (r) => port.conflict!(r) : noop,
     won: port?.won ? (w) => port.won!(w) : noop,
     preempted: port?.preempted ? (h, by, reason) => port.preempted!(h, by, reason) : noop,
+    stopped: port?.stopped ? (t, c, e) => port.stopped!(t, c, e) : noop,
   };
+}
+
+// The backend's way back into a coordinator, and the coordinator watching itself: small objects
+// with methods on a prototype rather than closures, since there is one of each per coordinator.
+class CoordinatorListener implements TargetListener {
+  constructor(private readonly self: AnyActorRef) {}
+
+  decided(decision: ArbitrationDecision): void {
+    this.self.send({ type: 'backend.decided', decision });
+  }
+
+  preempt(id: string, reason: string): void {
+    this.self.send({ type: 'backend.preempt', id, reason });
+  }
+
+  unavailable(error: Error): void {
+    this.self.send({ type: 'backend.unavailable', error });
+  }
+}
+
+class SelfWatch {
+  constructor(private readonly self: AnyActorRef) {}
+
+  private context(): CoordinatorContext {
+    return this.self.getSnapshot().context as CoordinatorContext;
+  }
+
+  complete(): void {
+    const context = this.context();
+    endOperations(context, 'shutdown', 'the coordinator was stopped');
+    context.channel.dispose();
+    context.settings.port.stopped(context.target, this.self);
+  }
+
+  error(err: unknown): void {
+    const context = this.context();
+    endOperations(context, 'arbitration-failed', `the coordinator of ${context.target} failed: ${describeError(err)}`);
+    context.channel.dispose();
+    context.settings.port.stopped(context.target, this.self, err);
+  }
 }
 
 function topState(value: unknown): string {
@@ -185,10 +276,10 @@ function completeInput(context: CoordinatorContext, given: OperationSubmission['
     priority,
     effectivePriority,
     seq: given.seq ?? ++context.seq,
-    submittedAt: given.submittedAt ?? context.port.now(),
+    submittedAt: given.submittedAt ?? context.settings.port.now(),
     maxRetries: given.maxRetries ?? defaultMaxRetries(effectivePriority),
-    retry: given.retry ?? context.retry,
-    random: given.random ?? context.random,
+    retry: given.retry ?? context.settings.retry,
+    random: given.random ?? context.settings.random,
   };
 }
 
@@ -216,27 +307,29 @@ function candidateOf(input: OperationInput): Candidate {
  * ```
  */
 export function rejectStaged(context: CoordinatorContext, op: StagedOperation, code: RejectionCode, reason: string): void {
-  context.staged.delete(op.candidate.id);
-  context.channel.withdraw(op.candidate.id);
+  context.staged.delete(op.input.id);
+  context.channel.withdraw(op.input.id);
   op.actor.send({ type: 'arbiter.reject', code, reason });
 }
 
-function stage(context: CoordinatorContext, candidate: Candidate, actor: AnyActorRef): void {
-  if (context.staged.size >= context.maxStagedPerTarget) {
+function stage(context: CoordinatorContext, input: OperationInput, actor: AnyActorRef): void {
+  const max = context.settings.maxStagedPerTarget;
+  if (context.staged.size >= max) {
     actor.send({
       type: 'arbiter.reject',
       code: 'staging-full',
-      reason: `target ${context.target} already has ${context.staged.size} staged operations (maxStagedPerTarget ${context.maxStagedPerTarget})`,
+      reason: `target ${context.target} already has ${context.staged.size} staged operations (maxStagedPerTarget ${max})`,
     });
     return;
   }
-  context.staged.set(candidate.id, { candidate, actor });
-  context.channel.stage(candidate);
+  context.staged.set(input.id, { input, actor });
+  // A backend that decides in this process gets the candidates when the window closes.
+  if (!context.settings.backend.decidesLocally) context.channel.stage(candidateOf(input));
 }
 
 function holdersOf(context: CoordinatorContext): Holder[] {
   const out: Holder[] = [];
-  for (const h of context.holders.values()) {
+  for (const h of context.holders?.values() ?? []) {
     out.push(Object.freeze({ id: h.id, priority: h.priority, effectivePriority: h.effectivePriority, startedAt: h.startedAt }));
   }
   return out;
@@ -244,7 +337,8 @@ function holdersOf(context: CoordinatorContext): Holder[] {
 
 /** Applies a window's decision to this process's operations (others' ids are not found here). */
 function applyDecision(context: CoordinatorContext, decision: ArbitrationDecision, candidates: readonly Candidate[], durationMs: number): void {
-  const { staged, holders, port, target } = context;
+  const { staged, holders, target } = context;
+  const { port } = context.settings;
   context.awaiting = false;
   if (decision.kind === 'empty') return;
   if (candidates.length > 1) {
@@ -265,9 +359,9 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
   if (decision.kind === 'hold') return;
   const now = port.now();
   for (const h of decision.preempt) {
-    const held = holders.get(h.id);
+    const held = holders?.get(h.id);
     if (!held) continue;
-    holders.delete(h.id);
+    holders!.delete(h.id);
     const reason = `preempted by ${winner.id} (priority ${winner.effectivePriority} vs ${h.effectivePriority}) after ${Math.round(now - h.startedAt)} ms`;
     port.preempted(held, winner, reason);
     context.channel.release(h.id);
@@ -276,7 +370,7 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
   const op = staged.get(winner.id);
   if (!op) return;
   staged.delete(winner.id);
-  holders.set(winner.id, {
+  (context.holders ??= new Map()).set(winner.id, {
     id: winner.id,
     priority: winner.priority,
     effectivePriority: winner.effectivePriority,
@@ -288,11 +382,15 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
 }
 
 /** Ends every operation of a coordinator that stopped or failed: none is left without a final state. */
+function operationsOf(context: CoordinatorContext): AnyActorRef[] {
+  return [...(context.waiting?.values() ?? []), ...[...context.staged.values()].map((o) => o.actor), ...[...(context.holders?.values() ?? [])].map((h) => h.actor)];
+}
+
 function endOperations(context: CoordinatorContext, code: RejectionCode, reason: string): void {
-  const actors = [...context.waiting.values(), ...[...context.staged.values()].map((o) => o.actor), ...[...context.holders.values()].map((h) => h.actor)];
-  context.waiting.clear();
+  const actors = operationsOf(context);
+  context.waiting?.clear();
   context.staged.clear();
-  context.holders.clear();
+  context.holders?.clear();
   for (const actor of actors) {
     actor.send(code === 'shutdown' ? { type: 'arbiter.shutdown' } : { type: 'arbiter.reject', code, reason });
     // A staged or waiting operation ends on `arbiter.reject`; a holder (past winning) only on
@@ -331,38 +429,26 @@ export const coordinatorMachine = setup({
     input: {} as CoordinatorInput,
   },
   delays: {
-    window: ({ context }) => context.windowMs,
-    idle: ({ context }) => context.idleMs,
+    window: ({ context }) => context.settings.windowMs,
+    idle: ({ context }) => context.settings.idleMs,
   },
   guards: {
     hasStaged: ({ context }) => context.staged.size > 0,
-    hasHolders: ({ context }) => context.holders.size > 0,
-    noHolders: ({ context }) => context.holders.size === 0,
+    hasHolders: ({ context }) => (context.holders?.size ?? 0) > 0,
+    noHolders: ({ context }) => (context.holders?.size ?? 0) === 0,
     isAwaiting: ({ context }) => context.awaiting,
   },
   actions: {
     // Stopping a coordinator from outside runs no exit action: it watches itself instead, so that
     // its operations (which XState does not stop with it) still end.
     watchSelf: ({ self }) => {
-      const contextOf = () => self.getSnapshot().context as CoordinatorContext;
-      self.subscribe({
-        complete: () => {
-          const context = contextOf();
-          endOperations(context, 'shutdown', 'the coordinator was stopped');
-          context.channel.dispose();
-        },
-        error: (err: unknown) => {
-          const context = contextOf();
-          endOperations(context, 'arbitration-failed', `the coordinator of ${context.target} failed: ${describeError(err)}`);
-          context.channel.dispose();
-        },
-      });
+      self.subscribe(new SelfWatch(self));
     },
     spawnOperation: ({ context, event, self }) => {
       if (event.type !== 'operation.submit') return;
       const submission = event.operation;
       const input = completeInput(context, submission.input);
-      const actor = createActor(context.lifecycle, { parent: self, id: OPERATION_ACTOR_ID, input });
+      const actor = createActor(context.settings.lifecycle, { parent: self, id: OPERATION_ACTOR_ID, input });
       submission.created?.(actor);
       if (submission.observer) actor.subscribe(submission.observer);
       actor.start();
@@ -370,11 +456,11 @@ export const coordinatorMachine = setup({
       const snapshot = actor.getSnapshot() as AnyMachineSnapshot;
       if (snapshot.status !== 'active') return;
       if (topState(snapshot.value) === 'staged') {
-        stage(context, candidateOf(input), actor);
+        stage(context, input, actor);
         return;
       }
       // A lifecycle with steps before `staged`: competes once it gets there.
-      context.waiting.set(input.id, actor);
+      (context.waiting ??= new Map()).set(input.id, actor);
       const watch = actor.subscribe((s: AnyMachineSnapshot) => {
         if (s.status === 'active' && topState(s.value) !== 'staged') return;
         watch.unsubscribe();
@@ -383,11 +469,11 @@ export const coordinatorMachine = setup({
     },
     stageWaiting: ({ context, event }) => {
       if (event.type !== 'operation.staged') return;
-      const actor = context.waiting.get(event.id);
+      const actor = context.waiting?.get(event.id);
       if (!actor) return;
-      context.waiting.delete(event.id);
+      context.waiting!.delete(event.id);
       const snapshot = actor.getSnapshot() as AnyMachineSnapshot;
-      if (snapshot.status === 'active') stage(context, candidateOf(snapshot.context as OperationInput), actor);
+      if (snapshot.status === 'active') stage(context, snapshot.context as OperationInput, actor);
     },
     forget: ({ context, event }) => {
       let id: string | undefined;
@@ -399,25 +485,25 @@ export const coordinatorMachine = setup({
       // A lifecycle without the base machine's output, or an operation actor that failed: find
       // the ones that are no longer active.
       for (const [key, op] of context.staged) if (op.actor.getSnapshot().status !== 'active') forgetOne(context, key);
-      for (const [key, h] of context.holders) if (h.actor.getSnapshot().status !== 'active') forgetOne(context, key);
-      for (const [key, a] of context.waiting) if (a.getSnapshot().status !== 'active') forgetOne(context, key);
+      for (const [key, h] of context.holders ?? []) if (h.actor.getSnapshot().status !== 'active') forgetOne(context, key);
+      for (const [key, a] of context.waiting ?? []) if (a.getSnapshot().status !== 'active') forgetOne(context, key);
     },
     openWindow: ({ context }) => {
-      context.windowOpenedAt = context.port.now();
+      context.windowOpenedAt = context.settings.port.now();
     },
     closeWindow: ({ context }) => {
       context.windows++;
       const candidates: Candidate[] = [];
-      for (const op of context.staged.values()) candidates.push(op.candidate);
+      for (const op of context.staged.values()) candidates.push(candidateOf(op.input));
       if (candidates.length === 0) return;
       const started = globalThis.performance.now();
       const holders = holdersOf(context);
       const decision = context.channel.decide({
         // A custom selectWinner gets its own frozen list: whatever it does, this one stays intact.
-        candidates: context.selectWinner ? Object.freeze(candidates.slice()) : candidates,
+        candidates: context.settings.selectWinner ? Object.freeze(candidates.slice()) : candidates,
         holders,
-        policy: context,
-        ctx: Object.freeze({ target: context.target, now: context.port.now(), windowOpenedAt: context.windowOpenedAt, executing: Object.freeze(holders) }),
+        policy: context.settings,
+        ctx: Object.freeze({ target: context.target, now: context.settings.port.now(), windowOpenedAt: context.windowOpenedAt, executing: Object.freeze(holders) }),
       });
       if (decision === undefined) {
         context.awaiting = true;
@@ -433,9 +519,9 @@ export const coordinatorMachine = setup({
     },
     preemptRemote: ({ context, event }) => {
       if (event.type !== 'backend.preempt') return;
-      const held = context.holders.get(event.id);
+      const held = context.holders?.get(event.id);
       if (!held) return;
-      context.holders.delete(event.id);
+      context.holders!.delete(event.id);
       held.actor.send({ type: 'arbiter.preempt', reason: event.reason });
     },
     backendLost: ({ context, event }) => {
@@ -444,7 +530,7 @@ export const coordinatorMachine = setup({
       endOperations(context, 'backend-unavailable', `the backend is unavailable: ${describeError(event.error)}`);
     },
     shutdown: enqueueActions(({ context, enqueue }) => {
-      const actors = [...context.waiting.values(), ...[...context.staged.values()].map((o) => o.actor), ...[...context.holders.values()].map((h) => h.actor)];
+      const actors = operationsOf(context);
       endOperations(context, 'shutdown', 'the arbiter was stopped');
       // A lifecycle that ignores shutdown is stopped outright: its parent may stop it.
       for (const actor of actors) if (actor.getSnapshot().status === 'active') enqueue.stopChild(actor);
@@ -454,27 +540,14 @@ export const coordinatorMachine = setup({
   id: 'coordinator',
   initial: 'idle',
   context: ({ input, self }) => {
-    const port = resolvePort(input.port);
+    const settings = input.settings ?? coordinatorSettings(input);
     const context: CoordinatorContext = {
       target: input.target,
-      windowMs: input.windowMs ?? 100,
-      gracePeriodMs: input.gracePeriodMs ?? 200,
-      whileExecuting: input.whileExecuting ?? 'preempt',
-      idleMs: input.idleMs ?? 1000,
-      maxStagedPerTarget: input.maxStagedPerTarget ?? 20,
-      selectWinner: input.selectWinner,
-      lifecycle: input.lifecycle ?? operationMachine,
-      retry: input.retry ?? DEFAULT_RETRY,
-      random: input.random ?? Math.random,
-      port,
-      channel: (input.backend ?? memoryBackend()).open(input.target, {
-        decided: (decision) => self.send({ type: 'backend.decided', decision }),
-        preempt: (id, reason) => self.send({ type: 'backend.preempt', id, reason }),
-        unavailable: (error) => self.send({ type: 'backend.unavailable', error }),
-      }),
+      settings,
+      channel: settings.backend.open(input.target, new CoordinatorListener(self)),
       staged: new Map(),
-      holders: new Map(),
-      waiting: new Map(),
+      holders: undefined,
+      waiting: undefined,
       windowOpenedAt: 0,
       windows: 0,
       seq: 0,
@@ -526,11 +599,11 @@ function forgetOne(context: CoordinatorContext, id: string): void {
     context.channel.withdraw(id);
     return;
   }
-  if (context.holders.delete(id)) {
+  if (context.holders?.delete(id)) {
     context.channel.release(id);
     return;
   }
-  context.waiting.delete(id);
+  context.waiting?.delete(id);
 }
 
 /** The coordinator machine's type. */

@@ -343,13 +343,7 @@ class ArbiterImpl implements Arbiter {
   submit<TResult, TData>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult> {
     const s = readSpec(spec);
     const record = this.register(s);
-    const result = new Promise<TResult>((resolve, reject) => {
-      record.resolve = resolve as (value: unknown) => void;
-      record.reject = reject;
-    });
-    // Marked handled: a caller who never awaits `result` must not get an unhandledRejection.
-    result.catch(noop);
-    const handle = new Handle<TResult>(record, result);
+    const handle = new Handle<TResult>(record);
     this.bus.emit({
       type: 'operation.submitted',
       target: record.target,
@@ -427,14 +421,15 @@ class ArbiterImpl implements Arbiter {
     this.hub.announce(o, this.observers, this.observers);
     const children = (this.observers.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {};
     for (const child of Object.values(children)) if (child) this.hub.announce(o, child, this.observers);
-    for (const c of this.supervisor.values()) {
-      this.hub.attach(c);
-      this.hub.announce(o, c, c);
+    for (const root of this.supervisor.systems()) {
+      this.hub.attach(root);
+      this.hub.announce(o, root, root);
     }
+    for (const c of this.supervisor.values()) this.hub.announce(o, c, rootOf(c));
     for (const record of this.live.values()) {
       const actor = record.actor;
       if (actor === undefined) continue;
-      const root = ((actor as { _parent?: AnyActorRef })._parent ?? actor) as AnyActorRef;
+      const root = rootOf(actor);
       this.hub.attach(root);
       this.hub.announce(o, actor, root);
       const kids = (actor.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children;
@@ -666,6 +661,13 @@ class ArbiterImpl implements Arbiter {
 }
 
 function noop(): void {}
+
+/** The root actor of an actor's system (the actor itself when it is a root). */
+function rootOf(actor: AnyActorRef): AnyActorRef {
+  let a = actor as AnyActorRef & { _parent?: AnyActorRef };
+  while (a._parent !== undefined) a = a._parent as AnyActorRef & { _parent?: AnyActorRef };
+  return a;
+}
 
 /**
  * Creates an arbiter. Every option is optional; bad options throw `ArbiterInputError`.

@@ -91,13 +91,15 @@ export type {
   OperationMachine,
   OperationSnapshot,
 } from '../machines/operation.machine.js';
-export { coordinatorMachine, OPERATION_ACTOR_ID } from '../machines/coordinator.machine.js';
+export { coordinatorMachine, coordinatorSettings, OPERATION_ACTOR_ID } from '../machines/coordinator.machine.js';
 export type {
   CoordinatorActorRef,
   CoordinatorContext,
   CoordinatorEvent,
   CoordinatorInput,
   CoordinatorMachine,
+  CoordinatorOptions,
+  CoordinatorSettings,
   CoordinatorPort,
   CoordinatorSnapshot,
   HeldOperation,
@@ -105,8 +107,8 @@ export type {
   StagedOperation,
   WindowReport,
 } from '../machines/coordinator.machine.js';
-export { Supervisor } from '../actors/supervisor.js';
-export type { CoordinatorStopReason, SupervisorOptions } from '../actors/supervisor.js';
+export { coordinatorGroupLogic, Supervisor } from '../actors/supervisor.js';
+export type { CoordinatorGroupSnapshot, CoordinatorStopReason, SupervisorOptions } from '../actors/supervisor.js';
 export { eventObserverLogic, observersMachine } from '../actors/observers.js';
 export type { EventObserver, EventObserverInput, EventObserverSnapshot, ObserversActorRef, ObserversInput } from '../actors/observers.js';
 export { Ledger } from '../actors/ledger.js';

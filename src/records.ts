@@ -1,7 +1,7 @@
 import type { AnyActorRef, AnyMachineSnapshot, EventObject, Observer } from 'xstate';
 import type { OperationSubmission } from '../machines/coordinator.machine.js';
 import type { OperationInput } from '../machines/operation.machine.js';
-import { ArbiterInputError } from './errors.js';
+import { ArbiterInputError, OperationRejectedError } from './errors.js';
 import type { OperationHandle, OperationStatus, RejectionCode } from './types.js';
 
 /**
@@ -99,8 +99,13 @@ export class OperationRecord implements OperationSubmission, Observer<AnyMachine
   backlog: EventObject[] | undefined = undefined;
   /** Status listeners of `handle.subscribe`/`handle.reached` (none for most operations). */
   listeners: Set<(status: OperationStatus) => void> | undefined = undefined;
-  resolve: (value: unknown) => void = noop;
-  reject: (err: unknown) => void = noop;
+  // `handle.result` is made when first asked for: an operation whose result nobody reads costs no
+  // promise, no resolving functions and no rejection error.
+  private promise: Promise<unknown> | undefined = undefined;
+  private settleWith: ((outcome: unknown) => void) | undefined = undefined;
+  private failWith: ((err: unknown) => void) | undefined = undefined;
+  /** Its value once completed, or the cause of its rejection. */
+  private outcome: unknown = undefined;
 
   constructor(
     readonly input: OperationInput,
@@ -186,6 +191,45 @@ export class OperationRecord implements OperationSubmission, Observer<AnyMachine
     this.engine.finalize(this, undefined, err);
   }
 
+  /** The promise behind `handle.result`; marked handled, so nobody has to await it. */
+  result(): Promise<unknown> {
+    if (this.promise !== undefined) return this.promise;
+    if (!this.open) {
+      this.promise = this.status === 'completed' ? Promise.resolve(this.outcome) : Promise.reject(this.rejection());
+    } else {
+      this.promise = new Promise<unknown>((resolve, reject) => {
+        this.settleWith = resolve;
+        this.failWith = reject;
+      });
+    }
+    this.promise.catch(noop);
+    return this.promise;
+  }
+
+  /** Settles `result` with the value (completed). */
+  succeed(value: unknown): void {
+    this.outcome = value;
+    this.settleWith?.(value);
+    this.settleWith = this.failWith = undefined;
+  }
+
+  /** Settles `result` with an `OperationRejectedError` (code and reason already set). */
+  fail(cause: unknown): void {
+    this.outcome = cause;
+    this.failWith?.(this.rejection());
+    this.settleWith = this.failWith = undefined;
+  }
+
+  private rejection(): OperationRejectedError {
+    return new OperationRejectedError({
+      code: this.code!,
+      reason: this.reason!,
+      operationId: this.id,
+      target: this.target,
+      cause: this.outcome,
+    });
+  }
+
   /** A frozen copy for readers. */
   info(): OperationInfo {
     return Object.freeze({
@@ -211,10 +255,11 @@ export class OperationRecord implements OperationSubmission, Observer<AnyMachine
 
 /** The handle `submit` returns: a view on the record. @internal */
 export class Handle<TResult> implements OperationHandle<TResult> {
-  constructor(
-    private readonly record: OperationRecord,
-    readonly result: Promise<TResult>,
-  ) {}
+  constructor(private readonly record: OperationRecord) {}
+
+  get result(): Promise<TResult> {
+    return this.record.result() as Promise<TResult>;
+  }
 
   get id(): string {
     return this.record.id;

@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
 import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } from '../machines/coordinator.machine.js';
-import { describeError, OperationRejectedError } from './errors.js';
+import { describeError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { OperationRecord, RecordEngine } from './records.js';
 import type { Promotion } from './store/promotion.js';
@@ -67,7 +67,7 @@ export class Settlement implements RecordEngine, CoordinatorPort {
   }
 
   won(op: StagedOperation): void {
-    const record = this.parts.live.get(op.candidate.id);
+    const record = this.parts.live.get(op.input.id);
     if (record === undefined) return;
     record.won = true;
     record.startedAt = this.now();
@@ -208,18 +208,8 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     }
     this.settling = outer;
     record.changed();
-    if (completed) record.resolve(ctx.result);
-    else {
-      record.reject(
-        new OperationRejectedError({
-          code: record.code!,
-          reason: record.reason!,
-          operationId: record.id,
-          target: record.target,
-          cause: error ?? ctx.error,
-        }),
-      );
-    }
+    if (completed) record.succeed(ctx.result);
+    else record.fail(error ?? ctx.error);
     if (live.size === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];

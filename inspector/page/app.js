@@ -95,7 +95,9 @@
   }
 
   function kindOf(a) {
-    if (a.name === 'coordinator' && !a.parentId) return 'coordinator';
+    // A coordinator is a root, or a child of the root of a small system grouping coordinators.
+    const group = a.parentId && actors.get(a.parentId);
+    if (a.name === 'coordinator' && (!a.parentId || (group && group.name === 'coordinators'))) return 'coordinator';
     const ctx = a.snapshot && a.snapshot.context;
     // An operation is a child of its coordinator (or a root, when refused before reaching one).
     const parent = a.parentId && actors.get(a.parentId);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { SimulatedClock, type AnyActorRef } from 'xstate';
-import { Priority, Supervisor, type CoordinatorStopReason } from '../../src/index.js';
+import { coordinatorGroupLogic, Priority, Supervisor, type CoordinatorStopReason } from '../../src/index.js';
 import { advance, flush, harness } from '../helpers/index.js';
 
 const parentOf = (actor: AnyActorRef | undefined) => (actor as unknown as { _parent?: AnyActorRef } | undefined)?._parent;
@@ -12,12 +12,18 @@ test('Supervisor - one coordinator per target, each the root of a small system h
   t.is(arbiter.metrics().coordinators, 500);
   const coordinators = new Set(handles.map((h) => parentOf(h.actor)));
   t.is(coordinators.size, 500, 'the parent of every operation is its target coordinator');
+  const groups = new Map<AnyActorRef, Set<AnyActorRef>>();
   for (const h of handles) {
     const coordinator = parentOf(h.actor)!;
-    t.is(parentOf(coordinator), undefined, 'a coordinator is a root actor');
+    const root = parentOf(coordinator)!;
+    t.is(parentOf(root), undefined, 'a coordinator is a child of the root of a small system');
+    t.is((root as unknown as { logic: unknown }).logic, coordinatorGroupLogic);
     t.is(h.actor!.system, coordinator.system, 'an operation lives in its coordinator system');
+    t.is(coordinator.system, root.system);
+    groups.set(root, (groups.get(root) ?? new Set()).add(coordinator));
   }
-  t.is(new Set(handles.map((h) => h.actor!.system)).size, 500, 'one system per coordinator');
+  t.is(groups.size, Math.ceil(500 / 32), 'coordinators share systems, 32 to a system');
+  for (const members of groups.values()) t.true(members.size <= 32);
   t.deepEqual(Object.keys(handles[0]!.actor!.getSnapshot().children), [], 'a staged operation has no children');
   await advance(clock, 100);
   await arbiter.drain();
@@ -39,8 +45,9 @@ test('Supervisor - work scales linearly with targets (no per-target scan on the 
     const { clock, arbiter } = harness({
       maxStaged: 1_000_000,
       inspect: (e) => {
-        // The observers' own actors (a constant handful at start) are not per-operation work.
-        if (e.type === '@xstate.snapshot' && e.rootId !== observersRoot) snapshots++;
+        // The observers' own actors (a constant handful at start) and the roots that group
+        // coordinators (one per 32 targets) are not per-operation work.
+        if (e.type === '@xstate.snapshot' && e.rootId !== observersRoot && (e.actorRef as AnyActorRef & { logic?: unknown }).logic !== coordinatorGroupLogic) snapshots++;
       },
     });
     observersRoot = arbiter.observers.sessionId;

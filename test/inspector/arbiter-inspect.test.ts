@@ -5,9 +5,12 @@ import { advance, harness } from '../helpers/index.js';
 
 const logicId = (a: unknown) => (a as unknown as { logic: { id?: string } }).logic.id ?? '?';
 const parentOf = (a: unknown) => (a as unknown as { _parent?: AnyActorRef })._parent;
-/** Root actors announced: coordinators and the observers actor. */
+/** Root actors announced: the roots of the coordinators' small systems, and the observers actor. */
 const rootsOf = (events: InspectionEvent[]) =>
   events.filter((e) => e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId).map((e) => logicId(e.actorRef));
+/** Coordinators announced, each as the logic id of its parent (the root of its system). */
+const coordinatorsOf = (events: InspectionEvent[]) =>
+  events.filter((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'coordinator').map((e) => logicId(parentOf(e.actorRef)!));
 /** Operations announced, each as the logic id of its parent (its coordinator). */
 const operationsOf = (events: InspectionEvent[]) =>
   events.filter((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation').map((e) => logicId(parentOf(e.actorRef)!));
@@ -19,9 +22,10 @@ test('createArbiter({ inspect }) - the observer sees every operation and coordin
   arbiter.submit({ target: 'b', execute: async () => 2 });
   await advance(clock, 10);
   await arbiter.drain();
-  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'coordinator', 'observers']);
+  t.deepEqual(rootsOf(seen).sort(), ['coordinators', 'observers']);
+  t.deepEqual(coordinatorsOf(seen), ['coordinators', 'coordinators']);
   t.deepEqual(operationsOf(seen), ['coordinator', 'coordinator'], 'each operation is announced as a child of its coordinator');
-  for (const e of seen) if (e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation') t.is(e.rootId, parentOf(e.actorRef)!.sessionId);
+  for (const e of seen) if (e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation') t.is(e.rootId, parentOf(parentOf(e.actorRef)!)!.sessionId);
   t.true(seen.some((e) => e.type === '@xstate.snapshot' && (e.snapshot as { value?: unknown }).value === 'completed'));
   await arbiter.stop();
 });
@@ -33,7 +37,8 @@ test('arbiter.inspect() - added late: live actors are announced, later ones foll
   const again: InspectionEvent[] = [];
   const sub = arbiter.inspect((e) => seen.push(e));
   const sub2 = arbiter.inspect({ next: (e) => again.push(e) });
-  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'observers']);
+  t.deepEqual(rootsOf(seen).sort(), ['coordinators', 'observers']);
+  t.deepEqual(coordinatorsOf(seen), ['coordinators']);
   t.deepEqual(operationsOf(seen), ['coordinator']);
   const observers = seen.filter((e) => e.type === '@xstate.actor' && e.rootId === arbiter.observers.sessionId && e.actorRef !== arbiter.observers);
   t.deepEqual(observers.map((e) => (e.actorRef as AnyActorRef).id).sort(), ['cleanup', 'health', 'ledger', 'metrics'], 'the observer actors are in the tree');
@@ -83,7 +88,8 @@ test('arbiter.inspect(observer, { sampleOperation }) - only sampled operations a
   for (let i = 0; i < 6; i++) arbiter.submit({ target: `t${i}`, execute: async () => i });
   await advance(clock, 10);
   await arbiter.drain();
-  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'observers']);
+  t.deepEqual(rootsOf(seen).sort(), ['coordinators', 'observers']);
+  t.is(coordinatorsOf(seen).length, 6, 'coordinators always');
   t.is(operationsOf(seen).length, 3, 'every other operation is followed');
   const followed = new Set(seen.filter((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation').map((e) => e.actorRef));
   for (const e of seen) {

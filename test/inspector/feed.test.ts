@@ -101,15 +101,16 @@ test('InspectorFeed - disconnected, it records nothing and the arbiter runs unin
   t.false(feed.connected);
   // Attaching and detaching leaves no observer behind: a later submission is not recorded.
   feed.connect();
-  // The live coordinator, and the observers actor with its four observers.
-  t.is(feed.total, 6, 'the live coordinator and the observers were announced');
+  // The root of the coordinators' system and the live coordinator, and the observers actor with
+  // its four observers.
+  t.is(feed.total, 7, 'the live coordinator and the observers were announced');
   feed.disconnect();
   const sub = arbiter.inspect((e) => seen.push(e.type));
   sub.unsubscribe();
   seen.length = 0;
   arbiter.submit({ target: 'a', execute: async () => 2 });
   await advance(clock, 10);
-  t.is(feed.total, 6);
+  t.is(feed.total, 7);
   t.deepEqual(seen, []);
   t.deepEqual(await feed.drain(100), []);
   await arbiter.stop();
@@ -135,18 +136,20 @@ test('InspectorFeed - connected: machines first, unique session ids, the actor t
   const ids = actors.map((a) => a.sessionId);
   t.is(new Set(ids).size, ids.length, 'every actor has its own session id (XState restarts at x:0 per system)');
   const roots = actors.filter((a) => a.parentId === undefined);
-  t.deepEqual(roots.map((a) => a.name).sort(), ['coordinator', 'observers']);
-  const coordinator = roots.find((a) => a.name === 'coordinator')!;
+  t.deepEqual(roots.map((a) => a.name).sort(), ['coordinators', 'observers']);
+  const system = roots.find((a) => a.name === 'coordinators')!;
+  const coordinator = actors.find((a) => a.name === 'coordinator')!;
+  t.is(coordinator.parentId, system.sessionId, 'a coordinator is a child of the root of its small system');
   const operations = actors.filter((a) => a.name === 'operation');
   t.is(operations.length, 2);
   for (const op of operations) {
     t.is(op.parentId, coordinator.sessionId, 'an operation is a child of its coordinator');
-    t.is(op.rootId, coordinator.sessionId);
+    t.is(op.rootId, system.sessionId);
   }
   const child = actors.find((a) => a.name === 'execute')!;
   const parent = actors.find((a) => a.sessionId === child.parentId)!;
   t.is(parent.name, 'operation');
-  t.is(child.rootId, coordinator.sessionId);
+  t.is(child.rootId, system.sessionId);
   for (const a of actors) t.is(a._version, '0.7.2');
 
   const states = (sid: string) => ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === sid).map((s) => s.snapshot.value);
@@ -184,18 +187,19 @@ test('InspectorFeed - connecting late announces the live actors with their curre
   t.is(op?.snapshot.value, 'staged');
   const coordinator = actors.find((a) => a.name === 'coordinator' && a.snapshot.value === 'collecting');
   t.deepEqual(coordinator?.snapshot.context.staged, ['op-late'], 'the coordinator context shows its staged operation ids');
-  // The coordinator and its operation, and the observers actor with its four observers.
-  t.deepEqual(feed.liveMessage().sessionIds.length, 7);
+  // The coordinators' system root, the coordinator and its operation, and the observers actor with
+  // its four observers.
+  t.deepEqual(feed.liveMessage().sessionIds.length, 8);
   // The live actor keeps being followed.
   await advance(clock, 50);
   await h.result;
   const after = await feed.drain(1000);
   const opSnaps = ofType(after, '@xstate.snapshot').filter((s) => s.sessionId === op!.sessionId).map((s) => s.snapshot.value);
   t.deepEqual(opSnaps, ['executing', 'completed']);
-  const observers = actors.filter((a) => a.name !== 'coordinator' && a.name !== 'operation').map((a) => a.sessionId);
+  const observers = actors.filter((a) => a.name !== 'coordinator' && a.name !== 'operation' && a.name !== 'coordinators').map((a) => a.sessionId);
   t.deepEqual(
     feed.liveMessage().sessionIds.filter((id) => !observers.includes(id)),
-    [actors.find((a) => a.name === 'coordinator')!.sessionId],
+    [actors.find((a) => a.name === 'coordinators')!.sessionId, actors.find((a) => a.name === 'coordinator')!.sessionId],
     'the finished operation is no longer live; its coordinator is',
   );
   const described = ofType(await feed.describeLive(), '@xstate.actor');

@@ -19,7 +19,7 @@ function setupCoordinator(input: Record<string, unknown> = {}) {
   const port: CoordinatorPort = {
     now: () => clock.now(),
     conflict: (r) => reports.push(r),
-    won: (op) => won.push(op.candidate.id),
+    won: (op) => won.push(op.input.id),
     preempted: (h) => preempted.push(h.id),
   };
   const coordinator = createActor(coordinatorMachine, {
@@ -83,7 +83,7 @@ test('coordinatorMachine - single op: window opens on the first candidate, winne
   await flush();
   t.is(outcome('a'), 'completed:a');
   t.is(coordinator.getSnapshot().value, 'idle', 'the done event of its child frees the target');
-  t.is(coordinator.getSnapshot().context.holders.size, 0);
+  t.is(coordinator.getSnapshot().context.holders?.size ?? 0, 0);
 });
 
 test('coordinatorMachine - higher priority wins; equal-priority tie goes to the earliest', async (t) => {
@@ -146,7 +146,7 @@ test('coordinatorMachine - a retryable error retries with backoff, still holding
   }, { retryable: () => true });
   clock.increment(100);
   await flush();
-  t.is(coordinator.getSnapshot().context.holders.size, 1);
+  t.is(coordinator.getSnapshot().context.holders?.size ?? 0, 1);
   clock.increment(10);
   await flush();
   clock.increment(20);
