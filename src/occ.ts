@@ -78,7 +78,7 @@ function validate(options: OccOptions): void {
 }
 
 /**
- * The seeds' read-process-write loop. Reads a snapshot of entity `id`, calls `fn` with a private
+ * The read-process-write loop. Reads a snapshot of entity `id`, calls `fn` with a private
  * mutable copy of its data (modify it, or return the next data; `fn` may be async), then commits
  * with `expectedVersion` set to the version it read. If another writer committed in between, it
  * backs off (`backoffDelay`), re-reads and calls `fn` again, up to `maxRetries` times, then
@@ -102,7 +102,7 @@ function validate(options: OccOptions): void {
  * ```
  * @see OccConflictError
  */
-export function occ<TData = any>(
+export function occ<TData = unknown>(
   store: EntityStore,
   id: string,
   fn: (draft: TData, snapshot: Entity<TData>) => TData | void | PromiseLike<TData | void>,

@@ -22,7 +22,7 @@ export function isAddressableId(id: string): boolean {
 }
 
 /**
- * Parses the seeds' address form `@<id>.<field>`; nested fields and array indices are separated
+ * Parses the address form `@<id>.<field>`; nested fields and array indices are separated
  * by `.` (`@<id>.items.0.qty`). A malformed address throws `ArbiterInputError` (field `address`).
  *
  * @example

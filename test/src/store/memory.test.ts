@@ -202,7 +202,7 @@ test('.version() and .history() - lineage keeps every version, oldest first', (t
   t.deepEqual(h.map((v) => v.version), [0, 1, 2, 3]);
   t.deepEqual(h.map((v) => v.data.n), [0, 1, 1, 5]);
   for (let i = 1; i < h.length; i++) t.true(h[i]!.lastModified > h[i - 1]!.lastModified);
-  t.is(h[3], store.get(e.id));
+  t.is(h[3], store.get<{ n: number }>(e.id));
   t.throws(() => store.version(e.id, { expectedVersion: 0 }), { instanceOf: OccConflictError });
   t.throws(() => store.history('nope'), { instanceOf: ArbiterInputError });
   (h as Entity[]).length = 0;
