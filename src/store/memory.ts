@@ -1,6 +1,7 @@
 import { ArbiterInputError, OccConflictError } from '../errors.js';
 import { newId } from '../ids.js';
-import { expectFunction, expectInteger, expectNonEmptyString, expectObject, kindOf } from '../validate.js';
+import { optionKeys, readOptions } from '../keys.js';
+import { expectFunction, expectInteger, expectNonEmptyString, kindOf } from '../validate.js';
 import { isAddressableId, parseAddress, parsePath, readPath, writePath } from './address.js';
 import { copyData } from './data.js';
 import { Lineage } from './lineage.js';
@@ -21,6 +22,10 @@ export interface StoreOptions {
   /** Source of monotonic nanoseconds for `lastModified`. @default process.hrtime.bigint, or performance.now() */
   now?: () => bigint;
 }
+
+const STORE_OPTION_KEYS = optionKeys<StoreOptions>({ maxHistory: true, now: true });
+const CREATE_OPTION_KEYS = optionKeys<CreateOptions>({ id: true, parentId: true });
+const WRITE_OPTION_KEYS = optionKeys<WriteOptions>({ expectedVersion: true });
 
 interface Node {
   lineage: Lineage;
@@ -57,20 +62,20 @@ function isThenable(value: unknown): boolean {
  * @see EntityStore
  */
 export function createStore(options: StoreOptions = {}): EntityStore {
-  expectObject(options, 'options');
-  if (options.maxHistory !== undefined && options.maxHistory !== Infinity) {
-    expectInteger(options.maxHistory, 'maxHistory', 1);
-  }
-  if (options.now !== undefined) expectFunction(options.now, 'now');
-  const maxHistory = options.maxHistory ?? Infinity;
-  const clock = options.now ?? monotonicNanos;
+  const o = readOptions(options, STORE_OPTION_KEYS);
+  if (o.maxHistory !== undefined && o.maxHistory !== Infinity) expectInteger(o.maxHistory, 'maxHistory', 1);
+  if (o.now !== undefined) expectFunction(o.now, 'now');
+  const maxHistory = (o.maxHistory as number | undefined) ?? Infinity;
+  const clock = (o.now as (() => bigint) | undefined) ?? monotonicNanos;
   const nodes = new Map<string, Node>();
   let last = -1n;
 
   // Strictly increasing even when the platform clock is coarse (performance.now() may be
-  // clamped in browsers), so lastModified alone orders any two changes of one store.
+  // clamped in browsers), so lastModified alone orders any two changes of one store. Called
+  // before anything changes, so a `now` that throws or answers garbage leaves the store intact.
   function stamp(): bigint {
-    const t = clock();
+    const t: unknown = clock();
+    if (typeof t !== 'bigint') throw new ArbiterInputError('now', `Expected \`now\` to return a bigint (nanoseconds), got ${kindOf(t)}`);
     last = t > last ? t : last + 1n;
     return last;
   }
@@ -83,13 +88,19 @@ export function createStore(options: StoreOptions = {}): EntityStore {
   }
 
   function check(n: Node, options: WriteOptions | undefined): void {
-    if (options === undefined) return;
-    expectObject(options, 'options');
-    const expected = options.expectedVersion;
-    if (expected === undefined) return;
-    expectInteger(expected, 'expectedVersion', 0);
+    const { expectedVersion } = readOptions(options, WRITE_OPTION_KEYS);
+    if (expectedVersion === undefined) return;
+    expectInteger(expectedVersion, 'expectedVersion', 0);
     const actual = n.lineage.current.version;
-    if (expected !== actual) throw new OccConflictError({ id: n.lineage.current.id, expected, actual });
+    if (expectedVersion !== actual) throw new OccConflictError({ id: n.lineage.current.id, expected: expectedVersion, actual });
+  }
+
+  // A callback (`update`'s fn) may write to the store itself: committing the draft it computed
+  // from an older version would silently drop that write, so it is a conflict instead.
+  function unchanged(n: Node, read: Entity, id: string): void {
+    if (nodes.get(id) !== n) throw new ArbiterInputError('fn', `Expected \`fn\` not to delete entity ${id} while updating it`);
+    const actual = n.lineage.current;
+    if (actual !== read) throw new OccConflictError({ id, expected: read.version, actual: actual.version });
   }
 
   function snapshot(prev: Entity | undefined, id: string, data: unknown, parentId: string | undefined, rootId: string, t: bigint): Entity {
@@ -143,17 +154,17 @@ export function createStore(options: StoreOptions = {}): EntityStore {
     },
 
     create<TData>(data: TData, options?: CreateOptions): Entity<TData> {
-      if (options !== undefined) expectObject(options, 'options');
+      const o = readOptions(options, CREATE_OPTION_KEYS);
       let id = newId();
-      if (options?.id !== undefined) {
-        expectNonEmptyString(options.id, 'id');
-        if (!isAddressableId(options.id)) {
-          throw new ArbiterInputError('id', `Expected \`id\` to contain no ".", "@" or whitespace, got ${kindOf(options.id)}`);
+      if (o.id !== undefined) {
+        expectNonEmptyString(o.id, 'id');
+        if (!isAddressableId(o.id)) {
+          throw new ArbiterInputError('id', `Expected \`id\` to contain no ".", "@" or whitespace, got ${kindOf(o.id)}`);
         }
-        if (nodes.has(options.id)) throw new ArbiterInputError('id', `Expected \`id\` to be unique, got ${kindOf(options.id)} which is already in the store`);
-        id = options.id;
+        if (nodes.has(o.id)) throw new ArbiterInputError('id', `Expected \`id\` to be unique, got ${kindOf(o.id)} which is already in the store`);
+        id = o.id;
       }
-      const parent = options?.parentId !== undefined ? node(options.parentId, 'parentId') : undefined;
+      const parent = o.parentId !== undefined ? node(o.parentId, 'parentId') : undefined;
       const frozen = copyData(data, 'data', true);
       const entity = snapshot(undefined, id, frozen, parent?.lineage.current.id, parent?.lineage.current.rootId ?? id, stamp());
       nodes.set(id, { lineage: new Lineage(entity, maxHistory), children: undefined });
@@ -180,6 +191,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
         throw new ArbiterInputError('fn', 'Expected `fn` to return the next data synchronously, got a promise (compute first, then update)');
       }
       const next = copyData(returned === undefined ? draft : returned, 'data', true);
+      unchanged(n, cur, id);
       return commit(n, next, cur.parentId, cur.rootId) as Entity<TData>;
     },
 
@@ -270,12 +282,10 @@ export function createStore(options: StoreOptions = {}): EntityStore {
 
     query<TData>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[] {
       if (predicate !== undefined) expectFunction(predicate, 'predicate');
-      const out: Entity<TData>[] = [];
-      for (const n of nodes.values()) {
-        const e = n.lineage.current as Entity<TData>;
-        if (predicate === undefined || predicate(e)) out.push(e);
-      }
-      return out;
+      // The current snapshots are taken first: a predicate that writes to the store (even one that
+      // creates an entity per call) sees and changes nothing of this query.
+      const all = [...nodes.values()].map((n) => n.lineage.current as Entity<TData>);
+      return predicate === undefined ? all : all.filter((e) => predicate(e));
     },
   };
   return store;
