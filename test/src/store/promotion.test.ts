@@ -183,7 +183,7 @@ test('createArbiter({ store }) - seeds stress mix: store growth from operations 
               } else {
                 await occ(store, target.id, (d: { counter: number }) => {
                   d.counter++;
-                }, { clock, maxRetries: 3, baseDelayMs: 1 });
+                }, { clock, maxRetries: 3, retry: { baseDelayMs: 1 } });
               }
               commits++;
             },
