@@ -50,8 +50,8 @@ export { Promotion } from './store/promotion.js';
 export type { OperationRecordData, PromotableOperation, PromotionPhase } from './store/promotion.js';
 export { occ } from './occ.js';
 export type { OccOptions, OccResult } from './occ.js';
-export { CONFLICT_RESOLUTION_MODES, entitiesIn, isEntity, withConflictResolution } from './wrap.js';
-export type { ConflictResolutionMode, ConflictResolutionOptions } from './wrap.js';
+export { CONFLICT_RESOLUTION_MODES, entitiesIn, isEntity, WHEN_NO_TARGET, withConflictResolution } from './wrap.js';
+export type { ConflictContext, ConflictResolutionMode, ConflictResolutionOptions, ConflictResolvedFunction, WhenNoTarget } from './wrap.js';
 
 // Types
 export { REJECTION_CODES } from './types.js';
