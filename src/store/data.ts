@@ -25,7 +25,8 @@ function isPlainObject(value: object): boolean {
 /**
  * Sets an own, enumerable, writable data property. Plain assignment would treat a `__proto__` key
  * as the prototype setter (the key vanishes and the value becomes the prototype); defining the
- * property keeps every key, `__proto__` included, as ordinary own data.
+ * property keeps every key, `__proto__` included, as ordinary own data. (The copies below assign
+ * other keys, which is faster: on a fresh object only `__proto__` meets an accessor.)
  */
 export function defineData(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
@@ -44,10 +45,26 @@ export function defineData(target: object, key: string, value: unknown): void {
  */
 export function copyData<T>(value: T, field: string, freeze: boolean): T {
   const ancestors = new Set<object>();
-  const refuse = (path: string, got: string): never => {
-    throw new ArbiterInputError(path, `Expected \`${path}\` to be plain data, got ${got}`);
+  // The path of the value being visited, joined only for an error message.
+  const path: string[] = [field];
+  const refuse = (got: string): never => {
+    const at = path.join('.');
+    throw new ArbiterInputError(at, `Expected \`${at}\` to be plain data, got ${got}`);
   };
-  const visit = (v: unknown, path: string): unknown => {
+  // One descriptor read per property (it answers both "enumerable?" and the value), so the
+  // value copied is the value checked, whatever a Proxy answers to later reads.
+  const own = (v: object, key: string): PropertyDescriptor | undefined => {
+    try {
+      return Object.getOwnPropertyDescriptor(v, key);
+    } catch (err) {
+      return refuse(`an object that threw when read (${describeError(err)})`);
+    }
+  };
+  const valueOf = (d: PropertyDescriptor): unknown => {
+    if (d.get !== undefined || d.set !== undefined) refuse('a getter or setter');
+    return visit(d.value);
+  };
+  const visit = (v: unknown): unknown => {
     switch (typeof v) {
       case 'string':
       case 'number':
@@ -58,44 +75,73 @@ export function copyData<T>(value: T, field: string, freeze: boolean): T {
       case 'object':
         break;
       default:
-        return refuse(path, describe(v));
+        return refuse(describe(v));
     }
     if (v === null) return null;
-    if (ancestors.has(v)) return refuse(path, 'a cycle');
-    let out: unknown[] | Record<string, unknown>;
-    let descriptors: Record<string, PropertyDescriptor>;
+    if (ancestors.has(v)) return refuse('a cycle');
+    let keys: (string | symbol)[] | undefined;
     let length = 0;
-    let kind: 'array' | 'object' | 'other';
     try {
-      kind = Array.isArray(v) ? 'array' : isPlainObject(v) ? 'object' : 'other';
-      if (kind === 'other') return refuse(path, describe(v));
-      descriptors = Object.getOwnPropertyDescriptors(v);
-      if (kind === 'array') length = descriptors['length']!.value as number;
+      if (Array.isArray(v)) length = v.length;
+      else if (isPlainObject(v)) keys = Reflect.ownKeys(v);
+      else return refuse(describe(v));
     } catch (err) {
       if (err instanceof ArbiterInputError) throw err;
-      return refuse(path, `an object that threw when read (${describeError(err)})`);
+      return refuse(`an object that threw when read (${describeError(err)})`);
     }
     ancestors.add(v);
-    const read = (key: string): unknown => {
-      // Own descriptors only: a polluted Object.prototype must not fill an array hole.
-      const d = Object.hasOwn(descriptors, key) ? descriptors[key] : undefined;
-      if (d === undefined) return undefined; // an array hole
-      if (d.get !== undefined || d.set !== undefined) refuse(`${path}.${key}`, 'a getter or setter');
-      return visit(d.value, `${path}.${key}`);
-    };
-    if (kind === 'array') {
+    let out: unknown[] | Record<string, unknown>;
+    if (keys === undefined) {
       const arr = new Array<unknown>(length);
-      for (let i = 0; i < length; i++) arr[i] = read(String(i));
+      for (let i = 0; i < length; i++) {
+        path.push(String(i));
+        const d = own(v, String(i));
+        arr[i] = d === undefined ? undefined : valueOf(d); // a hole becomes undefined
+        path.pop();
+      }
       out = arr;
     } else {
       const obj: Record<string, unknown> = {};
-      for (const key of Object.keys(descriptors)) {
-        if (descriptors[key]!.enumerable) defineData(obj, key, read(key));
+      for (const key of keys) {
+        if (typeof key !== 'string') continue;
+        path.push(key);
+        const d = own(v, key);
+        if (d !== undefined && d.enumerable) {
+          const copy = valueOf(d);
+          if (key === '__proto__') defineData(obj, key, copy);
+          else obj[key] = copy;
+        }
+        path.pop();
       }
       out = obj;
     }
     ancestors.delete(v);
     return freeze ? Object.freeze(out) : out;
   };
-  return visit(value, field) as T;
+  return visit(value) as T;
+}
+
+/**
+ * A mutable copy of data the store produced itself (a frozen snapshot made by {@link copyData}):
+ * plain objects and arrays with own data properties only, no cycles, so it is copied without the
+ * checks and the descriptor reads that untrusted input needs. Keys are still defined, never
+ * assigned, so `__proto__` stays an own key.
+ */
+export function cloneSnapshotData<T>(value: T): T {
+  const visit = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (Array.isArray(v)) {
+      const arr = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) arr[i] = visit(v[i]);
+      return arr;
+    }
+    const obj: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) {
+      const copy = visit((v as Record<string, unknown>)[key]);
+      if (key === '__proto__') defineData(obj, key, copy);
+      else obj[key] = copy;
+    }
+    return obj;
+  };
+  return visit(value) as T;
 }

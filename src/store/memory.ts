@@ -3,7 +3,7 @@ import { newId } from '../ids.js';
 import { optionKeys, readOptions } from '../keys.js';
 import { expectFunction, expectInteger, expectNonEmptyString, kindOf } from '../validate.js';
 import { isAddressableId, parseAddress, parsePath, readPath, writePath } from './address.js';
-import { copyData } from './data.js';
+import { cloneSnapshotData, copyData } from './data.js';
 import { Lineage } from './lineage.js';
 import { monotonicNanos } from './time.js';
 import type { CreateOptions, Entity, EntityStore, WriteOptions } from './types.js';
@@ -30,6 +30,8 @@ const WRITE_OPTION_KEYS = optionKeys<WriteOptions>({ expectedVersion: true });
 interface Node {
   lineage: Lineage;
   children: Set<string> | undefined;
+  /** Creation order: the map iterates in it, so a query can stop before entities created after it began. */
+  seq: number;
 }
 
 function isThenable(value: unknown): boolean {
@@ -68,6 +70,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
   const maxHistory = (o.maxHistory as number | undefined) ?? Infinity;
   const clock = (o.now as (() => bigint) | undefined) ?? monotonicNanos;
   const nodes = new Map<string, Node>();
+  let created = 0;
   let last = -1n;
 
   // Strictly increasing even when the platform clock is coarse (performance.now() may be
@@ -167,7 +170,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
       const parent = o.parentId !== undefined ? node(o.parentId, 'parentId') : undefined;
       const frozen = copyData(data, 'data', true);
       const entity = snapshot(undefined, id, frozen, parent?.lineage.current.id, parent?.lineage.current.rootId ?? id, stamp());
-      nodes.set(id, { lineage: new Lineage(entity, maxHistory), children: undefined });
+      nodes.set(id, { lineage: new Lineage(entity, maxHistory), children: undefined, seq: created++ });
       if (parent) (parent.children ??= new Set()).add(id);
       return entity as Entity<TData>;
     },
@@ -185,7 +188,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
       expectFunction(fn, 'fn');
       check(n, options);
       const cur = n.lineage.current as Entity<TData>;
-      const draft = copyData(cur.data, 'data', false);
+      const draft = cloneSnapshotData(cur.data);
       const returned = fn(draft, cur);
       if (isThenable(returned)) {
         throw new ArbiterInputError('fn', 'Expected `fn` to return the next data synchronously, got a promise (compute first, then update)');
@@ -201,7 +204,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
       check(n, options);
       const cur = n.lineage.current;
       const copy = copyData(value, 'value', false);
-      const draft = copyData(cur.data, 'data', false);
+      const draft = cloneSnapshotData(cur.data);
       if (!writePath(draft, path, copy)) {
         throw new ArbiterInputError('address', `Expected \`address\` to name an existing field of entity ${id}, got ${kindOf(address)}`);
       }
@@ -219,7 +222,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
         throw new ArbiterInputError('sourceField', `Expected \`sourceField\` to name an existing field of entity ${sourceId}, got ${kindOf(sourceField)}`);
       }
       const cur = target.lineage.current;
-      const draft = copyData(cur.data, 'data', false);
+      const draft = cloneSnapshotData(cur.data);
       if (!writePath(draft, to, copyData(read.value, 'value', false))) {
         throw new ArbiterInputError('targetField', `Expected \`targetField\` to name an existing field of entity ${targetId}, got ${kindOf(targetField)}`);
       }
@@ -282,10 +285,17 @@ export function createStore(options: StoreOptions = {}): EntityStore {
 
     query<TData>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[] {
       if (predicate !== undefined) expectFunction(predicate, 'predicate');
-      // The current snapshots are taken first: a predicate that writes to the store (even one that
-      // creates an entity per call) sees and changes nothing of this query.
-      const all = [...nodes.values()].map((n) => n.lineage.current as Entity<TData>);
-      return predicate === undefined ? all : all.filter((e) => predicate(e));
+      // A predicate may write to the store: entities it creates come after the ones that existed
+      // when the query began (the map keeps creation order), so the loop stops there instead of
+      // following them forever.
+      const end = created;
+      const out: Entity<TData>[] = [];
+      for (const n of nodes.values()) {
+        if (n.seq >= end) break;
+        const e = n.lineage.current as Entity<TData>;
+        if (predicate === undefined || predicate(e)) out.push(e);
+      }
+      return out;
     },
   };
   return store;

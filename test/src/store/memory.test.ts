@@ -397,7 +397,7 @@ test('.update() - a callback that writes the same entity gets OccConflictError; 
   t.false(store.has(e.id));
 });
 
-test('.query() - a predicate that writes to the store sees the snapshots taken before it ran', (t) => {
+test('.query() - a predicate that creates entities does not make the query run over them', (t) => {
   const store = createStore();
   store.create({ n: 1 });
   store.create({ n: 2 });
