@@ -49,6 +49,10 @@ function isThenable(value: unknown): boolean {
  * never change stored state through a snapshot. Every write is synchronous, so a compare-and-set
  * (`expectedVersion`) is atomic with respect to every other caller in the process.
  *
+ * `options` (and every `create` and write options object) is read once into a snapshot; an
+ * unknown key is an `ArbiterInputError` naming it, with a suggestion (`maxHistroy` → did you mean
+ * `maxHistory`?).
+ *
  * @example
  * ```ts
  * import { createStore, OccConflictError } from 'arbiter';

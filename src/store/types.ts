@@ -76,9 +76,10 @@ export interface CreateOptions {
  * The entity store: a registry of versioned entities. Every method is synchronous and atomic: a
  * method that throws has changed nothing.
  *
- * Reads return frozen snapshots; writes copy what they are given. Unknown ids, malformed
- * addresses and unknown fields throw `ArbiterInputError`; a stale `expectedVersion` throws
- * `OccConflictError`.
+ * Reads return frozen snapshots; writes copy what they are given, keeping every key as own data
+ * (`__proto__`, `constructor` and `prototype` included). Unknown ids, malformed addresses, unknown
+ * fields and unknown option keys throw `ArbiterInputError`; a stale `expectedVersion` throws
+ * `OccConflictError`. Options objects are read once per field.
  *
  * @example
  * ```ts
@@ -105,7 +106,8 @@ export interface EntityStore {
   has(id: string): boolean;
   /**
    * Compare-and-set. `fn` receives a private, mutable copy of the current data: modify it and
-   * return nothing, or return the next data. If `fn` throws, the entity is unchanged.
+   * return nothing, or return the next data. If `fn` throws, the entity is unchanged; if `fn`
+   * itself writes this entity, the update throws `OccConflictError` instead of overwriting that write.
    */
   update<TData = unknown>(
     id: string,
@@ -130,6 +132,9 @@ export interface EntityStore {
   delete(id: string, options?: WriteOptions): boolean;
   /** Ids of the entities attached directly to `id`. */
   children(id: string): readonly string[];
-  /** Current snapshots for which `predicate` returns true, in creation order. */
+  /**
+   * Current snapshots for which `predicate` returns true, in creation order. Entities created
+   * while it runs (by the predicate) are not visited.
+   */
   query<TData = unknown>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[];
 }
