@@ -55,11 +55,11 @@ export { formatAddress, parseAddress, parsePath } from './store/address.js';
 export type { EntityAddress } from './store/address.js';
 export { monotonicNanos } from './store/time.js';
 export { Promotion } from './store/promotion.js';
-export type { OperationRecordData, PromotableOperation, PromotionPhase } from './store/promotion.js';
+export type { OperationRecordData, PromotableOperation, PromotionErrorHandler, PromotionOptions, PromotionPhase } from './store/promotion.js';
 export { occ } from './occ.js';
 export type { OccOptions, OccResult } from './occ.js';
-export { CONFLICT_RESOLUTION_MODES, entitiesIn, isEntity, withConflictResolution } from './wrap.js';
-export type { ConflictResolutionMode, ConflictResolutionOptions } from './wrap.js';
+export { CONFLICT_RESOLUTION_MODES, entitiesIn, isEntity, WHEN_NO_TARGET, withConflictResolution } from './wrap.js';
+export type { ConflictContext, ConflictResolutionMode, ConflictResolutionOptions, ConflictResolvedFunction, WhenNoTarget } from './wrap.js';
 
 // Types
 export { REJECTION_CODES } from './types.js';
