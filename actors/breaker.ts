@@ -11,7 +11,8 @@ import type { BreakerOptions } from '../src/observability.js';
 import { log, type Logger } from '../src/logger.js';
 import type { ArbiterClock } from '../src/types.js';
 import { expectDelay } from '../src/timers.js';
-import { expectFiniteNumber, expectInteger, readOptions } from '../src/validate.js';
+import { readOptions } from '../src/keys.js';
+import { expectFiniteNumber, expectInteger } from '../src/validate.js';
 import { ArbiterInputError } from '../src/errors.js';
 
 /**
@@ -23,7 +24,7 @@ import { ArbiterInputError } from '../src/errors.js';
 export function resolveBreakerOptions(value: unknown): Readonly<BreakerOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return DEFAULT_BREAKER;
-  const o = readOptions(value, 'breaker', Object.keys(DEFAULT_BREAKER) as Array<keyof BreakerOptions>);
+  const o = readOptions(value, Object.keys(DEFAULT_BREAKER) as Array<keyof BreakerOptions>, 'breaker');
   if (o.failureRateThreshold !== undefined) {
     expectFiniteNumber(o.failureRateThreshold, 'breaker.failureRateThreshold');
     if (o.failureRateThreshold >= 1) {

@@ -2,7 +2,8 @@ import { ArbiterInputError } from '../src/errors.js';
 import { log, type Logger } from '../src/logger.js';
 import type { CleanupOptions, CleanupStrategy } from '../src/observability.js';
 import { expectDelay } from '../src/timers.js';
-import { expectInteger, expectOneOf, readOptions } from '../src/validate.js';
+import { readOptions } from '../src/keys.js';
+import { expectInteger, expectOneOf } from '../src/validate.js';
 
 
 /**
@@ -26,7 +27,7 @@ export const DEFAULT_CLEANUP: Readonly<CleanupOptions> = Object.freeze({
  */
 export function resolveCleanupOptions(value: unknown): Readonly<CleanupOptions> {
   if (value === undefined) return DEFAULT_CLEANUP;
-  const o = readOptions(value, 'cleanup', ['strategy', 'retentionMs', 'maxAgeMs', 'maxRetained'] as const);
+  const o = readOptions(value, ['strategy', 'retentionMs', 'maxAgeMs', 'maxRetained'] as const, 'cleanup');
   if (o.strategy !== undefined) expectOneOf(o.strategy, 'cleanup.strategy', ['immediate', 'deferred', 'lazy']);
   // Both become timer delays (the sweep is armed for the oldest record's expiry).
   if (o.retentionMs !== undefined) expectDelay(o.retentionMs, 'cleanup.retentionMs');
@@ -83,6 +84,11 @@ export interface FinalRecordsHost<TSource extends CleanupRecord, TRecord extends
    * async; a throw or a rejection is counted in `failures` and logged, nothing else.
    */
   dropZombie?: ((record: TSource | TRecord, reason: DropReason) => unknown) | undefined;
+  /**
+   * Called for every other record (not a zombie) leaving the audit trail, in the same way: e.g. to
+   * delete the store record of a completed operation from a record store the arbiter owns.
+   */
+  dropRecord?: ((record: TSource | TRecord, reason: DropReason) => unknown) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -146,7 +152,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
   private stopped = false;
   /** Records removed so far (zombies dropped at once by `immediate` included). */
   cleaned = 0;
-  /** `dropZombie` calls that threw or rejected. */
+  /** `dropZombie` / `dropRecord` calls that threw or rejected. */
   failures = 0;
 
   constructor(
@@ -183,7 +189,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
   add(source: TSource): void {
     if (!this.retains) {
       this.cleaned++;
-      if (isZombie(source)) this.dropZombie(source, 'immediate');
+      this.drop(source, 'immediate', isZombie(source));
       return;
     }
     const record = this.host.toRecord(source);
@@ -257,11 +263,11 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
     this.records.delete(record.id);
     if (this.order.peek() === record) this.order.shift();
     this.cleaned++;
-    if (this.zombies.delete(record)) this.dropZombie(record, reason);
+    this.drop(record, reason, this.zombies.delete(record));
   }
 
-  private dropZombie(record: TSource | TRecord, reason: DropReason): void {
-    const drop = this.host.dropZombie;
+  private drop(record: TSource | TRecord, reason: DropReason, zombie: boolean): void {
+    const drop = zombie ? this.host.dropZombie : this.host.dropRecord;
     if (drop === undefined) return;
     try {
       const result = drop(record, reason);
@@ -275,7 +281,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
 
   private failed(record: TSource | TRecord, err: unknown): void {
     this.failures++;
-    log(this.host.logger, 'error', { operationId: record.id, err }, 'arbiter cleanup failed to remove a zombie record');
+    log(this.host.logger, 'error', { operationId: record.id, err }, 'arbiter cleanup failed to remove an operation record');
   }
 
   // One timer for the whole trail, due when the oldest record expires.

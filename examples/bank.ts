@@ -125,7 +125,7 @@ export async function run(options: BankOptions = {}): Promise<BankReport> {
     byCode,
     moved,
     winners: arbiter.operations.query().filter((o) => o.won).length,
-    records: store.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
+    records: arbiter.recordStore!.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
     balances,
   };
   await arbiter.stop();

@@ -146,7 +146,7 @@ export async function run(options: InventoryOptions = {}): Promise<InventoryRepo
     vipViolations,
     minStockEver,
     winners,
-    promoted: store.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
+    promoted: arbiter.recordStore!.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
     perProduct,
   };
   await arbiter.stop();

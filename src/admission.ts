@@ -1,7 +1,8 @@
 import { ArbiterInputError } from './errors.js';
 import { expectDelay } from './timers.js';
 import type { ExecuteArgs, OperationSpec, RejectionCode } from './types.js';
-import { expectFunction, expectInteger, expectNonEmptyString, readOptions } from './validate.js';
+import { readOptions } from './keys.js';
+import { expectFunction, expectInteger, expectNonEmptyString, expectObject } from './validate.js';
 
 /**
  * A submission as read from the caller's spec: every field read exactly once, validated, and
@@ -44,7 +45,8 @@ const SPEC_KEYS: ReadonlySet<keyof OperationSpec> = new Set<keyof OperationSpec>
  * ```
  */
 export function readSpec(spec: unknown): SpecSnapshot {
-  const o = readOptions(spec, 'spec', SPEC_KEYS);
+  expectObject(spec, 'spec');
+  const o = readOptions(spec, SPEC_KEYS);
   expectNonEmptyString(o.target, 'target');
   expectFunction(o.execute, 'execute');
   if (o.type !== undefined) expectNonEmptyString(o.type, 'type');

@@ -23,7 +23,8 @@ import { createPromotion, type Promotion } from './store/promotion.js';
 import type { EntityStore } from './store/types.js';
 import { createTimers, type Timers } from './timers.js';
 import type { OperationHandle, OperationSpec, RejectionCode } from './types.js';
-import { expectFunction, expectObject, readOptions } from './validate.js';
+import { readOptions } from './keys.js';
+import { expectFunction, expectObject } from './validate.js';
 
 export type { OperationInfo, OperationQuery, OperationsView } from './records.js';
 export type { ResolvedArbiterOptions } from './options.js';
@@ -110,8 +111,18 @@ export interface Arbiter {
   now(): number;
   readonly options: ResolvedArbiterOptions;
   readonly stopped: boolean;
-  /** The store winners are promoted into (`options.store`), if any. */
+  /** Your entity store (`options.store`), if any: the arbiter never writes to it. */
   readonly store: EntityStore | undefined;
+  /**
+   * Where winners' operation records are (`options.recordStore`, or a store of the arbiter's own
+   * when `options.store` is given), if any.
+   *
+   * @example
+   * ```ts
+   * arbiter.recordStore?.get(arbiter.operations.get(id)!.storeId!)?.data; // { kind: 'operation', … }
+   * ```
+   */
+  readonly recordStore: EntityStore | undefined;
   /**
    * Adds an XState inspection observer after creation: it receives the inspection events of every
    * actor the arbiter creates from now on, and of the live ones (each announced first with an
@@ -257,6 +268,7 @@ class ArbiterImpl implements Arbiter {
   readonly options: ResolvedArbiterOptions;
   readonly backend: ArbiterBackend;
   readonly store: EntityStore | undefined;
+  readonly recordStore: EntityStore | undefined;
   readonly events$: IsolatedObservable<ArbiterEvent>;
   readonly breaker: BreakerControl | undefined;
   readonly observers: ObserversActorRef;
@@ -294,7 +306,12 @@ class ArbiterImpl implements Arbiter {
     if (config.inspect) this.hub.add(config.inspect);
     this.bus = new EventBus(() => this.timers.now(), onObserverError);
     this.events$ = this.bus.events$;
-    this.promotion = createPromotion(config.store, config.onStoreError);
+    this.promotion = createPromotion({
+      ...(config.store !== undefined ? { store: config.store } : {}),
+      ...(config.recordStore !== undefined ? { recordStore: config.recordStore } : {}),
+      ...(config.onStoreError !== undefined ? { onStoreError: config.onStoreError } : {}),
+    });
+    this.recordStore = this.promotion?.records;
     this.supervisor = this.createSupervisor(config);
     this.settlement = new Settlement({
       bus: this.bus,
@@ -407,7 +424,7 @@ class ArbiterImpl implements Arbiter {
     if (typeof observer !== 'function') expectObject(observer, 'observer');
     let sample: (() => boolean) | undefined;
     if (options !== undefined) {
-      const o = readOptions(options, 'options', ['sampleOperation'] as const);
+      const o = readOptions(options, ['sampleOperation'] as const);
       if (o.sampleOperation !== undefined) {
         expectFunction(o.sampleOperation, 'options.sampleOperation');
         const wanted = o.sampleOperation as () => unknown;
@@ -476,10 +493,15 @@ class ArbiterImpl implements Arbiter {
       setTimer: (fn, ms) => this.timers.set(fn, ms),
       clearTimer: (h) => this.timers.clear(h),
       toRecord: (r) => r.info(),
-      // A zombie's store record (it won, then ended rejected) leaves with its audit record.
+      // A zombie's record (it won, then ended rejected) leaves with its audit record; in a record
+      // store of the arbiter's own, every record does (that store holds the audit trail only).
       dropZombie: (r, reason) => {
         if (promotion === undefined || r.storeId === undefined) return;
-        if (promotion.store.delete(r.storeId)) log(logger, 'debug', { operationId: r.id, storeId: r.storeId, reason }, 'arbiter removed a zombie store record');
+        if (promotion.records.delete(r.storeId)) log(logger, 'debug', { operationId: r.id, storeId: r.storeId, reason }, 'arbiter removed a zombie operation record');
+      },
+      dropRecord: (r) => {
+        if (promotion === undefined || !promotion.owned || r.storeId === undefined) return;
+        promotion.records.delete(r.storeId);
       },
       logger,
     });

@@ -12,7 +12,8 @@ import type { BreakerOptions, CleanupOptions, HealthOptions, MetricsOptions } fr
 import type { EntityStore } from './store/types.js';
 import { expectDelay } from './timers.js';
 import type { ArbiterClock, RetryOptions, SelectWinner, WhileExecuting } from './types.js';
-import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expectObject, expectOneOf, readOptions } from './validate.js';
+import { readOptions } from './keys.js';
+import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expectObject, expectOneOf } from './validate.js';
 
 /**
  * Options of `createArbiter`. Every one is optional.
@@ -48,11 +49,19 @@ export interface ArbiterOptions {
   /** Called when an events$ observer throws; the arbiter keeps going. */
   onObserverError?: (err: unknown) => void;
   /**
-   * The entity store that winners are promoted into: an operation record is created there when an
-   * operation wins arbitration (never for a loser). See `createStore`.
+   * Your entity store (`arbiter.store`). The arbiter never writes to it: winners get their
+   * operation record in `recordStore`. See `createStore`.
    */
   store?: EntityStore;
-  /** Called when the `store` throws during promotion; the operation goes on without a record. */
+  /**
+   * Where a winner's operation record goes (`arbiter.recordStore`): omitted, a store of the
+   * arbiter's own when `store` is given (so your store holds only your entities); an
+   * `EntityStore` (pass the same one as `store` to keep records beside your entities); `false`, no
+   * records. A store of the arbiter's own keeps the records of the audit trail only: a record
+   * leaves it with its operation's audit record (see `cleanup`).
+   */
+  recordStore?: EntityStore | false;
+  /** Called when the record store throws during promotion; the operation goes on without a record. */
   onStoreError?: (err: unknown, phase: 'promote' | 'settle', operationId: string) => void;
   /**
    * How final operation records (`arbiter.operations`) are cleaned up: `immediate`, `deferred`
@@ -97,6 +106,7 @@ export interface ArbiterConfig {
   readonly lifecycle: AnyStateMachine | undefined;
   readonly onObserverError: ((err: unknown) => void) | undefined;
   readonly store: EntityStore | undefined;
+  readonly recordStore: EntityStore | false | undefined;
   readonly onStoreError: ArbiterOptions['onStoreError'];
   readonly cleanup: Readonly<CleanupOptions>;
   readonly breaker: Readonly<BreakerOptions> | undefined;
@@ -121,6 +131,7 @@ const ARBITER_KEYS = [
   'lifecycle',
   'onObserverError',
   'store',
+  'recordStore',
   'onStoreError',
   'cleanup',
   'breaker',
@@ -132,7 +143,7 @@ const ARBITER_KEYS = [
 
 function resolveRetry(value: unknown): Readonly<RetryOptions> {
   if (value === undefined) return DEFAULT_RETRY;
-  const r = readOptions(value, 'retry', ['baseDelayMs', 'factor', 'maxDelayMs', 'jitter'] as const);
+  const r = readOptions(value, ['baseDelayMs', 'factor', 'maxDelayMs', 'jitter'] as const, 'retry');
   // Backoff waits are timers: every one is at most maxDelayMs, itself at most the timer limit.
   if (r.baseDelayMs !== undefined) expectDelay(r.baseDelayMs, 'retry.baseDelayMs');
   if (r.factor !== undefined) expectFiniteNumber(r.factor, 'retry.factor', 1);
@@ -192,7 +203,7 @@ function resolveBackend(value: unknown, selectWinner: unknown): ArbiterBackend {
  * @internal
  */
 export function resolveArbiterOptions(options: unknown): ArbiterConfig {
-  const o = readOptions(options ?? {}, 'options', ARBITER_KEYS);
+  const o = readOptions(options, ARBITER_KEYS);
   if (o.windowMs !== undefined) expectDelay(o.windowMs, 'windowMs');
   if (o.gracePeriodMs !== undefined) expectDelay(o.gracePeriodMs, 'gracePeriodMs');
   if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, 'whileExecuting', ['preempt', 'queue', 'concurrent']);
@@ -203,7 +214,6 @@ export function resolveArbiterOptions(options: unknown): ArbiterConfig {
   if (o.random !== undefined) expectFunction(o.random, 'random');
   if (o.onObserverError !== undefined) expectFunction(o.onObserverError, 'onObserverError');
   if (o.onStoreError !== undefined) expectFunction(o.onStoreError, 'onStoreError');
-  if (o.store !== undefined) expectObject(o.store, 'store');
   if (o.logger !== undefined && !isLogger(o.logger)) {
     throw new ArbiterInputError('logger', 'Expected `logger` to have debug, info, warn and error methods (pino-compatible)');
   }
@@ -225,6 +235,7 @@ export function resolveArbiterOptions(options: unknown): ArbiterConfig {
     lifecycle: resolveLifecycle(o.lifecycle),
     onObserverError: o.onObserverError as ((err: unknown) => void) | undefined,
     store: o.store as EntityStore | undefined,
+    recordStore: o.recordStore as EntityStore | false | undefined,
     onStoreError: o.onStoreError as ArbiterOptions['onStoreError'],
     cleanup: resolveCleanupOptions(o.cleanup),
     breaker: resolveBreakerOptions(o.breaker),

@@ -2,7 +2,8 @@ import { OperationRejectedError } from './errors.js';
 import { log, type Logger } from './logger.js';
 import { REJECTION_CODES, type OperationHandle, type OperationSpec, type RejectionCode } from './types.js';
 import { expectDelay } from './timers.js';
-import { expectBoolean, expectFiniteNumber, expectInteger, readOptions } from './validate.js';
+import { readOptions } from './keys.js';
+import { expectBoolean, expectFiniteNumber, expectInteger } from './validate.js';
 import { ArbiterInputError } from './errors.js';
 
 /**
@@ -43,7 +44,7 @@ const DEFAULT_SUBMIT_RETRY: Readonly<SubmitRetryOptions> = Object.freeze({
 
 function resolveSubmitRetryOptions(value: unknown): Readonly<SubmitRetryOptions> {
   if (value === undefined) return DEFAULT_SUBMIT_RETRY;
-  const o = readOptions(value, 'options', ['attempts', 'baseDelayMs', 'factor', 'maxDelayMs', 'jitter', 'retryOn', 'onRetry'] as const);
+  const o = readOptions(value, ['attempts', 'baseDelayMs', 'factor', 'maxDelayMs', 'jitter', 'retryOn', 'onRetry'] as const);
   if (o.attempts !== undefined) expectInteger(o.attempts, 'attempts', 1);
   // Each wait is a timer on the arbiter's clock: bounded by the longest delay a timer can have.
   if (o.baseDelayMs !== undefined) expectDelay(o.baseDelayMs, 'baseDelayMs');
@@ -53,12 +54,14 @@ function resolveSubmitRetryOptions(value: unknown): Readonly<SubmitRetryOptions>
   if (o.onRetry !== undefined && typeof o.onRetry !== 'function') {
     throw new ArbiterInputError('onRetry', `Expected \`onRetry\` to be a function, got ${typeof o.onRetry}`);
   }
+  let retryOn: readonly RejectionCode[] = DEFAULT_SUBMIT_RETRY.retryOn;
   if (o.retryOn !== undefined) {
     // Copied first, then checked and used: the caller's array is read once.
-    o.retryOn = Array.isArray(o.retryOn) ? [...(o.retryOn as unknown[])] : o.retryOn;
-    if (!Array.isArray(o.retryOn) || o.retryOn.some((c) => !(REJECTION_CODES as readonly unknown[]).includes(c))) {
-      throw new ArbiterInputError('retryOn', `Expected \`retryOn\` to be an array of rejection codes, got ${JSON.stringify(o.retryOn)}`);
+    const codes: unknown = Array.isArray(o.retryOn) ? [...(o.retryOn as unknown[])] : o.retryOn;
+    if (!Array.isArray(codes) || codes.some((c) => !(REJECTION_CODES as readonly unknown[]).includes(c))) {
+      throw new ArbiterInputError('retryOn', `Expected \`retryOn\` to be an array of rejection codes, got ${JSON.stringify(codes)}`);
     }
+    retryOn = codes as RejectionCode[];
   }
   return Object.freeze({
     attempts: (o.attempts as number | undefined) ?? DEFAULT_SUBMIT_RETRY.attempts,
@@ -66,7 +69,7 @@ function resolveSubmitRetryOptions(value: unknown): Readonly<SubmitRetryOptions>
     factor: (o.factor as number | undefined) ?? DEFAULT_SUBMIT_RETRY.factor,
     maxDelayMs: (o.maxDelayMs as number | undefined) ?? DEFAULT_SUBMIT_RETRY.maxDelayMs,
     jitter: (o.jitter as boolean | undefined) ?? DEFAULT_SUBMIT_RETRY.jitter,
-    retryOn: Object.freeze([...((o.retryOn as RejectionCode[] | undefined) ?? DEFAULT_SUBMIT_RETRY.retryOn)]),
+    retryOn: Object.freeze([...retryOn]),
     onRetry: o.onRetry as SubmitRetryOptions['onRetry'],
   });
 }
