@@ -411,7 +411,7 @@ function infoOf(r: OperationRecord): OperationInfo {
  *
  * @example
  * ```ts
- * import { createArbiter, Priority } from 'arbiter';
+ * import { createArbiter, Priority } from 'xstate-arbiter';
  * const arbiter = createArbiter({ windowMs: 50 });
  * const low = arbiter.submit({ target: 'doc-1', priority: Priority.LOW, execute: async () => 'low' });
  * const high = arbiter.submit({ target: 'doc-1', priority: Priority.HIGH, execute: async () => 'high' });

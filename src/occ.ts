@@ -93,7 +93,7 @@ function validate(options: OccOptions): void {
  *
  * @example
  * ```ts
- * import { createStore, occ } from 'arbiter';
+ * import { createStore, occ } from 'xstate-arbiter';
  * const store = createStore();
  * const counter = store.create({ n: 0 });
  * const { entity, attempts } = await occ(store, counter.id, async (d) => {

@@ -143,7 +143,7 @@ function wait(ms: number, clock: ArbiterClock | undefined): Promise<void> {
  *
  * @example
  * ```ts
- * import { createArbiter, createStore, withConflictResolution, Priority, type Entity } from 'arbiter';
+ * import { createArbiter, createStore, withConflictResolution, Priority, type Entity } from 'xstate-arbiter';
  * const store = createStore();
  * const arbiter = createArbiter({ store });
  * const withdraw = withConflictResolution(

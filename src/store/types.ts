@@ -82,7 +82,7 @@ export interface CreateOptions {
  *
  * @example
  * ```ts
- * import { createStore } from 'arbiter';
+ * import { createStore } from 'xstate-arbiter';
  * const store = createStore();
  * const a = store.create({ balance: 100 });
  * store.update(a.id, (d) => ({ balance: d.balance - 10 }), { expectedVersion: a.version });
