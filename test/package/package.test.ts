@@ -115,6 +115,8 @@ test('core install - xstate and rxjs are peers; no optional peer is installed', 
   const total = duKb(modules);
   const ofPeers = peers.filter((n) => own.includes(n)).reduce((sum, n) => sum + duKb(join(modules, n)), 0);
   t.log(`core install: node_modules ${(total / 1024).toFixed(1)} MB, of which xstate + rxjs (+ tslib) ${(ofPeers / 1024).toFixed(1)} MB; packages: ${own.join(', ')}`);
+  // What the package itself brings beside its peers (1.8 MB when measured for the README).
+  t.true(total - ofPeers < 3 * 1024, `${total - ofPeers} KB besides the peers`);
 });
 
 test('core install - import, one arbitration, xstate-arbiter/testing (peers at the top of the range)', async (t) => {
