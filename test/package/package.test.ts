@@ -1,9 +1,12 @@
 // The package as users install it: the tarball `npm pack` makes, installed into new projects
-// (see ./consumer.ts), imported, typechecked, run, and its `arbiter` command started.
+// (see ./consumer.ts), imported, typechecked, run, and its `arbiter` command started; and every
+// ```ts block of the README typechecked and run against it (see ./readme-blocks.ts). One file, so
+// that one process packs and installs while the other test files of the suite go on.
 import test from 'ava';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { bin, cleanEnv, devVersion, npm, OLDEST_TYPESCRIPT, PEER_FLOOR, packedConsumer, REPO, run, type Consumer } from './consumer.js';
+import { BLOCK_TIMEOUT_MS, EXPECTED, extractBlocks, fileOf, NO_RUN, SERVICES, type Service } from './readme-blocks.js';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
   name: string;
@@ -15,11 +18,102 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
 };
 const OPTIONAL = Object.keys(pkg.peerDependenciesMeta).filter((name) => pkg.peerDependenciesMeta[name]?.optional);
 
+/** A strict consumer of every entry, typechecked (never run) with the README blocks. */
+const CONSUMER_TS = `import {
+  createArbiter,
+  OperationRejectedError,
+  Priority,
+  type ArbiterEvent,
+  type ConflictResolvedEvent,
+  type OperationHandle,
+  type RejectionCode,
+  operationMachine,
+} from 'xstate-arbiter';
+import { checkLifecycle, createLifecycleTestModel } from 'xstate-arbiter/testing';
+import { attachInspector, type InspectorServer } from 'xstate-arbiter/inspector';
+import { filter } from 'rxjs';
+
+const arbiter = createArbiter({ windowMs: 10, whileExecuting: 'queue' });
+const handle: OperationHandle<number> = arbiter.submit({
+  target: 'account-1',
+  priority: Priority.HIGH,
+  data: { amount: 5 },
+  execute: async ({ signal, data }) => (signal.aborted ? 0 : data.amount),
+});
+const value: number = await handle.result;
+
+// @ts-expect-error the result type is inferred from execute: a number is not a string
+const wrong: string = await arbiter.submit({ target: 'a', execute: async () => 1 }).result;
+
+// @ts-expect-error priorities are numbers
+arbiter.submit({ target: 'a', priority: 'high', execute: async () => 1 });
+
+arbiter.events$
+  .pipe(filter((e): e is ConflictResolvedEvent => e.type === 'conflict.resolved'))
+  .subscribe((e) => console.log(e.winnerId, e.loserIds.length));
+arbiter.events$.subscribe((e: ArbiterEvent) => {
+  if (e.type === 'operation.rejected') {
+    const code: RejectionCode = e.code;
+    console.log(code);
+  }
+});
+
+try {
+  await handle.result;
+} catch (err) {
+  if (err instanceof OperationRejectedError) console.log(err.code, err.reason, err.operationId);
+}
+
+const violations: readonly unknown[] = checkLifecycle(operationMachine);
+const { paths } = createLifecycleTestModel(operationMachine);
+console.log(paths.length);
+const inspector: InspectorServer = await attachInspector(arbiter, { port: 0 });
+console.log(value, wrong, violations, inspector.url);
+await inspector.close();
+await arbiter.stop();
+`;
+
+const blocks = extractBlocks(readFileSync(join(REPO, 'README.md'), 'utf8'));
+
 let consumer: Consumer;
+/** The consumer project's directory holding the README blocks and CONSUMER_TS, compiled. */
+let dir: string;
+let compiled: { code: number | null; output: string };
 
 test.before(async (t) => {
-  t.timeout(15 * 60_000, 'npm pack and two npm installs');
+  t.timeout(20 * 60_000, 'npm pack, two npm installs, tsc');
   consumer = await packedConsumer();
+  // No leading dot: ava does not look into hidden directories.
+  dir = mkdtempSync(join(consumer.full, 'readme-'));
+  for (const b of blocks) writeFileSync(join(dir, fileOf(b)), b.code);
+  writeFileSync(join(dir, 'consumer.ts'), CONSUMER_TS);
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        // The shipped declarations are checked too. (Not exactOptionalPropertyTypes: xstate's own
+        // declarations fail under it unless skipLibCheck is on; the README says so.)
+        skipLibCheck: false,
+        types: ['node'],
+        outDir: 'out',
+        rootDir: '.',
+      },
+      files: ['consumer.ts', ...blocks.map(fileOf)],
+    }),
+  );
+  // One program for all: this repository's TypeScript checks it and compiles the blocks to run.
+  const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { cwd: dir, timeoutMs: 600_000 });
+  compiled = { code: result.code, output: result.stdout + result.stderr };
+});
+
+test.after.always(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Runs an ES module given as source text inside a project; resolves with its stdout lines. */
@@ -248,95 +342,91 @@ test('full install - arbiter inspect runs with the optional peers installed', as
   t.regex(inspect.stdout, /done: submitted \d+ = completed \d+ \+ rejected \d+ \+ in flight 0/);
 });
 
-const CONSUMER_TS = `import {
-  createArbiter,
-  OperationRejectedError,
-  Priority,
-  type ArbiterEvent,
-  type ConflictResolvedEvent,
-  type OperationHandle,
-  type RejectionCode,
-  operationMachine,
-} from 'xstate-arbiter';
-import { checkLifecycle, createLifecycleTestModel } from 'xstate-arbiter/testing';
-import { attachInspector, type InspectorServer } from 'xstate-arbiter/inspector';
-import { filter } from 'rxjs';
+// ----------------------------------------------------------------------------------------------
+// The README's code blocks (./readme-blocks.ts)
+// ----------------------------------------------------------------------------------------------
 
-const arbiter = createArbiter({ windowMs: 10, whileExecuting: 'queue' });
-const handle: OperationHandle<number> = arbiter.submit({
-  target: 'account-1',
-  priority: Priority.HIGH,
-  data: { amount: 5 },
-  execute: async ({ signal, data }) => (signal.aborted ? 0 : data.amount),
+test('README - extractBlocks() reads headings, info strings and refuses unknown flags or other languages', (t) => {
+  const md = ['## A', '```ts', 'one', '```', '### B c', '```ts no-run', 'two', '```', '```ts service=redis', 'three', '```', '```sh', 'x', '```'].join('\n');
+  t.deepEqual(
+    extractBlocks(md).map((b) => [b.id, b.heading, b.mode, b.service, b.code]),
+    [
+      ['01-a', 'A', 'run', undefined, 'one\n'],
+      ['02-b-c', 'B c', 'no-run', undefined, 'two\n'],
+      ['03-b-c', 'B c', 'run', 'redis', 'three\n'],
+    ],
+  );
+  t.throws(() => extractBlocks('```ts skip\nx\n```'), { message: /unknown info string flag "skip"/ });
+  t.throws(() => extractBlocks('```typescript\nx\n```'), { message: /use ```ts/ });
+  t.throws(() => extractBlocks('```ts\nx'), { message: /unclosed/ });
 });
-const value: number = await handle.result;
 
-// @ts-expect-error the result type is inferred from execute: a number is not a string
-const wrong: string = await arbiter.submit({ target: 'a', execute: async () => 1 }).result;
-
-// @ts-expect-error priorities are numbers
-arbiter.submit({ target: 'a', priority: 'high', execute: async () => 1 });
-
-arbiter.events$
-  .pipe(filter((e): e is ConflictResolvedEvent => e.type === 'conflict.resolved'))
-  .subscribe((e) => console.log(e.winnerId, e.loserIds.length));
-arbiter.events$.subscribe((e: ArbiterEvent) => {
-  if (e.type === 'operation.rejected') {
-    const code: RejectionCode = e.code;
-    console.log(code);
+test('README - every block imports the package by its name, never the sources', (t) => {
+  t.is(blocks.length, readFileSync(join(REPO, 'README.md'), 'utf8').split('\n').filter((l) => l.startsWith('```ts')).length);
+  for (const b of blocks) {
+    t.false(/from ['"](\.{1,2}\/|\/)/.test(b.code), `${b.id} (README.md:${b.line}) imports a relative path`);
+    t.false(/from ['"]arbiter(\/|['"])/.test(b.code), `${b.id} (README.md:${b.line}) imports the old package name`);
   }
 });
 
-try {
-  await handle.result;
-} catch (err) {
-  if (err instanceof OperationRejectedError) console.log(err.code, err.reason, err.operationId);
-}
-
-const violations: readonly unknown[] = checkLifecycle(operationMachine);
-const { paths } = createLifecycleTestModel(operationMachine);
-console.log(paths.length);
-const inspector: InspectorServer = await attachInspector(arbiter, { port: 0 });
-console.log(value, wrong, violations, inspector.url);
-await inspector.close();
-await arbiter.stop();
-`;
-
-async function typecheck(t: import('ava').ExecutionContext, tsc: string, label: string): Promise<void> {
-  const dir = mkdtempSync(join(consumer.full, '.typecheck-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'consumer.ts'), CONSUMER_TS);
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022',
-        module: 'NodeNext',
-        moduleResolution: 'NodeNext',
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        // The shipped declarations are checked too. (Not exactOptionalPropertyTypes: xstate's own
-        // declarations fail under it unless skipLibCheck is on.)
-        skipLibCheck: false,
-        types: ['node'],
-        noEmit: true,
-      },
-      files: ['consumer.ts'],
-    }),
-  );
-  const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { cwd: dir, timeoutMs: 180_000 });
-  t.is(result.code, 0, `${label}:\n${result.stdout}${result.stderr}`);
-}
-
-test(`consumer types - a strict consumer typechecks against the shipped types with TypeScript ${devVersion('typescript')} (this repository's)`, async (t) => {
-  t.timeout(200_000);
-  await typecheck(t, join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), `typescript ${devVersion('typescript')}`);
+test('README - no-run blocks are rare and each has its reason; every reason has its block', (t) => {
+  const noRun = blocks.filter((b) => b.mode === 'no-run');
+  for (const b of noRun) {
+    const reasons = NO_RUN.filter((r) => b.code.includes(r.contains));
+    t.is(reasons.length, 1, `${b.id} (README.md:${b.line}) is no-run: add its reason to NO_RUN`);
+  }
+  for (const r of NO_RUN) t.is(noRun.filter((b) => b.code.includes(r.contains)).length, 1, `NO_RUN entry ${r.contains} matches no no-run block`);
+  t.true(noRun.length <= 2, 'no-run is for blocks that cannot run here, not for blocks that fail');
 });
 
-test(`consumer types - the same consumer typechecks with TypeScript ${OLDEST_TYPESCRIPT} (the oldest supported)`, async (t) => {
-  t.timeout(200_000);
+// ----------------------------------------------------------------------------------------------
+// Types: a strict consumer file and the README blocks, against the shipped declarations
+// ----------------------------------------------------------------------------------------------
+
+test(`types - a strict consumer and every README block typecheck with TypeScript ${devVersion('typescript')} (this repository's)`, (t) => {
+  t.is(compiled.code, 0, compiled.output);
+});
+
+test(`types - the same with TypeScript ${OLDEST_TYPESCRIPT} (the oldest supported)`, async (t) => {
+  t.timeout(600_000);
   const tsc = join(consumer.full, 'node_modules', 'typescript', 'bin', 'tsc');
   const version = (JSON.parse(readFileSync(join(consumer.full, 'node_modules', 'typescript', 'package.json'), 'utf8')) as { version: string }).version;
   t.true(version.startsWith(`${OLDEST_TYPESCRIPT}.`), version);
-  await typecheck(t, tsc, `typescript ${version}`);
+  const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--noEmit', '--pretty', 'false'], { cwd: dir, timeoutMs: 600_000 });
+  t.is(result.code, 0, result.stdout + result.stderr);
 });
+
+test('README - every promised output has its block', (t) => {
+  for (const e of EXPECTED) t.is(blocks.filter((b) => b.code.includes(e.contains)).length, 1, e.contains);
+});
+
+for (const block of blocks) {
+  if (block.mode === 'no-run') continue;
+  // Serial: a few Node processes at a time would only fight over 2 cores.
+  test.serial(`README:${block.line} (${block.heading}) runs against the packed package${block.mode === 'ava' ? ' under ava' : ''}`, async (t) => {
+    t.timeout(BLOCK_TIMEOUT_MS * 4);
+    let service: Service | undefined;
+    if (block.service) {
+      const start = SERVICES[block.service];
+      if (!start) {
+        t.fail(`README.md:${block.line} needs service=${block.service}: add a SERVICES.${block.service} that starts it (see the top of this file)`);
+        return;
+      }
+      service = await start();
+    }
+    try {
+      const env = cleanEnv({ ...service?.env });
+      const result =
+        block.mode === 'ava'
+          ? // --timeout: ava's 10 s default is short for a loaded 2-core machine; the configuration is the README's.
+            await run(bin(consumer.full, 'ava'), ['--timeout=2m', join(dir, fileOf(block))], { cwd: consumer.full, timeoutMs: BLOCK_TIMEOUT_MS * 3, env })
+          : await run(process.execPath, [join(dir, 'out', `${block.id}.js`)], { cwd: dir, timeoutMs: BLOCK_TIMEOUT_MS, env });
+      t.is(result.code, 0, `README.md:${block.line}\n${result.stdout}\n${result.stderr}`);
+      if (block.mode === 'ava') t.regex(result.stdout + result.stderr, /\d+ tests? passed/);
+      const expected = EXPECTED.find((e) => block.code.includes(e.contains));
+      if (expected) expected.check(t, result.stdout.trim().split('\n'));
+    } finally {
+      await service?.stop();
+    }
+  });
+}
