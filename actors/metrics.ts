@@ -1,4 +1,5 @@
 import type * as PromClient from 'prom-client';
+import { loadOptional, OptionalDependencyError } from '../src/optional.js';
 import { executionOutcome } from '../machines/breaker.machine.js';
 import type { ArbiterEvent } from '../src/events.js';
 import type { MetricsOptions } from '../src/observability.js';
@@ -528,10 +529,12 @@ let promClient: typeof PromClient | undefined;
 let promClientLoading: Promise<typeof PromClient> | undefined;
 
 function loadPromClient(): Promise<typeof PromClient> {
-  promClientLoading ??= (import(PROM_CLIENT) as Promise<typeof PromClient & { default?: typeof PromClient }>).then(
+  promClientLoading ??= loadOptional<typeof PromClient & { default?: typeof PromClient }>(PROM_CLIENT, 'metricsText').then(
     (mod) => (promClient = mod.Registry ? mod : (mod.default ?? mod)),
     (err: unknown) => {
       promClientLoading = undefined;
+      // Not installed: the error names the npm install command (prom-client is an optional peer).
+      if (err instanceof OptionalDependencyError) throw err;
       throw new Error(`arbiter: metricsText() needs prom-client, which could not be loaded here: ${String(err)}`);
     },
   );

@@ -10,7 +10,7 @@ import { createActor } from 'xstate';
 import { createArbiter, DEFAULT_RETRY, operationMachine, Priority, type ArbiterOptions, type OperationInput } from '../src/index.js';
 import { intBetween, pick, seededRandom, type Random } from '../tools/random.js';
 
-/** The seeds' four priority classes, drawn uniformly (25% each). */
+/** Four priority classes (LOW, NORMAL, HIGH, CRITICAL), drawn uniformly (25% each). */
 export const MIXED_PRIORITIES = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL] as const;
 
 v8.setFlagsFromString('--expose-gc');
@@ -24,8 +24,8 @@ export function settledHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Options for {@link seedsWorkload}. */
-export interface SeedsWorkloadOptions {
+/** Options for {@link burstWorkload}. */
+export interface BurstWorkloadOptions {
   readonly ops: number;
   readonly targets: number;
   readonly windowMs?: number;
@@ -34,7 +34,7 @@ export interface SeedsWorkloadOptions {
   readonly arbiter?: ArbiterOptions;
 }
 
-/** What one run of {@link seedsWorkload} measured. */
+/** What one run of {@link burstWorkload} measured. */
 export interface ThroughputRun {
   readonly ops: number;
   readonly targets: number;
@@ -54,13 +54,13 @@ function targetName(random: Random, targets: number): string {
 const trivialExecute = ({ attempt }: { attempt: number }) => attempt;
 
 /**
- * The seeds' workload: batches of 3–8 operations, each batch on one random target, priorities
+ * The burst workload: batches of 3–8 operations, each batch on one random target, priorities
  * mixed 25% each LOW/NORMAL/HIGH/CRITICAL, submitted as fast as possible (the event loop gets a
  * turn between batches, so windows close and winners run while submission goes on). Staging
  * limits are lifted so that every operation is decided by arbitration, not by backpressure.
  * The clock runs from the first submission until `drain()` resolves: every operation final.
  */
-export async function seedsWorkload(options: SeedsWorkloadOptions): Promise<ThroughputRun> {
+export async function burstWorkload(options: BurstWorkloadOptions): Promise<ThroughputRun> {
   const { ops, targets, windowMs = 100, seed = 1 } = options;
   const random = seededRandom(seed);
   const arbiter = createArbiter({

@@ -7,7 +7,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { runBrutality, DEFAULT_BRUTALITY, type BrutalityReport } from '../tools/brutality.js';
 import { DEFAULT_MIX, OPERATION_TYPES, PRIORITY_CLASSES, type OperationType, type PriorityClass, type Progress } from '../tools/common.js';
-import { runLiveScenario } from '../inspector/scenario.js';
 import { runPostStress } from '../tools/post.js';
 import { formatBrutality, formatComparison, formatStress } from '../tools/report.js';
 import { DEFAULT_STRESS, runStress, type StressReport } from '../tools/stress.js';
@@ -183,6 +182,8 @@ program
   .option('-r, --rate <ops>', 'submissions per second', integer('rate', 1), 40)
   .option('-s, --seed <n>', 'scenario seed', integer('seed', 1), 7)
   .action(async (o) => {
+    // Loaded here: the inspector's optional peer dependencies are needed by this command only.
+    const { runLiveScenario } = await import('../inspector/scenario.js');
     const live = await runLiveScenario({
       durationMs: Math.round(o.duration * 1000),
       targets: o.targets,

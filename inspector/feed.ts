@@ -1,10 +1,14 @@
-import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect';
+import type { StatelyInspectionEvent } from '@statelyai/inspect';
 import type { Subscription } from 'rxjs';
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Arbiter } from '../src/arbiter.js';
 import type { ArbiterEvent } from '../src/events.js';
 import { statechartOf, type Statechart } from './graph.js';
 import { toJsonSafe } from './safe-json.js';
+import { loadOptional } from '../src/optional.js';
+
+// An optional peer dependency: a missing one fails this import with the npm install command.
+const { createInspector } = await loadOptional<typeof import('@statelyai/inspect')>('@statelyai/inspect', 'inspector');
 
 /** A machine definition, sent once per machine before the actors that run it. */
 export interface MachineMessage {

@@ -1,4 +1,4 @@
-// Public entry of `arbiter/inspector`: the live inspector server (Node only; the core stays browser-safe).
+// Public entry of `xstate-arbiter/inspector`: the live inspector server (Node only; the core stays browser-safe).
 
 // Server
 export { attachInspector, InspectorListenError } from './server.js';

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Arbiter } from '../src/arbiter.js';
 import { ArbiterInputError } from '../src/errors.js';
+import { resolveOptional } from '../src/optional.js';
 import { expectFunction, expectInteger, expectNonEmptyString, expectObject } from '../src/validate.js';
 import { InspectorFeed, type FeedMessage } from './feed.js';
 import { MetricsSampler, type MetricsSample } from './metrics.js';
@@ -136,7 +137,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 
 async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {
   const require = createRequire(import.meta.url);
-  const dagreDir = dirname(require.resolve('@dagrejs/dagre/package.json'));
+  const dagreDir = dirname(resolveOptional(require.resolve, '@dagrejs/dagre/package.json', 'inspector'));
   const page = join(HERE, 'page');
   const files: [string, string, string][] = [
     ['/', join(page, 'index.html'), 'text/html; charset=utf-8'],
@@ -195,8 +196,8 @@ function resolveOptions(options: InspectorOptions) {
  *
  * @example
  * ```ts
- * import { createArbiter } from 'arbiter';
- * import { attachInspector } from 'arbiter/inspector';
+ * import { createArbiter } from 'xstate-arbiter';
+ * import { attachInspector } from 'xstate-arbiter/inspector';
  * const arbiter = createArbiter();
  * const inspector = await attachInspector(arbiter, { port: 4680 });
  * console.log(`open ${inspector.url}`);

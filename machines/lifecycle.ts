@@ -251,7 +251,7 @@ function assignsCode(action: unknown, machine: AnyStateMachine): boolean {
  *
  * @example
  * ```ts
- * import { checkLifecycle } from 'arbiter/testing';
+ * import { checkLifecycle } from 'xstate-arbiter/testing';
  * checkLifecycle(operationMachine); // []
  * ```
  * @see extendLifecycle
@@ -600,7 +600,7 @@ function checkReferences(machine: AnyStateMachine): void {
  *
  * @example
  * ```ts
- * import { createArbiter, extendLifecycle } from 'arbiter';
+ * import { createArbiter, extendLifecycle } from 'xstate-arbiter';
  * const lifecycle = extendLifecycle({
  *   afterWin: {
  *     approval: {

@@ -1,4 +1,4 @@
-// Public entry of arbiter: everything a user imports comes from here.
+// Public entry of xstate-arbiter: everything a user imports comes from here.
 
 // Arbiter
 export { createArbiter } from './arbiter.js';
@@ -26,6 +26,8 @@ export { backoffDelay, DEFAULT_RETRY } from './backoff.js';
 // Errors
 export { ArbiterInputError, OccConflictError, OperationRejectedError } from './errors.js';
 export type { OperationRejectedInfo } from './errors.js';
+export { OPTIONAL_FEATURES, OptionalDependencyError } from './optional.js';
+export type { OptionalFeature } from './optional.js';
 
 // Events
 export { ARBITER_EVENT_TYPES, IsolatedObservable } from './events.js';
@@ -114,7 +116,7 @@ export type { EventObserver, EventObserverInput, EventObserverSnapshot, Observer
 export { Ledger } from '../actors/ledger.js';
 export type { LedgerCounts } from '../actors/ledger.js';
 
-// Lifecycle (declarative extension; model-based test helpers live in 'arbiter/testing')
+// Lifecycle (declarative extension; model-based test helpers live in 'xstate-arbiter/testing')
 export { extendLifecycle, LIFECYCLE_RULES } from '../machines/lifecycle.js';
 export type {
   LifecycleAction,

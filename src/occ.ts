@@ -183,7 +183,7 @@ function abortable<T>(promise: T | PromiseLike<T>, signal: AbortSignal | undefin
  *
  * @example
  * ```ts
- * import { createStore, occ } from 'arbiter';
+ * import { createStore, occ } from 'xstate-arbiter';
  * const store = createStore();
  * const counter = store.create({ n: 0 });
  * const { entity, attempts } = await occ<{ n: number }>(store, counter.id, async (d) => {

@@ -1,4 +1,4 @@
-// `arbiter/testing`: helpers to model-test operation lifecycles (the library's or your own) with
+// `xstate-arbiter/testing`: helpers to model-test operation lifecycles (the library's or your own) with
 // xstate/graph against a real arbiter on a simulated clock.
 import { createMachine, SimulatedClock, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
 import { createTestModel, type TestModel, type TestPath } from 'xstate/graph';
@@ -308,7 +308,7 @@ function hangs({ signal }: { signal: AbortSignal }): Promise<never> {
  * @example
  * ```ts
  * import test from 'ava';
- * import { createLifecycleTestModel } from 'arbiter/testing';
+ * import { createLifecycleTestModel } from 'xstate-arbiter/testing';
  * const { paths, run } = createLifecycleTestModel(lifecycle);
  * for (const path of paths) test(path.description, async (t) => t.deepEqual(await run(path), []));
  * test('path count', (t) => t.is(paths.length, 23));

@@ -256,7 +256,7 @@ function plainContext(): ConflictContext {
  *
  * @example
  * ```ts
- * import { createArbiter, createStore, withConflictResolution, Priority, type Entity } from 'arbiter';
+ * import { createArbiter, createStore, withConflictResolution, Priority, type Entity } from 'xstate-arbiter';
  * type Account = { balance: number };
  * const store = createStore();
  * const arbiter = createArbiter({ store });

@@ -55,7 +55,7 @@ function isThenable(value: unknown): boolean {
  *
  * @example
  * ```ts
- * import { createStore, OccConflictError } from 'arbiter';
+ * import { createStore, OccConflictError } from 'xstate-arbiter';
  * const store = createStore();
  * const item = store.create({ sku: 'A-1', stock: 3 });
  * store.update(item.id, (d) => { d.stock -= 1; }, { expectedVersion: 0 });

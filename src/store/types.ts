@@ -83,7 +83,7 @@ export interface CreateOptions {
  *
  * @example
  * ```ts
- * import { createStore } from 'arbiter';
+ * import { createStore } from 'xstate-arbiter';
  * const store = createStore();
  * type Account = { balance: number };
  * const a = store.create<Account>({ balance: 100 });
