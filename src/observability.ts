@@ -77,6 +77,41 @@ export interface MetricsOptions {
   throughputWindowMs: number;
   /** Most targets exported in `arbiter_staged_by_target` (the fullest first). @default 20 */
   maxTargetLabels: number;
+  /**
+   * Distinct operation types counted by name in `metrics().byType` and `arbiter_operations_by_type_total`;
+   * operations of types seen after this many are summed in `metrics().otherTypes`, so memory and
+   * label cardinality stay bounded whatever `type` strings callers use. @default 100
+   */
+  maxTypes: number;
+  /**
+   * A prom-client `Registry` of your application (its global `register`, or your own): the
+   * arbiter's metrics are registered in it as well, so your `/metrics` endpoint serves them with
+   * your own. A name already taken there is an `ArbiterInputError` (give each arbiter its own
+   * `prefix`). `metricsText()` still returns the arbiter's metrics alone. @default undefined
+   *
+   * @example
+   * ```ts
+   * import { register } from 'prom-client';
+   * const arbiter = createArbiter({ metrics: { registry: register } });
+   * app.get('/metrics', async (_req, res) => res.type(register.contentType).send(await register.metrics()));
+   * ```
+   */
+  registry: MetricsRegistry | undefined;
+}
+
+/**
+ * What the arbiter needs from a prom-client `Registry` to register its metrics there (any
+ * prom-client 15 `Registry` has it).
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * const registry: MetricsRegistry = new Registry();
+ * ```
+ */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
 }
 
 /**
