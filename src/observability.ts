@@ -115,8 +115,7 @@ export interface MetricsRegistry {
 }
 
 /**
- * Health thresholds. Each check fails when its value crosses its threshold; the defaults are the
- * seeds' numbers.
+ * Health thresholds. Each check fails when its value crosses its threshold.
  *
  * @example
  * ```ts
@@ -124,19 +123,19 @@ export interface MetricsRegistry {
  * ```
  */
 export interface HealthThresholds {
-  /** `stagingSize` fails at this many staged operations. @default 1000 (the seeds' `max_staging_area_size`) */
+  /** `stagingSize` fails at this many staged operations. @default 1000 */
   maxStaged: number;
-  /** `resolutionLatency` fails when the p99 time to arbitrate a conflict passes this. @default 100 (the seeds' `resolution_timeout_ms`) */
+  /** `resolutionLatency` fails when the p99 time to arbitrate a conflict passes this. @default 100 */
   maxResolutionMs: number;
-  /** `successRate` fails when fewer executions than this succeed in the window. @default 0.9 (1 − the seeds' 10 % failure threshold) */
+  /** `successRate` fails when fewer executions than this succeed in the window. @default 0.9 (at most 10 % of executions fail) */
   minSuccessRate: number;
-  /** `conflictRate` fails when more final operations than this lost arbitration in the window. @default 0.8 (the seeds' 20 % completion floor under brutal conflicts) */
+  /** `conflictRate` fails when more final operations than this lost arbitration in the window. @default 0.8 (at least 20 % of final operations did not lose a conflict) */
   maxConflictRate: number;
-  /** `memory` fails when the heap passes this many MB. @default 1000 (the seeds' `max_memory_mb`) */
+  /** `memory` fails when the heap passes this many MB. @default 1000 */
   maxMemoryMb: number;
-  /** `zombieCount` fails above this many zombies. @default 1000 (seed 003) */
+  /** `zombieCount` fails above this many zombies. @default 1000 */
   maxZombies: number;
-  /** `oldestZombieAge` fails when a zombie is older than this. @default 86_400_000 (24 hours, seed 003) */
+  /** `oldestZombieAge` fails when a zombie is older than this. @default 86_400_000 (24 hours) */
   maxZombieAgeMs: number;
 }
 
