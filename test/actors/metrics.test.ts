@@ -492,6 +492,8 @@ test('createArbiter({ metrics: { registry } }) - a name already taken is refused
   const registry = new client.Registry();
   const first = createArbiter({ clock: new SimulatedClock(), metrics: { registry } });
   const names = registry.getMetricsAsArray().length;
+  const expected = new MetricsCollector(resolveMetricsOptions(undefined), fakeSource({ t: 0 })).metricNames();
+  t.deepEqual(registry.getMetricsAsArray().map((m) => m.name).sort(), [...expected].sort(), 'the names checked are the names registered');
   const err = t.throws(() => createArbiter({ clock: new SimulatedClock(), metrics: { registry } }), { instanceOf: ArbiterInputError });
   t.is(err!.field, 'metrics.registry');
   t.regex(err!.message, /arbiter_operations_submitted_total/);
