@@ -175,7 +175,7 @@ export interface CleanupMetrics {
 export interface ArbiterMetrics extends CoreMetrics {
   /** `submitted − completed − rejected − inFlight`: always 0 (the accounting invariant). */
   readonly unaccounted: number;
-  /** Rejections by code: every built-in code (0 included), then codes of your own lifecycle steps. */
+  /** Rejections by code: every built-in code (0 included), then codes of your own lifecycle steps (any string). */
   readonly rejectedByCode: Readonly<Record<RejectionCode, number>> & Readonly<Record<string, number>>;
   /** Operations that entered a window (`operation.staged` events). */
   readonly stagedTotal: number;
@@ -722,8 +722,16 @@ export class MetricsCollector {
     const now = this.source.now();
     const stagedByTarget: Record<string, number> = {};
     for (const [target, n] of this.source.stagedByTarget()) if (n > 0) setOwn(stagedByTarget, target, n);
+    // The core's counts are authoritative (they include rejections no event reported, e.g. after
+    // stop()), except where its plain object cannot hold a code: a name of Object.prototype
+    // (`__proto__`, `constructor`, …). Those, and any code it lacks, come from the events.
     const rejectedByCode: Record<string, number> = {};
-    for (const [code, n] of this.rejectedByCode) setOwn(rejectedByCode, code, n);
+    const fromCore = core.rejectedByCode as Readonly<Record<string, unknown>>;
+    for (const code of Object.keys(fromCore)) {
+      const n = fromCore[code];
+      if (typeof n === 'number' && !(code in Object.prototype)) setOwn(rejectedByCode, code, n);
+    }
+    for (const [code, n] of this.rejectedByCode) if (!Object.prototype.hasOwnProperty.call(rejectedByCode, code)) setOwn(rejectedByCode, code, n);
     const byType: Record<string, TypeMetrics> = {};
     for (const [type, counts] of this.types) setOwn(byType, type, counts.snapshot());
     const seconds = Math.max(Math.min(this.options.throughputWindowMs, now - this.startedAt), 1) / 1000;

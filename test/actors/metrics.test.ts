@@ -412,6 +412,48 @@ test('.metricsText() with an approval step - a custom rejection code is exported
   await arbiter.stop();
 });
 
+test('.metrics() - rejections no event reported (a submission after stop) stay in rejectedByCode', async (t) => {
+  const { arbiter } = setup();
+  await arbiter.stop();
+  const h = arbiter.submit({ target: 'late', execute: () => 1 });
+  await t.throwsAsync(h.result, { message: /stopped/ });
+  const m = arbiter.metrics();
+  t.is(m.rejected, 1);
+  t.is(m.rejectedByCode.shutdown, 1);
+});
+
+test('.metrics() with custom codes named like Object.prototype members - each counted as a number', async (t) => {
+  const lifecycle = extendLifecycle({
+    afterWin: {
+      review: {
+        on: {
+          proto: { target: 'rejected', code: '__proto__', reason: 'r' },
+          ctor: { target: 'rejected', code: 'constructor', reason: 'r' },
+        },
+      },
+    },
+  });
+  const { clock, arbiter } = setup({ lifecycle });
+  const a = arbiter.submit({ target: 'a', execute: () => 1 });
+  const b = arbiter.submit({ target: 'b', execute: () => 1 });
+  const c = arbiter.submit({ target: 'c', execute: () => 1 });
+  await advance(clock, 100);
+  a.send({ type: 'proto' });
+  b.send({ type: 'ctor' });
+  c.send({ type: 'ctor' });
+  await advance(clock, 1);
+  const m = arbiter.metrics();
+  t.true(Object.prototype.hasOwnProperty.call(m.rejectedByCode, '__proto__'));
+  t.is(m.rejectedByCode['__proto__'], 1);
+  const ctor: string = 'constructor'; // a literal would name Object's own member to TypeScript
+  t.is(m.rejectedByCode[ctor], 2);
+  t.is(Object.values(m.rejectedByCode).reduce((x, y) => x + y, 0), m.rejected);
+  const text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_operations_rejected_total\{code="__proto__"\} 1$/m);
+  t.regex(text, /^arbiter_operations_rejected_total\{code="constructor"\} 2$/m);
+  await arbiter.stop();
+});
+
 // ─── Counters fed by the core's lifecycle events (synthetic events here) ───────────────────────
 
 const base = (type: string, extra: Record<string, unknown> = {}, target = 't') => ({ type, seq: 0, at: 0, target, ...extra }) as unknown as CollectorEvent;
