@@ -37,8 +37,10 @@ test('BRUTALITY_PROFILES.documents - batches of 100, a 10 s ramp, 25 retries, 5 
 });
 
 test('runBrutality() - maxRetries 0: every OCC conflict gives up at once, nothing is ever still retrying', async (t) => {
-  const r = await runBrutality({ ops: 300, targets: 1, peakRate: 2000, rampMs: 0, writers: 2, writerEveryMs: 1, workMs: 5, maxRetries: 0 });
-  t.true(r.occ.conflicts > 0, 'writers every 1 ms against 5 ms of work: executions conflict');
+  // Two writers committing every millisecond or so, against 20 ms between an execution's read and
+  // its write: an execution's write is stale unless the event loop stalls for the whole 20 ms.
+  const r = await runBrutality({ ops: 300, targets: 2, peakRate: 600, rampMs: 0, writers: 2, writerEveryMs: 1, workMs: 20, maxRetries: 0 });
+  t.true(r.occ.conflicts > 0, 'executions conflict with the writers');
   t.is(r.occ.retries, 0);
   t.is(r.occ.failures, r.occ.conflicts, 'one retries-exhausted per stale write');
   t.deepEqual(r.occ.stillRetrying, { atLastSubmission: 0, peak: 0, atEnd: 0 });
@@ -50,7 +52,7 @@ test('runBrutality() - maxRetries 0: every OCC conflict gives up at once, nothin
 });
 
 test('runBrutality() - retried operations are still retrying until they are final', async (t) => {
-  const r = await runBrutality({ ops: 300, targets: 1, peakRate: 2000, rampMs: 0, writers: 2, writerEveryMs: 1, workMs: 5, maxRetries: 25 });
+  const r = await runBrutality({ ops: 300, targets: 2, peakRate: 600, rampMs: 0, writers: 2, writerEveryMs: 1, workMs: 20, maxRetries: 25 });
   t.true(r.occ.retries > 0);
   t.true(r.occ.stillRetrying.peak >= 1, 'an operation that retried is still retrying until it ends');
   t.is(r.occ.stillRetrying.atEnd, 0);
@@ -62,8 +64,8 @@ test('runBrutality() - retried operations are still retrying until they are fina
   t.deepEqual(ranked, [...ranked].sort((a, b) => b - a), 'the most conflicting type first');
   t.true(r.ok);
   const text = formatBrutality(r);
-  t.regex(text, /^Brutality run \(profile default\): 300 operations on 1 targets in batches of 3–8/m);
-  t.regex(text, /^OCC: 25 retries per operation, backoff 5 ms × 1\.5 per retry \(at most 200 ms\)/m);
+  t.regex(text, /^Brutality run \(profile default\): 300 operations on 2 targets in batches of 3–8/m);
+  t.regex(text, /^OCC: 25 retries per operation, backoff 5 ms × 1\.5 per retry \(at most 200 ms\), 20 ms of work per attempt$/m);
   const s = r.occ.stillRetrying;
   t.true(text.includes(`OCC operations still retrying: ${s.atLastSubmission} when the last operation was submitted (at most ${s.peak}, 0 at the end)`));
   t.true(text.includes(`Which operation types conflict most\n${conflictTable(r.conflictsByType).join('\n')}`));
