@@ -133,7 +133,15 @@ export { LifecycleError } from './errors.js';
 export type { LifecycleViolation } from './errors.js';
 
 // Observability: metrics, health, circuit breaker, cleanup, retried submissions, logging
-export type { ArbiterMetrics, HistogramSnapshot, ThroughputSnapshot } from '../actors/metrics.js';
+export type {
+  ArbiterMetrics,
+  CleanupMetrics,
+  CollectorEvent,
+  HistogramSnapshot,
+  PriorityCounts,
+  ThroughputSnapshot,
+  TypeMetrics,
+} from '../actors/metrics.js';
 export { BUILT_IN_CHECKS, DEFAULT_HEALTH_THRESHOLDS } from '../actors/health.js';
 export type { BuiltInCheck, HealthCheckResult, HealthReport, HealthStatus } from '../actors/health.js';
 export { breakerMachine, DEFAULT_BREAKER, executionOutcome } from '../machines/breaker.machine.js';
@@ -156,6 +164,7 @@ export type {
   HealthOptions,
   HealthThresholds,
   MetricsOptions,
+  MetricsRegistry,
 } from './observability.js';
 export type { SubmitRetryOptions } from './retry.js';
 export type { Logger, LogLevel } from './logger.js';
