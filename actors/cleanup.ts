@@ -89,6 +89,8 @@ export interface FinalRecordsHost<TSource extends CleanupRecord, TRecord extends
    * delete the store record of a completed operation from a record store the arbiter owns.
    */
   dropRecord?: ((record: TSource | TRecord, reason: DropReason) => unknown) | undefined;
+  /** Told each failure (a drop that threw or rejected, or a sweep that threw), after it is counted. */
+  onFailure?: ((err: unknown, record: TSource | TRecord | undefined) => void) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -279,9 +281,15 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
     }
   }
 
-  private failed(record: TSource | TRecord, err: unknown): void {
+  private failed(record: TSource | TRecord | undefined, err: unknown): void {
     this.failures++;
-    log(this.host.logger, 'error', { operationId: record.id, err }, 'arbiter cleanup failed to remove an operation record');
+    if (record) log(this.host.logger, 'error', { operationId: record.id, err }, 'arbiter cleanup failed to remove an operation record');
+    else log(this.host.logger, 'error', { err }, 'arbiter cleanup sweep failed');
+    try {
+      this.host.onFailure?.(err, record);
+    } catch {
+      // A reporter that fails changes nothing here.
+    }
   }
 
   // One timer for the whole trail, due when the oldest record expires.
@@ -297,8 +305,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
       try {
         this.sweep();
       } catch (err) {
-        this.failures++;
-        log(this.host.logger, 'error', { err }, 'arbiter cleanup sweep failed');
+        this.failed(undefined, err);
       }
       this.arm();
     }, due);

@@ -78,6 +78,7 @@ export class Ledger {
         this.coordinators++;
         break;
       case 'coordinator.stopped':
+      case 'coordinator.failed':
         this.coordinators--;
         break;
       default:

@@ -246,40 +246,29 @@ export interface MetricsSource {
 }
 
 /**
- * Events the metrics actor counts as soon as the core emits them. They are not on `events$`
- * yet: until they are, the metrics they feed stay 0.
- *
- * - `operation.protected`: a window's winner outranked an executing operation inside its grace
- *   period, so the holder kept its target (one event per holder and window).
- * - `operation.promoted`: a winner's store record was registered (`durationMs` from the decision),
- *   or failed to be (`ok: false`).
- * - `coordinator.started` / `.stopped` / `.failed`: a target's coordinator lifecycle.
- * - `cleanup.completed` / `.failed`: one zombie store record removed, or a removal (or sweep) that
- *   threw or rejected, with how long it took.
- * - `arbitration.timedOut`: a custom `selectWinner` ran past its bound; the window was rejected.
+ * The events beyond the operation lifecycle that the metrics actor counts: a grace period that
+ * protected a holder, a record promoted, a coordinator's lifecycle, a cleanup, an arbitration
+ * past its bound. All are on `events$`.
  *
  * @example
  * ```ts
  * collector.observe({ type: 'coordinator.started', seq: 1, at: 0, target: 'acct' });
  * ```
  */
-export type CollectorEvent =
-  | (ArbiterEventBase & {
-      readonly type: 'operation.protected';
-      readonly operationId: string;
-      readonly priority: number;
-      readonly byId: string;
-      readonly byPriority: number;
-      readonly ageMs: number;
-      readonly gracePeriodMs: number;
-    })
-  | (ArbiterEventBase & { readonly type: 'operation.promoted'; readonly operationId: string; readonly durationMs: number; readonly ok: boolean })
-  | (ArbiterEventBase & { readonly type: 'coordinator.started' })
-  | (ArbiterEventBase & { readonly type: 'coordinator.stopped'; readonly reason: 'idle' | 'shutdown' })
-  | (ArbiterEventBase & { readonly type: 'coordinator.failed'; readonly reason: string; readonly rejected: number })
-  | (ArbiterEventBase & { readonly type: 'cleanup.completed'; readonly operationId: string; readonly durationMs: number })
-  | (ArbiterEventBase & { readonly type: 'cleanup.failed'; readonly operationId?: string; readonly durationMs: number; readonly error: string })
-  | (ArbiterEventBase & { readonly type: 'arbitration.timedOut'; readonly candidateIds: readonly string[]; readonly timeoutMs: number });
+export type CollectorEvent = Extract<
+  ArbiterEvent,
+  {
+    type:
+      | 'operation.protected'
+      | 'operation.promoted'
+      | 'coordinator.started'
+      | 'coordinator.stopped'
+      | 'coordinator.failed'
+      | 'cleanup.completed'
+      | 'cleanup.failed'
+      | 'arbitration.timedOut';
+  }
+>;
 
 /**
  * A histogram kept without allocation: all-time count, sum, min and max, and a ring of the

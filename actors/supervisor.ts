@@ -19,8 +19,8 @@ import {
 import { describeError } from '../src/errors.js';
 import type { ArbiterClock } from '../src/types.js';
 
-/** Why a coordinator stopped. */
-export type CoordinatorStopReason = 'idle' | 'shutdown' | 'failed';
+/** Why a coordinator stopped (a failure is told apart, with `onCoordinatorFailed`). */
+export type CoordinatorStopReason = 'idle' | 'shutdown';
 
 /** How a {@link Supervisor} builds coordinators. */
 export interface SupervisorOptions {
@@ -38,7 +38,9 @@ export interface SupervisorOptions {
    */
   readonly coordinatorsPerSystem?: number | undefined;
   readonly onCoordinatorStarted?: ((target: string, coordinator: CoordinatorActorRef) => void) | undefined;
-  readonly onCoordinatorStopped?: ((target: string, reason: CoordinatorStopReason, error?: string) => void) | undefined;
+  readonly onCoordinatorStopped?: ((target: string, reason: CoordinatorStopReason) => void) | undefined;
+  /** A coordinator failed; it ended the `ended` operations it still had. */
+  readonly onCoordinatorFailed?: ((target: string, error: string, ended: number) => void) | undefined;
 }
 
 /** The snapshot of a {@link coordinatorGroupLogic} actor: how many coordinators it holds. */
@@ -119,9 +121,11 @@ export class Supervisor {
         ...(given?.conflict ? { conflict: (r) => given.conflict!(r) } : {}),
         ...(given?.won ? { won: (w) => given.won!(w) } : {}),
         ...(given?.preempted ? { preempted: (h, by, reason) => given.preempted!(h, by, reason) } : {}),
-        stopped: (target, coordinator, error) => {
-          given?.stopped?.(target, coordinator, error);
-          this.forget(target, coordinator as CoordinatorActorRef, error === undefined ? undefined : describeError(error));
+        ...(given?.protected ? { protected: (h, by, age, grace) => given.protected!(h, by, age, grace) } : {}),
+        ...(given?.timedOut ? { timedOut: (t, cs, timeout, d) => given.timedOut!(t, cs, timeout, d) } : {}),
+        stopped: (target, coordinator, error, ended) => {
+          given?.stopped?.(target, coordinator, error, ended);
+          this.forget(target, coordinator as CoordinatorActorRef, error === undefined ? undefined : describeError(error), ended ?? 0);
         },
       },
     });
@@ -200,7 +204,7 @@ export class Supervisor {
     this.coordinators.clear();
   }
 
-  private forget(target: string, actor: CoordinatorActorRef, error: string | undefined): void {
+  private forget(target: string, actor: CoordinatorActorRef, error: string | undefined, ended: number): void {
     if (this.coordinators.get(target) === actor) this.coordinators.delete(target);
     const group = this.groupOf.get((actor as unknown as { _parent?: AnyActorRef })._parent!);
     if (group !== undefined) {
@@ -214,7 +218,8 @@ export class Supervisor {
         this.open = group;
       }
     }
-    this.options.onCoordinatorStopped?.(target, error !== undefined ? 'failed' : this.stopping ? 'shutdown' : 'idle', error);
+    if (error !== undefined) this.options.onCoordinatorFailed?.(target, error, ended);
+    else this.options.onCoordinatorStopped?.(target, this.stopping ? 'shutdown' : 'idle');
   }
 
   private groupWithRoom(): Group {

@@ -61,10 +61,17 @@ export interface CoordinatorPort {
   /** `holder` is about to be preempted by `by`. */
   preempted?(holder: HeldOperation, by: Candidate, reason: string): void;
   /**
-   * The coordinator of `target` stopped (its final state, or stopped from outside) or failed
-   * (`error`), after ending every operation it still had.
+   * Under `preempt`, the window's winner `by` outranked `holder` but the holder was still inside
+   * its grace period (`ageMs` < `gracePeriodMs`): the holder keeps the target, the winner waits.
    */
-  stopped?(target: string, coordinator: AnyActorRef, error?: unknown): void;
+  protected?(holder: Holder, by: Candidate, ageMs: number, gracePeriodMs: number): void;
+  /** A custom `selectWinner` took `durationMs`, past `arbitrationTimeoutMs`: the window is rejected. */
+  timedOut?(target: string, candidates: readonly Candidate[], timeoutMs: number, durationMs: number): void;
+  /**
+   * The coordinator of `target` stopped (its final state, or stopped from outside) or failed
+   * (`error`), after ending every operation it still had (`ended` of them).
+   */
+  stopped?(target: string, coordinator: AnyActorRef, error?: unknown, ended?: number): void;
 }
 
 /**
@@ -116,6 +123,11 @@ export interface CoordinatorOptions {
   port: CoordinatorPort | undefined;
   /** Where windows are decided. @default memoryBackend() */
   backend: ArbiterBackend | undefined;
+  /**
+   * A custom `selectWinner` that takes longer than this (measured when it returns: JavaScript
+   * cannot interrupt it) has its window rejected `arbitration-failed`. @default no bound
+   */
+  arbitrationTimeoutMs: number | undefined;
 }
 
 /** Resolved coordinator options, one object shared by every coordinator of an arbiter. */
@@ -131,6 +143,7 @@ export interface CoordinatorSettings {
   readonly random: () => number;
   readonly port: Required<CoordinatorPort>;
   readonly backend: ArbiterBackend;
+  readonly arbitrationTimeoutMs: number | undefined;
 }
 
 /**
@@ -155,6 +168,7 @@ export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}): 
     random: options.random ?? Math.random,
     port: resolvePort(options.port),
     backend: options.backend ?? memoryBackend(),
+    arbitrationTimeoutMs: options.arbitrationTimeoutMs,
   });
 }
 
@@ -198,13 +212,17 @@ export const OPERATION_ACTOR_ID = 'operation';
 const noop = (): void => {};
 
 function resolvePort(port: CoordinatorPort | undefined): Required<CoordinatorPort> {
-  if (port && port.now && port.conflict && port.won && port.preempted && port.stopped) return port as Required<CoordinatorPort>;
+  if (port && port.now && port.conflict && port.won && port.preempted && port.protected && port.timedOut && port.stopped) {
+    return port as Required<CoordinatorPort>;
+  }
   return {
     now: port?.now ? () => port.now!() : () => globalThis.performance.now(),
     conflict: port?.conflict ? (r) => port.conflict!(r) : noop,
     won: port?.won ? (w) => port.won!(w) : noop,
     preempted: port?.preempted ? (h, by, reason) => port.preempted!(h, by, reason) : noop,
-    stopped: port?.stopped ? (t, c, e) => port.stopped!(t, c, e) : noop,
+    protected: port?.protected ? (h, by, age, grace) => port.protected!(h, by, age, grace) : noop,
+    timedOut: port?.timedOut ? (t, cs, timeout, d) => port.timedOut!(t, cs, timeout, d) : noop,
+    stopped: port?.stopped ? (t, c, e, n) => port.stopped!(t, c, e, n) : noop,
   };
 }
 
@@ -242,9 +260,9 @@ class SelfWatch {
 
   error(err: unknown): void {
     const context = this.context();
-    endOperations(context, 'arbitration-failed', `the coordinator of ${context.target} failed: ${describeError(err)}`);
+    const ended = endOperations(context, 'arbitration-failed', `the coordinator of ${context.target} failed: ${describeError(err)}`);
     context.channel.dispose();
-    context.settings.port.stopped(context.target, this.self, err);
+    context.settings.port.stopped(context.target, this.self, err, ended);
   }
 }
 
@@ -356,7 +374,10 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
     const op = staged.get(c.id);
     if (op) rejectStaged(context, op, 'lost-arbitration', lostReason(c, winner));
   }
-  if (decision.kind === 'hold') return;
+  if (decision.kind === 'hold') {
+    if (context.settings.whileExecuting === 'preempt') protectedBy(context, decision.winner, decision.blockedBy);
+    return;
+  }
   const now = port.now();
   for (const h of decision.preempt) {
     const held = holders?.get(h.id);
@@ -381,12 +402,22 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
   op.actor.send({ type: 'arbiter.win' });
 }
 
+/** Tells the port about each holder that its grace period kept from being preempted by `winner`. */
+function protectedBy(context: CoordinatorContext, winner: Candidate, holders: readonly Holder[]): void {
+  const { port, gracePeriodMs } = context.settings;
+  const now = port.now();
+  for (const h of holders) {
+    const age = now - h.startedAt;
+    if (h.effectivePriority < winner.effectivePriority && age < gracePeriodMs) port.protected(h, winner, age, gracePeriodMs);
+  }
+}
+
 /** Ends every operation of a coordinator that stopped or failed: none is left without a final state. */
 function operationsOf(context: CoordinatorContext): AnyActorRef[] {
   return [...(context.waiting?.values() ?? []), ...[...context.staged.values()].map((o) => o.actor), ...[...(context.holders?.values() ?? [])].map((h) => h.actor)];
 }
 
-function endOperations(context: CoordinatorContext, code: RejectionCode, reason: string): void {
+function endOperations(context: CoordinatorContext, code: RejectionCode, reason: string): number {
   const actors = operationsOf(context);
   context.waiting?.clear();
   context.staged.clear();
@@ -397,6 +428,7 @@ function endOperations(context: CoordinatorContext, code: RejectionCode, reason:
     // shutdown, so a failed coordinator's holders are shut down too.
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'arbiter.shutdown' });
   }
+  return actors.length;
 }
 
 /**
@@ -509,7 +541,24 @@ export const coordinatorMachine = setup({
         context.awaiting = true;
         return;
       }
-      applyDecision(context, decision, candidates, globalThis.performance.now() - started);
+      const durationMs = globalThis.performance.now() - started;
+      const bound = context.settings.arbitrationTimeoutMs;
+      if (bound !== undefined && context.settings.selectWinner !== undefined && durationMs > bound && decision.kind !== 'empty') {
+        context.settings.port.timedOut(context.target, candidates, bound, durationMs);
+        applyDecision(
+          context,
+          {
+            kind: 'none',
+            code: 'arbitration-failed',
+            reason: `selectWinner took ${Math.round(durationMs)} ms, past arbitrationTimeoutMs ${bound}`,
+            losers: candidates,
+          },
+          candidates,
+          durationMs,
+        );
+        return;
+      }
+      applyDecision(context, decision, candidates, durationMs);
     },
     applyRemoteDecision: ({ context, event }) => {
       if (event.type !== 'backend.decided') return;

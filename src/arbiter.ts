@@ -471,15 +471,24 @@ class ArbiterImpl implements Arbiter {
         lifecycle: this.lifecycle,
         retry: o.retry,
         random: this.random,
-        port: { now: () => this.timers.now(), conflict: (r) => this.settlement.conflict(r), won: (w) => this.settlement.won(w), preempted: (h, by, reason) => this.settlement.preempted(h, by, reason) },
+        port: {
+          now: () => this.timers.now(),
+          conflict: (r) => this.settlement.conflict(r),
+          won: (w) => this.settlement.won(w),
+          preempted: (h, by, reason) => this.settlement.preempted(h, by, reason),
+          protected: (h, by, age, grace) => this.settlement.protected(h, by, age, grace),
+          timedOut: (t, cs, timeout, d) => this.settlement.timedOut(t, cs, timeout, d),
+        },
+        arbitrationTimeoutMs: config.arbitrationTimeoutMs,
         backend: config.backend,
       },
       clock: config.clock,
       inspect: () => (this.hub.active ? this.hub : undefined),
       onCoordinatorStarted: (target) => this.bus.emit({ type: 'coordinator.started', target }),
-      onCoordinatorStopped: (target, reason, error) => {
-        if (reason === 'failed') log(this.logger, 'error', { target, err: error }, 'arbiter coordinator failed; its staged operations were rejected');
-        this.bus.emit({ type: 'coordinator.stopped', target, reason, ...(error !== undefined ? { error } : {}) });
+      onCoordinatorStopped: (target, reason) => this.bus.emit({ type: 'coordinator.stopped', target, reason }),
+      onCoordinatorFailed: (target, error, ended) => {
+        log(this.logger, 'error', { target, err: error }, 'arbiter coordinator failed; its staged operations were rejected');
+        this.bus.emit({ type: 'coordinator.failed', target, reason: error, rejected: ended });
       },
     });
   }
@@ -497,11 +506,17 @@ class ArbiterImpl implements Arbiter {
       // store of the arbiter's own, every record does (that store holds the audit trail only).
       dropZombie: (r, reason) => {
         if (promotion === undefined || r.storeId === undefined) return;
-        if (promotion.records.delete(r.storeId)) log(logger, 'debug', { operationId: r.id, storeId: r.storeId, reason }, 'arbiter removed a zombie operation record');
+        const removed = this.removeRecord(r.id, r.target, r.storeId);
+        if (removed) log(logger, 'debug', { operationId: r.id, storeId: r.storeId, reason }, 'arbiter removed a zombie operation record');
       },
       dropRecord: (r) => {
         if (promotion === undefined || !promotion.owned || r.storeId === undefined) return;
-        promotion.records.delete(r.storeId);
+        this.removeRecord(r.id, r.target, r.storeId);
+      },
+      onFailure: (err, r) => {
+        const error = err instanceof Error ? err.message : String(err);
+        // A failed drop was already reported by removeRecord; a failed sweep has no operation.
+        if (r === undefined) this.bus.emitSoon({ type: 'cleanup.failed', target: '', durationMs: 0, error });
       },
       logger,
     });
@@ -552,8 +567,8 @@ class ArbiterImpl implements Arbiter {
           return { started: m.started, retries: m.retries, preemptions: m.preemptions, throughput: m.throughput, metricsErrors: m.metricsErrors };
         },
       },
-      // Health is computed when asked, from the other observers; its summary is the last verdict.
-      health: { observe: noop, summary: () => ({ status: health.check().status }) },
+      // Health is computed when asked, from the other observers and what it watches itself.
+      health: { observe: (e) => health.observe(e), summary: () => ({ status: health.check().status }) },
       cleanup: {
         observe(e) {
           if (e.type !== 'operation.completed' && e.type !== 'operation.rejected') return;
@@ -654,6 +669,20 @@ class ArbiterImpl implements Arbiter {
       // A lifecycle that does not end on arbiter.reject from pending is ended here.
       actor.stop();
       this.settlement.refuse(record, code, reason);
+    }
+  }
+
+  /** Deletes an operation record from the record store, timed, with its cleanup event. */
+  private removeRecord(operationId: string, target: string, storeId: string): boolean {
+    const t0 = globalThis.performance.now();
+    try {
+      const removed = this.promotion!.records.delete(storeId);
+      this.bus.emitSoon({ type: 'cleanup.completed', target, operationId, durationMs: globalThis.performance.now() - t0 });
+      return removed;
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.bus.emitSoon({ type: 'cleanup.failed', target, operationId, durationMs: globalThis.performance.now() - t0, error });
+      throw err;
     }
   }
 

@@ -57,9 +57,32 @@ export interface OperationWonEvent extends ArbiterEventBase {
   readonly promotionMs?: number;
 }
 /** @see ArbiterEvent */
+export interface OperationPromotedEvent extends ArbiterEventBase {
+  readonly type: 'operation.promoted';
+  readonly operationId: string;
+  /** Milliseconds spent registering its record in the record store. */
+  readonly durationMs: number;
+  /** `false` when the record store threw (the operation went on without a record). */
+  readonly ok: boolean;
+}
+/** @see ArbiterEvent */
+export interface OperationProtectedEvent extends ArbiterEventBase {
+  readonly type: 'operation.protected';
+  /** The executing operation its grace period protected. */
+  readonly operationId: string;
+  readonly priority: number;
+  /** The window's winner that outranked it, and stays staged. */
+  readonly byId: string;
+  readonly byPriority: number;
+  /** How long it had been holding the target. */
+  readonly ageMs: number;
+  readonly gracePeriodMs: number;
+}
+/** @see ArbiterEvent */
 export interface OperationStartedEvent extends ArbiterEventBase {
   readonly type: 'operation.started';
   readonly operationId: string;
+  readonly operationType: string;
   readonly priority: number;
   readonly attempt: number;
 }
@@ -82,6 +105,7 @@ export interface OperationPreemptedEvent extends ArbiterEventBase {
 export interface OperationCompletedEvent extends ArbiterEventBase {
   readonly type: 'operation.completed';
   readonly operationId: string;
+  readonly operationType: string;
   readonly priority: number;
   readonly attempt: number;
   /** From submission to completion. */
@@ -93,6 +117,7 @@ export interface OperationCompletedEvent extends ArbiterEventBase {
 export interface OperationRejectedEvent extends ArbiterEventBase {
   readonly type: 'operation.rejected';
   readonly operationId: string;
+  readonly operationType: string;
   readonly priority: number;
   readonly code: RejectionCode;
   readonly reason: string;
@@ -111,10 +136,39 @@ export interface CoordinatorStartedEvent extends ArbiterEventBase {
 /** @see ArbiterEvent */
 export interface CoordinatorStoppedEvent extends ArbiterEventBase {
   readonly type: 'coordinator.stopped';
-  /** `idle` (no work for `idleCoordinatorMs`), `shutdown` (the arbiter stopped) or `failed`. */
-  readonly reason: 'idle' | 'shutdown' | 'failed';
-  /** What made it fail, as text, when `reason` is `failed`. */
-  readonly error?: string;
+  /** `idle` (no work for `idleCoordinatorMs`) or `shutdown` (the arbiter stopped). */
+  readonly reason: 'idle' | 'shutdown';
+}
+/** @see ArbiterEvent */
+export interface CoordinatorFailedEvent extends ArbiterEventBase {
+  readonly type: 'coordinator.failed';
+  /** What made it fail. */
+  readonly reason: string;
+  /** Operations it still had, each ended (`arbitration-failed` if staged, else `shutdown`). */
+  readonly rejected: number;
+}
+/** @see ArbiterEvent */
+export interface ArbitrationTimedOutEvent extends ArbiterEventBase {
+  readonly type: 'arbitration.timedOut';
+  readonly candidateIds: readonly string[];
+  /** The bound it passed (`arbitrationTimeoutMs`). */
+  readonly timeoutMs: number;
+  /** How long `selectWinner` took. */
+  readonly durationMs: number;
+}
+/** @see ArbiterEvent */
+export interface CleanupCompletedEvent extends ArbiterEventBase {
+  readonly type: 'cleanup.completed';
+  /** The operation whose record left the record store. */
+  readonly operationId: string;
+  readonly durationMs: number;
+}
+/** @see ArbiterEvent */
+export interface CleanupFailedEvent extends ArbiterEventBase {
+  readonly type: 'cleanup.failed';
+  readonly operationId?: string;
+  readonly durationMs: number;
+  readonly error: string;
 }
 
 /**
@@ -134,13 +188,19 @@ export type ArbiterEvent =
   | ConflictDetectedEvent
   | ConflictResolvedEvent
   | OperationWonEvent
+  | OperationPromotedEvent
+  | OperationProtectedEvent
   | OperationStartedEvent
   | OperationRetryingEvent
   | OperationPreemptedEvent
   | OperationCompletedEvent
   | OperationRejectedEvent
   | CoordinatorStartedEvent
-  | CoordinatorStoppedEvent;
+  | CoordinatorStoppedEvent
+  | CoordinatorFailedEvent
+  | ArbitrationTimedOutEvent
+  | CleanupCompletedEvent
+  | CleanupFailedEvent;
 
 /** The `type` of an {@link ArbiterEvent}. */
 export type ArbiterEventType = ArbiterEvent['type'];
@@ -159,6 +219,8 @@ export const ARBITER_EVENT_TYPES = [
   'conflict.detected',
   'conflict.resolved',
   'operation.won',
+  'operation.promoted',
+  'operation.protected',
   'operation.started',
   'operation.retrying',
   'operation.preempted',
@@ -166,6 +228,10 @@ export const ARBITER_EVENT_TYPES = [
   'operation.rejected',
   'coordinator.started',
   'coordinator.stopped',
+  'coordinator.failed',
+  'arbitration.timedOut',
+  'cleanup.completed',
+  'cleanup.failed',
 ] as const satisfies readonly ArbiterEventType[];
 
 /** Distributes `Omit` over a union, keeping each member's own fields. */
@@ -237,6 +303,8 @@ export class IsolatedObservable<T> extends Observable<T> {
 export class EventBus {
   private readonly subject = new Subject<ArbiterEvent>();
   private seq = 0;
+  private depth = 0;
+  private queued: ArbiterEventInput[] = [];
   readonly events$: IsolatedObservable<ArbiterEvent>;
 
   constructor(
@@ -258,7 +326,29 @@ export class EventBus {
     stamped.at = this.now();
     // Every observer gets the same object: frozen, so none can change what the next one sees
     // (the metrics and cleanup actors among them). Arrays in events are frozen where built.
-    this.subject.next(Object.freeze(stamped));
+    this.depth++;
+    try {
+      this.subject.next(Object.freeze(stamped));
+    } finally {
+      this.depth--;
+    }
+    if (this.depth === 0 && this.queued.length > 0) this.flush();
+  }
+
+  /**
+   * Emits `event` once the event being delivered now (if any) has reached every observer: what
+   * an observer causes (a cleanup record dropped while it watches a final event) then comes after
+   * it, in `seq` order, for every observer.
+   */
+  emitSoon(event: ArbiterEventInput): void {
+    if (this.depth === 0) this.emit(event);
+    else this.queued.push(event);
+  }
+
+  private flush(): void {
+    const queued = this.queued;
+    this.queued = [];
+    for (const event of queued) this.emit(event);
   }
 
   complete(): void {

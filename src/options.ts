@@ -26,6 +26,12 @@ import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expec
 export interface ArbiterOptions {
   /** How long a window collects candidates. @default 100 */
   windowMs?: number;
+  /**
+   * A bound on a custom `selectWinner`: one that takes longer has its window's candidates rejected
+   * `arbitration-failed` (an `arbitration.timedOut` event says so). JavaScript cannot interrupt a
+   * synchronous function, so the bound is checked when it returns. @default no bound
+   */
+  arbitrationTimeoutMs?: number;
   /** A holder younger than this is never preempted. @default 200 */
   gracePeriodMs?: number;
   /** @default 'preempt' */
@@ -114,10 +120,12 @@ export interface ArbiterConfig {
   readonly health: ResolvedHealthOptions;
   readonly logger: Logger | undefined;
   readonly backend: ArbiterBackend;
+  readonly arbitrationTimeoutMs: number | undefined;
 }
 
 const ARBITER_KEYS = [
   'windowMs',
+  'arbitrationTimeoutMs',
   'gracePeriodMs',
   'whileExecuting',
   'maxStagedPerTarget',
@@ -206,6 +214,7 @@ export function resolveArbiterOptions(options: unknown): ArbiterConfig {
   const o = readOptions(options, ARBITER_KEYS);
   if (o.windowMs !== undefined) expectDelay(o.windowMs, 'windowMs');
   if (o.gracePeriodMs !== undefined) expectDelay(o.gracePeriodMs, 'gracePeriodMs');
+  if (o.arbitrationTimeoutMs !== undefined) expectFiniteNumber(o.arbitrationTimeoutMs, 'arbitrationTimeoutMs');
   if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, 'whileExecuting', ['preempt', 'queue', 'concurrent']);
   if (o.maxStagedPerTarget !== undefined) expectInteger(o.maxStagedPerTarget, 'maxStagedPerTarget', 1);
   if (o.maxStaged !== undefined) expectInteger(o.maxStaged, 'maxStaged', 1);
@@ -243,5 +252,6 @@ export function resolveArbiterOptions(options: unknown): ArbiterConfig {
     health: resolveHealthOptions(o.health),
     logger: o.logger as Logger | undefined,
     backend: resolveBackend(o.backend, o.selectWinner),
+    arbitrationTimeoutMs: o.arbitrationTimeoutMs as number | undefined,
   };
 }

@@ -6,7 +6,7 @@ import type { EventBus } from './events.js';
 import type { OperationRecord, RecordEngine } from './records.js';
 import type { Promotion } from './store/promotion.js';
 import type { Timers } from './timers.js';
-import type { Candidate, OperationStatus, RejectionCode } from './types.js';
+import type { Candidate, Holder, OperationStatus, RejectionCode } from './types.js';
 
 /** What a {@link Settlement} works with. @internal */
 export interface SettlementParts {
@@ -72,20 +72,46 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     record.won = true;
     record.startedAt = this.now();
     if (record.admitted) this.parts.supervisor().decided(record.target);
-    const { promotion } = this.parts;
+    const { promotion, bus } = this.parts;
     let promotionMs: number | undefined;
     if (promotion) {
       const t0 = globalThis.performance.now();
       record.storeId = promotion.promote(record);
       promotionMs = globalThis.performance.now() - t0;
     }
-    this.parts.bus.emit({
+    bus.emit({
       type: 'operation.won',
       target: record.target,
       operationId: record.id,
       priority: record.effectivePriority,
       ...(record.storeId !== undefined ? { storeId: record.storeId } : {}),
       ...(promotionMs !== undefined ? { promotionMs } : {}),
+    });
+    if (promotionMs !== undefined) {
+      bus.emit({ type: 'operation.promoted', target: record.target, operationId: record.id, durationMs: promotionMs, ok: record.storeId !== undefined });
+    }
+  }
+
+  protected(held: Holder, by: Candidate, ageMs: number, gracePeriodMs: number): void {
+    this.parts.bus.emit({
+      type: 'operation.protected',
+      target: by.target,
+      operationId: held.id,
+      priority: held.effectivePriority,
+      byId: by.id,
+      byPriority: by.effectivePriority,
+      ageMs,
+      gracePeriodMs,
+    });
+  }
+
+  timedOut(target: string, candidates: readonly Candidate[], timeoutMs: number, durationMs: number): void {
+    this.parts.bus.emit({
+      type: 'arbitration.timedOut',
+      target,
+      candidateIds: Object.freeze(candidates.map((c) => c.id)),
+      timeoutMs,
+      durationMs,
     });
   }
 
@@ -131,6 +157,7 @@ export class Settlement implements RecordEngine, CoordinatorPort {
           type: 'operation.started',
           target: record.target,
           operationId: record.id,
+          operationType: record.type,
           priority: record.effectivePriority,
           attempt: record.attempt,
         });
@@ -187,6 +214,7 @@ export class Settlement implements RecordEngine, CoordinatorPort {
         type: 'operation.completed',
         target: record.target,
         operationId: record.id,
+        operationType: record.type,
         priority: record.effectivePriority,
         attempt: record.attempt,
         durationMs,
@@ -197,6 +225,7 @@ export class Settlement implements RecordEngine, CoordinatorPort {
         type: 'operation.rejected',
         target: record.target,
         operationId: record.id,
+        operationType: record.type,
         priority: record.effectivePriority,
         code: record.code!,
         reason: record.reason!,

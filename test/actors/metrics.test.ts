@@ -412,14 +412,20 @@ test('.metricsText() with an approval step - a custom rejection code is exported
   await arbiter.stop();
 });
 
-test('.metrics() - rejections no event reported (a submission after stop) stay in rejectedByCode', async (t) => {
+test('.metrics() - a submission after stop() is rejected shutdown but not counted: events$ has completed, and metrics are its fold', async (t) => {
   const { arbiter } = setup();
+  arbiter.submit({ target: 'early', execute: () => new Promise(() => {}) });
   await arbiter.stop();
+  const before = arbiter.metrics();
+  t.is(before.rejectedByCode.shutdown, 1);
   const h = arbiter.submit({ target: 'late', execute: () => 1 });
   await t.throwsAsync(h.result, { message: /stopped/ });
+  t.is(h.status(), 'rejected');
   const m = arbiter.metrics();
+  t.is(m.submitted, 1);
   t.is(m.rejected, 1);
-  t.is(m.rejectedByCode.shutdown, 1);
+  t.is(m.inFlight, 0);
+  t.is(m.unaccounted, 0);
 });
 
 test('.metrics() with custom codes named like Object.prototype members - each counted as a number', async (t) => {
@@ -604,7 +610,7 @@ test('MetricsCollector - any string is a rejection code, in rejectedByCode and t
       const collector = new MetricsCollector(resolveMetricsOptions(undefined), fakeSource({ t: 0 }));
       codes.forEach((code, i) => {
         for (let k = 0; k <= i; k++) {
-          collector.observe({ type: 'operation.rejected', seq: 0, at: 0, target: 't', operationId: `${i}.${k}`, priority: 5, code: code as never, reason: 'r', attempt: 0, durationMs: 1, won: false });
+          collector.observe({ type: 'operation.rejected', seq: 0, at: 0, target: 't', operationId: `${i}.${k}`, priority: 5, code: code as never, reason: 'r', attempt: 0, durationMs: 1, won: false, from: 'staged', operationType: 'op' });
         }
       });
       const byCode = collector.snapshot().rejectedByCode;
