@@ -24,7 +24,11 @@ import { ArbiterInputError } from '../src/errors.js';
 export function resolveBreakerOptions(value: unknown): Readonly<BreakerOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return DEFAULT_BREAKER;
-  const o = readOptions(value, Object.keys(DEFAULT_BREAKER) as Array<keyof BreakerOptions>, 'breaker');
+  // `windowMs` is the 0.1 name of `rollingWindowMs`, kept for one minor version.
+  const o = readOptions(value, [...(Object.keys(DEFAULT_BREAKER) as Array<keyof BreakerOptions>), 'windowMs'], 'breaker');
+  if (o.windowMs !== undefined && o.rollingWindowMs !== undefined) {
+    throw new ArbiterInputError('breaker.windowMs', 'Expected only `breaker.rollingWindowMs` (`breaker.windowMs` is its deprecated name), got both');
+  }
   if (o.failureRateThreshold !== undefined) {
     expectFiniteNumber(o.failureRateThreshold, 'breaker.failureRateThreshold');
     if (o.failureRateThreshold >= 1) {
@@ -36,6 +40,7 @@ export function resolveBreakerOptions(value: unknown): Readonly<BreakerOptions> 
   }
   // The rolling window's buckets and the cooldown are timers on the arbiter's clock.
   if (o.windowMs !== undefined) expectDelay(o.windowMs, 'breaker.windowMs', 1);
+  if (o.rollingWindowMs !== undefined) expectDelay(o.rollingWindowMs, 'breaker.rollingWindowMs', 1);
   if (o.minimumExecutions !== undefined) expectInteger(o.minimumExecutions, 'breaker.minimumExecutions', 1);
   if (o.openMs !== undefined) expectDelay(o.openMs, 'breaker.openMs');
   if (o.halfOpenProbes !== undefined) expectInteger(o.halfOpenProbes, 'breaker.halfOpenProbes', 1);
@@ -44,6 +49,7 @@ export function resolveBreakerOptions(value: unknown): Readonly<BreakerOptions> 
     const v = o[key];
     if (v !== undefined) merged[key] = v as number;
   }
+  if (o.windowMs !== undefined) merged.rollingWindowMs = o.windowMs as number;
   return Object.freeze(merged);
 }
 

@@ -43,8 +43,9 @@ export class Ledger {
   // says the state it left and whether it had won): nothing is kept per operation.
   private readonly stagedPerTarget = new Map<string, number>();
 
-  constructor() {
-    for (const code of REJECTION_CODES) this.byCode[code] = 0;
+  /** `codes`: the codes counted from the start (the built-in ones and the lifecycle's). */
+  constructor(codes: readonly string[] = REJECTION_CODES) {
+    for (const code of codes) this.byCode[code] = 0;
   }
 
   /** Folds one event in. */

@@ -13,6 +13,7 @@ import {
   coordinatorSettings,
   type CoordinatorActorRef,
   type CoordinatorOptions,
+  type CoordinatorPort,
   type CoordinatorSettings,
   type OperationSubmission,
 } from '../machines/coordinator.machine.js';
@@ -75,6 +76,15 @@ export const coordinatorGroupLogic: ActorLogic<CoordinatorGroupSnapshot, { type:
   },
 };
 
+// Every method of a CoordinatorPort, the ones the supervisor passes through as given.
+const PORT_METHODS = ['now', 'conflict', 'won', 'preempted', 'requeued', 'protected', 'timedOut'] as const satisfies ReadonlyArray<
+  Exclude<keyof CoordinatorPort, 'stopped'>
+>;
+
+// Compile-time: a port method added to CoordinatorPort must be added above too.
+const PORT_METHODS_COMPLETE: [Exclude<keyof CoordinatorPort, 'stopped' | (typeof PORT_METHODS)[number]>] extends [never] ? true : never = true;
+void PORT_METHODS_COMPLETE;
+
 interface Group {
   readonly root: AnyActorRef;
   size: number;
@@ -114,21 +124,16 @@ export class Supervisor {
   constructor(private readonly options: SupervisorOptions) {
     // Each coordinator reports its own end through the port (no subscription per coordinator).
     const given = options.coordinator.port;
-    this.settings = coordinatorSettings({
-      ...options.coordinator,
-      port: {
-        ...(given?.now ? { now: () => given.now!() } : {}),
-        ...(given?.conflict ? { conflict: (r) => given.conflict!(r) } : {}),
-        ...(given?.won ? { won: (w) => given.won!(w) } : {}),
-        ...(given?.preempted ? { preempted: (h, by, reason) => given.preempted!(h, by, reason) } : {}),
-        ...(given?.protected ? { protected: (h, by, age, grace) => given.protected!(h, by, age, grace) } : {}),
-        ...(given?.timedOut ? { timedOut: (t, cs, timeout, d) => given.timedOut!(t, cs, timeout, d) } : {}),
-        stopped: (target, coordinator, error, ended) => {
-          given?.stopped?.(target, coordinator, error, ended);
-          this.forget(target, coordinator as CoordinatorActorRef, error === undefined ? undefined : describeError(error), ended ?? 0);
-        },
-      },
-    });
+    const port: CoordinatorPort = {};
+    for (const name of PORT_METHODS) {
+      const method = given?.[name] as ((...args: unknown[]) => unknown) | undefined;
+      if (method !== undefined) (port as Record<string, unknown>)[name] = (...args: unknown[]) => method.apply(given, args);
+    }
+    port.stopped = (target, coordinator, error, ended) => {
+      given?.stopped?.(target, coordinator, error, ended);
+      this.forget(target, coordinator as CoordinatorActorRef, error === undefined ? undefined : describeError(error), ended ?? 0);
+    };
+    this.settings = coordinatorSettings({ ...options.coordinator, port });
     this.perGroup = Math.max(1, options.coordinatorsPerSystem ?? 32);
   }
 

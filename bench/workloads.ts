@@ -80,7 +80,7 @@ export async function burstWorkload(options: BurstWorkloadOptions): Promise<Thro
     await yieldToLoop();
   }
   const t1 = performance.now();
-  await arbiter.drain();
+  await arbiter.onIdle();
   const t2 = performance.now();
   const m = arbiter.metrics();
   await arbiter.stop();
@@ -234,7 +234,7 @@ export async function latencyAtLoad(options: LatencyOptions): Promise<LatencyRun
     await yieldToLoop();
   }
   const offeredMs = performance.now() - t0;
-  await arbiter.drain();
+  await arbiter.onIdle();
   // Let the last result callbacks run.
   await yieldToLoop();
   const m = arbiter.metrics();
@@ -295,7 +295,7 @@ export async function heapAfterMany(options: MemoryOptions): Promise<MemoryRun> 
       }
       await yieldToLoop();
     }
-    await arbiter.drain();
+    await arbiter.onIdle();
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     options.onProgress?.(i);
   }
@@ -337,7 +337,7 @@ export interface TargetCostRun {
 export async function targetCost(options: TargetCostOptions): Promise<TargetCostRun> {
   const { ops, kind, targets = 100, batch = 100, windowMs = 100 } = options;
   const random = seededRandom(11);
-  const arbiter = createArbiter({ windowMs, maxStagedPerTarget: ops, maxStaged: ops, idleCoordinatorMs: windowMs });
+  const arbiter = createArbiter({ windowMs, maxStagedPerTarget: ops, maxStaged: ops });
   const t0 = performance.now();
   let i = 0;
   while (i < ops) {
@@ -347,7 +347,7 @@ export async function targetCost(options: TargetCostOptions): Promise<TargetCost
     }
     await yieldToLoop();
   }
-  await arbiter.drain();
+  await arbiter.onIdle();
   const elapsedMs = performance.now() - t0;
   const m = arbiter.metrics();
   await arbiter.stop();

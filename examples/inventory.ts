@@ -122,7 +122,7 @@ export async function run(options: InventoryOptions = {}): Promise<InventoryRepo
     });
     waiting = next;
   }
-  await arbiter.drain();
+  await arbiter.onIdle();
 
   const perProduct: InventoryReport['perProduct'] = {};
   let remaining = 0;

@@ -25,6 +25,8 @@ import { operationMachine, type OperationInput } from './operation.machine.js';
 export interface StagedOperation {
   readonly input: OperationInput;
   readonly actor: AnyActorRef;
+  /** Windows it lost and stayed staged for (`onLose: 'retry'`). */
+  losses?: number;
 }
 
 /** An operation holding the target. */
@@ -38,6 +40,8 @@ export interface WindowReport {
   readonly windowOpenedAt: number;
   readonly candidates: readonly Candidate[];
   readonly decision: ArbitrationDecision;
+  /** Losers that stay staged for the next window (`onLose: 'retry'`); the others are rejected. */
+  readonly requeued: readonly string[];
   /** Wall-clock milliseconds spent deciding. */
   readonly durationMs: number;
 }
@@ -60,6 +64,8 @@ export interface CoordinatorPort {
   won?(winner: StagedOperation): void;
   /** `holder` is about to be preempted by `by`. */
   preempted?(holder: HeldOperation, by: Candidate, reason: string): void;
+  /** `loser` lost to `winner` and stays staged for the next window (`onLose: 'retry'`), for its `losses`th time. */
+  requeued?(loser: StagedOperation, winner: Candidate, losses: number): void;
   /**
    * Under `preempt`, the window's winner `by` outranked `holder` but the holder was still inside
    * its grace period (`ageMs` < `gracePeriodMs`): the holder keeps the target, the winner waits.
@@ -206,13 +212,16 @@ export type CoordinatorEvent =
   | { type: 'backend.unavailable'; error: Error }
   | { type: 'coordinator.shutdown'; reason?: string };
 
+/** Windows an `onLose: 'retry'` operation may lose before it is rejected, by default. */
+export const DEFAULT_MAX_LOSSES = 3;
+
 /** The actor id every operation of a coordinator gets: their done events then share one type. */
 export const OPERATION_ACTOR_ID = 'operation';
 
 const noop = (): void => {};
 
 function resolvePort(port: CoordinatorPort | undefined): Required<CoordinatorPort> {
-  if (port && port.now && port.conflict && port.won && port.preempted && port.protected && port.timedOut && port.stopped) {
+  if (port && port.now && port.conflict && port.won && port.preempted && port.requeued && port.protected && port.timedOut && port.stopped) {
     return port as Required<CoordinatorPort>;
   }
   return {
@@ -220,6 +229,7 @@ function resolvePort(port: CoordinatorPort | undefined): Required<CoordinatorPor
     conflict: port?.conflict ? (r) => port.conflict!(r) : noop,
     won: port?.won ? (w) => port.won!(w) : noop,
     preempted: port?.preempted ? (h, by, reason) => port.preempted!(h, by, reason) : noop,
+    requeued: port?.requeued ? (l, w, n) => port.requeued!(l, w, n) : noop,
     protected: port?.protected ? (h, by, age, grace) => port.protected!(h, by, age, grace) : noop,
     timedOut: port?.timedOut ? (t, cs, timeout, d) => port.timedOut!(t, cs, timeout, d) : noop,
     stopped: port?.stopped ? (t, c, e, n) => port.stopped!(t, c, e, n) : noop,
@@ -359,8 +369,17 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
   const { port } = context.settings;
   context.awaiting = false;
   if (decision.kind === 'empty') return;
+  // Losers that retry stay staged for the next window, until their loss budget is spent.
+  const requeued: StagedOperation[] = [];
+  if (decision.kind !== 'none') {
+    for (const c of decision.losers) {
+      const op = staged.get(c.id);
+      if (op !== undefined && op.input.onLose === 'retry' && (op.losses ?? 0) + 1 < (op.input.maxLosses ?? DEFAULT_MAX_LOSSES)) requeued.push(op);
+    }
+  }
   if (candidates.length > 1) {
-    port.conflict({ target, windowOpenedAt: context.windowOpenedAt, candidates, decision, durationMs });
+    const requeuedIds = requeued.length === 0 ? NO_IDS : Object.freeze(requeued.map((op) => op.input.id));
+    port.conflict({ target, windowOpenedAt: context.windowOpenedAt, candidates, decision, requeued: requeuedIds, durationMs });
   }
   if (decision.kind === 'none') {
     for (const c of decision.losers) {
@@ -370,9 +389,18 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
     return;
   }
   const { winner } = decision;
+  for (const op of requeued) {
+    op.losses = (op.losses ?? 0) + 1;
+    port.requeued(op, winner, op.losses);
+    // A shared backend dropped it with the window: it joins the next one.
+    if (!context.settings.backend.decidesLocally) context.channel.stage(candidateOf(op.input));
+  }
+  const staying = requeued.length > 0 ? new Set(requeued) : undefined;
   for (const c of decision.losers) {
     const op = staged.get(c.id);
-    if (op) rejectStaged(context, op, 'lost-arbitration', lostReason(c, winner));
+    if (!op || staying?.has(op)) continue;
+    const reason = op.losses === undefined ? lostReason(c, winner) : `${lostReason(c, winner)}, after losing ${op.losses + 1} windows`;
+    rejectStaged(context, op, 'lost-arbitration', reason);
   }
   if (decision.kind === 'hold') {
     if (context.settings.whileExecuting === 'preempt') protectedBy(context, decision.winner, decision.blockedBy);
@@ -401,6 +429,8 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
   port.won(op);
   op.actor.send({ type: 'arbiter.win' });
 }
+
+const NO_IDS: readonly string[] = Object.freeze([]);
 
 /** Tells the port about each holder that its grace period kept from being preempted by `winner`. */
 function protectedBy(context: CoordinatorContext, winner: Candidate, holders: readonly Holder[]): void {

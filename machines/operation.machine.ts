@@ -19,6 +19,10 @@ export interface OperationInput {
   random?: (() => number) | undefined;
   parentId?: string | undefined;
   data?: unknown;
+  /** `'retry'`: a lost window leaves it staged for the next one, up to `maxLosses` losses. @default 'reject' */
+  onLose?: 'reject' | 'retry' | undefined;
+  /** With `onLose: 'retry'`, the loss that rejects it (`lost-arbitration`). @default 3 */
+  maxLosses?: number | undefined;
 }
 
 /** The operation machine's context. */

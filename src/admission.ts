@@ -2,7 +2,7 @@ import { ArbiterInputError } from './errors.js';
 import { expectDelay } from './timers.js';
 import type { ExecuteArgs, OperationSpec, RejectionCode } from './types.js';
 import { readOptions } from './keys.js';
-import { expectFunction, expectInteger, expectNonEmptyString, expectObject } from './validate.js';
+import { expectFunction, expectInteger, expectNonEmptyString, expectObject, expectOneOf } from './validate.js';
 
 /**
  * A submission as read from the caller's spec: every field read exactly once, validated, and
@@ -19,6 +19,8 @@ export interface SpecSnapshot {
   readonly timeoutMs: number | undefined;
   readonly retryable: ((err: unknown) => boolean) | undefined;
   readonly data: unknown;
+  readonly onLose: 'reject' | 'retry' | undefined;
+  readonly maxLosses: number | undefined;
 }
 
 const SPEC_KEYS: ReadonlySet<keyof OperationSpec> = new Set<keyof OperationSpec>([
@@ -32,6 +34,8 @@ const SPEC_KEYS: ReadonlySet<keyof OperationSpec> = new Set<keyof OperationSpec>
   'timeoutMs',
   'retryable',
   'data',
+  'onLose',
+  'maxLosses',
 ]);
 
 /**
@@ -57,6 +61,11 @@ export function readSpec(spec: unknown): SpecSnapshot {
   // A timer on the arbiter's clock: past the timer limit it would fire at once.
   if (o.timeoutMs !== undefined) expectDelay(o.timeoutMs, 'timeoutMs');
   if (o.retryable !== undefined) expectFunction(o.retryable, 'retryable');
+  if (o.onLose !== undefined) expectOneOf(o.onLose, 'onLose', ['reject', 'retry']);
+  if (o.maxLosses !== undefined) {
+    expectInteger(o.maxLosses, 'maxLosses', 1);
+    if (o.onLose !== 'retry') throw new ArbiterInputError('maxLosses', "Expected `maxLosses` only with `onLose: 'retry'`");
+  }
   return {
     target: o.target,
     execute: o.execute,
@@ -68,6 +77,8 @@ export function readSpec(spec: unknown): SpecSnapshot {
     timeoutMs: o.timeoutMs as number | undefined,
     retryable: o.retryable as ((err: unknown) => boolean) | undefined,
     data: o.data,
+    onLose: o.onLose as 'reject' | 'retry' | undefined,
+    maxLosses: o.maxLosses as number | undefined,
   };
 }
 

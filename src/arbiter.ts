@@ -6,6 +6,7 @@ import { Ledger } from '../actors/ledger.js';
 import { MetricsCollector, type ArbiterMetrics } from '../actors/metrics.js';
 import { observersMachine, type EventObserver, type ObserversActorRef } from '../actors/observers.js';
 import { Supervisor } from '../actors/supervisor.js';
+import { eventsOf, rejectionCodesOf } from '../machines/lifecycle.js';
 import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
 import { Admission, inheritPriority, readSpec, type SpecSnapshot } from './admission.js';
 import type { ArbiterBackend } from './backend/types.js';
@@ -22,7 +23,7 @@ import { Settlement } from './settlement.js';
 import { createPromotion, type Promotion } from './store/promotion.js';
 import type { EntityStore } from './store/types.js';
 import { createTimers, type Timers } from './timers.js';
-import type { OperationHandle, OperationSpec, RejectionCode } from './types.js';
+import { REJECTION_CODES, type OperationHandle, type OperationSpec, type RejectionCode } from './types.js';
 import { readOptions } from './keys.js';
 import { expectFunction, expectObject } from './validate.js';
 
@@ -103,12 +104,34 @@ export interface Arbiter {
   /** The circuit breaker, when the `breaker` option is set. */
   readonly breaker: BreakerControl | undefined;
   readonly operations: OperationsView;
-  /** Resolves when every operation submitted so far (and since) is final. */
+  /**
+   * Resolves when nothing is in flight: every operation submitted so far (and since) is final.
+   * Named like p-queue's `onIdle()`; it removes nothing (BullMQ's `drain` deletes jobs).
+   *
+   * @example
+   * ```ts
+   * arbiter.submit(spec);
+   * await arbiter.onIdle(); // every operation has completed or been rejected
+   * ```
+   */
+  onIdle(): Promise<void>;
+  /** @deprecated Since 0.2, removed in 0.3: the 0.1 name of {@link Arbiter.onIdle}. */
   drain(): Promise<void>;
   /** Rejects everything not final with `shutdown`, stops every actor and timer. Idempotent. */
   stop(): Promise<void>;
   /** The arbiter's clock, in monotonic milliseconds. */
   now(): number;
+  /**
+   * Every rejection code this arbiter can give: the built-in `REJECTION_CODES`, then the constant
+   * codes of its lifecycle (`extendLifecycle`'s `code: 'denied'`, …). Each is in `metrics()` and the
+   * Prometheus text from the start, and `submitWithRetry`'s `retryOn` accepts them.
+   *
+   * @example
+   * ```ts
+   * createArbiter({ lifecycle: approval }).rejectionCodes.includes('denied'); // true
+   * ```
+   */
+  readonly rejectionCodes: readonly string[];
   readonly options: ResolvedArbiterOptions;
   readonly stopped: boolean;
   /** Your entity store (`options.store`), if any: the arbiter never writes to it. */
@@ -273,6 +296,7 @@ class ArbiterImpl implements Arbiter {
   readonly breaker: BreakerControl | undefined;
   readonly observers: ObserversActorRef;
   readonly operations: OperationsView;
+  readonly rejectionCodes: readonly string[];
   private readonly timers: Timers;
   private readonly bus: EventBus;
   private readonly hub: InspectionHub;
@@ -297,6 +321,7 @@ class ArbiterImpl implements Arbiter {
     this.backend = config.backend;
     this.store = config.store;
     this.lifecycle = config.lifecycle ?? operationMachine;
+    this.rejectionCodes = Object.freeze([...new Set<string>([...REJECTION_CODES, ...rejectionCodesOf(this.lifecycle)])]);
     this.random = config.random;
     this.logger = config.logger;
     this.clockOption = config.clock;
@@ -319,6 +344,8 @@ class ArbiterImpl implements Arbiter {
       supervisor: () => this.supervisor,
       promotion: this.promotion,
       live: this.live,
+      isFailure: config.isFailure,
+      events: eventsOf(this.lifecycle),
     });
     this.parts = this.createObservers(config);
     this.breaker = this.parts.breaker;
@@ -341,6 +368,7 @@ class ArbiterImpl implements Arbiter {
       clearTimer: (h) => this.timers.clear(h),
       random: this.random,
       logger: this.logger,
+      codes: this.rejectionCodes,
     });
     this.operations = this.createOperationsView();
   }
@@ -393,6 +421,10 @@ class ArbiterImpl implements Arbiter {
 
   health(): HealthReport {
     return this.parts.health.check();
+  }
+
+  onIdle(): Promise<void> {
+    return this.settlement.drained();
   }
 
   drain(): Promise<void> {
@@ -476,6 +508,7 @@ class ArbiterImpl implements Arbiter {
           conflict: (r) => this.settlement.conflict(r),
           won: (w) => this.settlement.won(w),
           preempted: (h, by, reason) => this.settlement.preempted(h, by, reason),
+          requeued: (l, w, n) => this.settlement.requeued(l, w, n),
           protected: (h, by, age, grace) => this.settlement.protected(h, by, age, grace),
           timedOut: (t, cs, timeout, d) => this.settlement.timedOut(t, cs, timeout, d),
         },
@@ -494,7 +527,7 @@ class ArbiterImpl implements Arbiter {
   }
 
   private createObservers(config: ArbiterConfig): Observers {
-    const ledger = new Ledger();
+    const ledger = new Ledger(this.rejectionCodes);
     const logger = this.logger;
     const promotion = this.promotion;
     const cleanup = new FinalRecords<OperationRecord, OperationInfo>(config.cleanup, {
@@ -633,6 +666,7 @@ class ArbiterImpl implements Arbiter {
       random: this.random,
       parentId: s.parentId,
       data: s.data,
+      ...(s.onLose === 'retry' ? { onLose: 'retry' as const, maxLosses: s.maxLosses } : {}),
     };
     const record = new OperationRecord(input, this.settlement);
     this.live.set(id, record);

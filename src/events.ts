@@ -40,6 +40,8 @@ export interface ConflictResolvedEvent extends ArbiterEventBase {
   readonly loserIds: readonly string[];
   /** `start`, `hold` (target busy) or `none` (no-winner / arbitration-failed). */
   readonly decision: 'start' | 'hold' | 'none';
+  /** Losers that stay staged for the next window (`onLose: 'retry'`), when there are some; not in `loserIds`. */
+  readonly requeuedIds?: readonly string[];
   readonly code?: RejectionCode;
   readonly priority?: number;
   /** Wall time spent deciding, in milliseconds (sub-millisecond precision). */
@@ -55,6 +57,15 @@ export interface OperationWonEvent extends ArbiterEventBase {
   readonly storeId?: string;
   /** Time spent registering it in the record store, in milliseconds (with a record store). */
   readonly promotionMs?: number;
+}
+/** @see ArbiterEvent */
+export interface OperationRequeuedEvent extends ArbiterEventBase {
+  readonly type: 'operation.requeued';
+  readonly operationId: string;
+  /** Windows it has lost so far (it is rejected at `maxLosses`). */
+  readonly losses: number;
+  /** The window's winner. */
+  readonly winnerId: string;
 }
 /** @see ArbiterEvent */
 export interface OperationPromotedEvent extends ArbiterEventBase {
@@ -119,13 +130,20 @@ export interface OperationRejectedEvent extends ArbiterEventBase {
   readonly operationId: string;
   readonly operationType: string;
   readonly priority: number;
-  readonly code: RejectionCode;
+  /** A built-in code, or one of your lifecycle's. */
+  readonly code: RejectionCode | (string & {});
   readonly reason: string;
   readonly attempt: number;
   /** From submission to rejection. */
   readonly durationMs: number;
   /** Whether it had won (held its target) before being rejected. */
   readonly won: boolean;
+  /**
+   * For an execution that ended `execution-failed` or `retries-exhausted`: `true` when its error is
+   * a business outcome (see `ExpectedError` and `createArbiter({ isFailure })`), which the breaker and
+   * health count as a success.
+   */
+  readonly expected?: boolean;
   /** The state it was rejected from (`pending` when refused before reaching a coordinator). */
   readonly from: string;
 }
@@ -188,6 +206,7 @@ export type ArbiterEvent =
   | ConflictDetectedEvent
   | ConflictResolvedEvent
   | OperationWonEvent
+  | OperationRequeuedEvent
   | OperationPromotedEvent
   | OperationProtectedEvent
   | OperationStartedEvent
@@ -219,6 +238,7 @@ export const ARBITER_EVENT_TYPES = [
   'conflict.detected',
   'conflict.resolved',
   'operation.won',
+  'operation.requeued',
   'operation.promoted',
   'operation.protected',
   'operation.started',

@@ -24,7 +24,7 @@ export type { ArbitrationDecision, ArbitrationPolicy } from './arbitration.js';
 export { backoffDelay, DEFAULT_RETRY } from './backoff.js';
 
 // Errors
-export { ArbiterInputError, OccConflictError, OperationRejectedError } from './errors.js';
+export { ArbiterInputError, ExpectedError, isExpectedError, OccConflictError, OperationRejectedError } from './errors.js';
 export type { OperationRejectedInfo } from './errors.js';
 export { OPTIONAL_FEATURES, OptionalDependencyError } from './optional.js';
 export type { OptionalFeature } from './optional.js';
@@ -117,7 +117,7 @@ export { Ledger } from '../actors/ledger.js';
 export type { LedgerCounts } from '../actors/ledger.js';
 
 // Lifecycle (declarative extension; model-based test helpers live in 'xstate-arbiter/testing')
-export { extendLifecycle, LIFECYCLE_RULES } from '../machines/lifecycle.js';
+export { eventsOf, extendLifecycle, LIFECYCLE_RULES, rejectionCodesOf } from '../machines/lifecycle.js';
 export type {
   LifecycleAction,
   LifecycleArgs,

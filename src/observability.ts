@@ -42,14 +42,18 @@ export interface CleanupOptions {
  *
  * @example
  * ```ts
- * createArbiter({ breaker: { failureRateThreshold: 0.25, windowMs: 30_000, openMs: 10_000 } });
+ * createArbiter({ breaker: { failureRateThreshold: 0.25, rollingWindowMs: 30_000, openMs: 10_000 } });
  * ```
  */
 export interface BreakerOptions {
   /** Opens when failed / executions in the window passes this (0..1). @default 0.1 (the seeds' 10 %) */
   failureRateThreshold: number;
-  /** Length of the rolling window of execution outcomes (10 buckets of `windowMs / 10`). @default 10_000 */
-  windowMs: number;
+  /**
+   * Length of the rolling window of execution outcomes (10 buckets of a tenth each). Named apart
+   * from the arbiter's `windowMs` (the arbitration window, 100 ms): this one is seconds of history.
+   * @default 10_000
+   */
+  rollingWindowMs: number;
   /** No decision below this many executions in the window. @default 10 */
   minimumExecutions: number;
   /** How long it stays open before letting probes through (half-open). @default 5_000 */

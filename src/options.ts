@@ -6,7 +6,7 @@ import { resolveMetricsOptions } from '../actors/metrics.js';
 import { memoryBackend } from './backend/memory.js';
 import type { ArbiterBackend } from './backend/types.js';
 import { DEFAULT_RETRY } from './backoff.js';
-import { ArbiterInputError } from './errors.js';
+import { ArbiterInputError, isExpectedError } from './errors.js';
 import { isLogger, type Logger } from './logger.js';
 import type { BreakerOptions, CleanupOptions, HealthOptions, MetricsOptions } from './observability.js';
 import type { EntityStore } from './store/types.js';
@@ -76,8 +76,19 @@ export interface ArbiterOptions {
    * @default { strategy: 'deferred', retentionMs: 1_800_000, maxAgeMs: 3_600_000, maxRetained: 10_000 }
    */
   cleanup?: Partial<CleanupOptions>;
+  /**
+   * Whether an error thrown by `execute` is a failure of the system (counted by the circuit
+   * breaker and the health checks) or an outcome of your business logic (counted as a success:
+   * the system answered). The operation ends `execution-failed` either way. A throwing classifier
+   * counts the error as a failure.
+   * @default every error but an `ExpectedError` (or any error with `expected: true`)
+   */
+  isFailure?: (error: unknown, operation: { readonly id: string; readonly target: string; readonly type: string }) => boolean;
   /** A circuit breaker over execution failures (`true` for its defaults); off by default. */
-  breaker?: boolean | Partial<BreakerOptions>;
+  breaker?: boolean | (Partial<BreakerOptions> & {
+    /** @deprecated Since 0.2, removed in 0.3: the 0.1 name of `rollingWindowMs`. */
+    windowMs?: number;
+  });
   /** Metrics actor settings (Prometheus prefix and labels, reservoir size, throughput window). */
   metrics?: Partial<MetricsOptions>;
   /** Health thresholds (the seeds' by default), extra checks, and the heap measure. */
@@ -121,6 +132,7 @@ export interface ArbiterConfig {
   readonly logger: Logger | undefined;
   readonly backend: ArbiterBackend;
   readonly arbitrationTimeoutMs: number | undefined;
+  readonly isFailure: NonNullable<ArbiterOptions['isFailure']>;
 }
 
 const ARBITER_KEYS = [
@@ -143,6 +155,7 @@ const ARBITER_KEYS = [
   'onStoreError',
   'cleanup',
   'breaker',
+  'isFailure',
   'metrics',
   'health',
   'logger',
@@ -223,6 +236,7 @@ export function resolveArbiterOptions(options: unknown): ArbiterConfig {
   if (o.random !== undefined) expectFunction(o.random, 'random');
   if (o.onObserverError !== undefined) expectFunction(o.onObserverError, 'onObserverError');
   if (o.onStoreError !== undefined) expectFunction(o.onStoreError, 'onStoreError');
+  if (o.isFailure !== undefined) expectFunction(o.isFailure, 'isFailure');
   if (o.logger !== undefined && !isLogger(o.logger)) {
     throw new ArbiterInputError('logger', 'Expected `logger` to have debug, info, warn and error methods (pino-compatible)');
   }
@@ -253,5 +267,6 @@ export function resolveArbiterOptions(options: unknown): ArbiterConfig {
     logger: o.logger as Logger | undefined,
     backend: resolveBackend(o.backend, o.selectWinner),
     arbitrationTimeoutMs: o.arbitrationTimeoutMs as number | undefined,
+    isFailure: (o.isFailure as ArbiterConfig['isFailure'] | undefined) ?? ((error) => !isExpectedError(error)),
   };
 }

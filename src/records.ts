@@ -65,6 +65,8 @@ export interface OperationsView {
 
 /** What a record calls back into: one object per arbiter. @internal */
 export interface RecordEngine {
+  /** Why `type` is not an event of the lifecycle (with a suggestion), or `undefined` if it is. */
+  unknownEvent(type: string): string | undefined;
   observe(record: OperationRecord, snapshot: AnyMachineSnapshot): void;
   finalize(record: OperationRecord, snapshot: AnyMachineSnapshot | undefined, error?: unknown): void;
 }
@@ -109,7 +111,7 @@ export class OperationRecord implements OperationSubmission, Observer<AnyMachine
 
   constructor(
     readonly input: OperationInput,
-    private readonly engine: RecordEngine,
+    readonly engine: RecordEngine,
   ) {}
 
   get id(): string {
@@ -320,6 +322,9 @@ export class Handle<TResult> implements OperationHandle<TResult> {
     if (type.startsWith('arbiter.') || type.startsWith('xstate.')) {
       throw new ArbiterInputError('event.type', `Event type ${type} is reserved for the arbiter`);
     }
+    // A typo (`aprove`) would otherwise be ignored by the machine without a word.
+    const unknown = this.record.engine.unknownEvent(type);
+    if (unknown !== undefined) throw new ArbiterInputError('event.type', unknown);
     // A copy: the caller's object is read once and cannot change under the machine.
     this.record.deliver({ ...event, type });
   }

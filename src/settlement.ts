@@ -2,6 +2,7 @@ import type { AnyMachineSnapshot } from 'xstate';
 import type { Supervisor } from '../actors/supervisor.js';
 import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } from '../machines/coordinator.machine.js';
 import { describeError } from './errors.js';
+import { suggest } from './keys.js';
 import type { EventBus } from './events.js';
 import type { OperationRecord, RecordEngine } from './records.js';
 import type { Promotion } from './store/promotion.js';
@@ -16,7 +17,13 @@ export interface SettlementParts {
   readonly promotion: Promotion | undefined;
   /** Live operations by id; a settled one leaves it after its final event. */
   readonly live: Map<string, OperationRecord>;
+  /** The events of the lifecycle (`eventsOf`): what `handle.send` accepts. */
+  readonly events: readonly string[];
+  /** Whether an execution error counts as a failure (see `ArbiterOptions.isFailure`). */
+  readonly isFailure: (error: unknown, operation: { readonly id: string; readonly target: string; readonly type: string }) => boolean;
 }
+
+const EXECUTION_ERRORS = new Set<string>(['execution-failed', 'retries-exhausted']);
 
 const FINAL = new Set<OperationStatus>(['completed', 'rejected']);
 
@@ -45,6 +52,16 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     return this.parts.timers.now();
   }
 
+  unknownEvent(type: string): string | undefined {
+    const { events } = this.parts;
+    if (events.includes(type)) return undefined;
+    for (const e of events) {
+      if (e === '*' || (e.endsWith('.*') && type.startsWith(e.slice(0, -1)))) return undefined;
+    }
+    const hint = suggest(type, events);
+    return `Expected \`event.type\` to be an event of the operation's lifecycle, got ${JSON.stringify(type)}${hint ? ` (did you mean \`${hint}\`?)` : ''}; its events: ${events.length > 0 ? events.join(', ') : 'none (see extendLifecycle)'}`;
+  }
+
   // --- the coordinators' port ---------------------------------------------------------------
 
   conflict(report: WindowReport): void {
@@ -58,7 +75,8 @@ export class Settlement implements RecordEngine, CoordinatorPort {
       target: report.target,
       candidateIds,
       winnerId: decided ? d.winner.id : null,
-      loserIds: Object.freeze(d.kind === 'empty' ? [] : d.losers.map((c) => c.id)),
+      loserIds: Object.freeze(d.kind === 'empty' ? [] : (report.requeued.length === 0 ? d.losers : d.losers.filter((c) => !report.requeued.includes(c.id))).map((c) => c.id)),
+      ...(report.requeued.length > 0 ? { requeuedIds: report.requeued } : {}),
       decision: d.kind === 'start' ? 'start' : d.kind === 'hold' ? 'hold' : 'none',
       ...(d.kind === 'none' ? { code: d.code } : {}),
       ...(decided ? { priority: d.winner.effectivePriority } : {}),
@@ -90,6 +108,10 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     if (promotionMs !== undefined) {
       bus.emit({ type: 'operation.promoted', target: record.target, operationId: record.id, durationMs: promotionMs, ok: record.storeId !== undefined });
     }
+  }
+
+  requeued(loser: StagedOperation, winner: Candidate, losses: number): void {
+    this.parts.bus.emit({ type: 'operation.requeued', target: winner.target, operationId: loser.input.id, losses, winnerId: winner.id });
   }
 
   protected(held: Holder, by: Candidate, ageMs: number, gracePeriodMs: number): void {
@@ -204,6 +226,8 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     if (record.admitted && !record.won) this.parts.supervisor().decided(record.target);
     if (record.storeId !== undefined) this.parts.promotion!.settle(record.storeId, record.id, completed ? 'completed' : 'rejected', record.code);
     const durationMs = record.finishedAt - record.submittedAt;
+    const cause = error ?? ctx.error;
+    const expected = !completed && record.won && EXECUTION_ERRORS.has(record.code!) && !this.failure(cause, record);
     // No longer in flight when its final event is seen (so the accounting holds at that event),
     // but still reachable as `settling` for the cleanup observer, which keeps its audit record.
     live.delete(record.id);
@@ -233,16 +257,26 @@ export class Settlement implements RecordEngine, CoordinatorPort {
         durationMs,
         won: record.won,
         from,
+        ...(expected ? { expected } : {}),
       });
     }
     this.settling = outer;
     record.changed();
     if (completed) record.succeed(ctx.result);
-    else record.fail(error ?? ctx.error);
+    else record.fail(cause);
     if (live.size === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const w of waiters) w();
+    }
+  }
+
+  // A classifier that throws counts the error as a failure: the safe side for a breaker.
+  private failure(error: unknown, record: OperationRecord): boolean {
+    try {
+      return this.parts.isFailure(error, record) !== false;
+    } catch {
+      return true;
     }
   }
 

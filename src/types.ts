@@ -210,6 +210,15 @@ export interface OperationSpec<TResult = unknown, TData = unknown> {
   timeoutMs?: number;
   /** Marks an execution error as retryable (an `OccConflictError` always is). */
   retryable?: (err: unknown) => boolean;
+  /**
+   * What losing a window does: `'reject'` ends it `lost-arbitration`; `'retry'` leaves it staged to
+   * compete in the next window (an `operation.requeued` event each time), until it has lost
+   * `maxLosses` windows. It stays in flight meanwhile, so `timeoutMs` bounds it in time too.
+   * @default 'reject'
+   */
+  onLose?: 'reject' | 'retry';
+  /** With `onLose: 'retry'`, the number of lost windows that rejects it. @default 3 */
+  maxLosses?: number;
   data?: TData;
 }
 
@@ -278,7 +287,8 @@ export interface CoreMetrics {
   inFlight: number;
   /** Windows that closed with two or more candidates. */
   conflicts: number;
-  rejectedByCode: Record<RejectionCode, number>;
+  /** By code: the built-in ones, and your lifecycle's (`rejectedByCode['denied']`). */
+  rejectedByCode: Readonly<Record<RejectionCode, number>> & Readonly<Record<string, number>>;
   /** Admitted and not yet decided (won or final). */
   staged: number;
   /** Operations holding a target (won, not final). */

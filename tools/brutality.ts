@@ -356,7 +356,7 @@ export async function runBrutality(input: Partial<BrutalityOptions> = {}): Promi
     timeline.push(sample(Math.round(elapsed)));
     options.onProgress?.({ fraction: 1, ...progress() });
   }, 1000);
-  await arbiter.drain();
+  await arbiter.onIdle();
   await Promise.all(handles);
   clearInterval(settling);
   writing = false;

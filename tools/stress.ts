@@ -510,7 +510,7 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
     },
   });
   // Grace: let what was submitted reach a final state.
-  await arbiter.drain();
+  await arbiter.onIdle();
   await outcome.settled();
   await yieldToLoop();
   const elapsedMs = performance.now() - submittedAt;

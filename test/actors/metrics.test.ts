@@ -580,7 +580,7 @@ test('.metrics() and .metricsText() - any string is a target and an operation ty
       const staged = arbiter.metrics().stagedByTarget;
       const text1 = await arbiter.metricsText();
       await advance(clock, 100);
-      await arbiter.drain();
+      await arbiter.onIdle();
       const m = arbiter.metrics();
       const text2 = await arbiter.metricsText();
       await arbiter.stop();

@@ -26,7 +26,7 @@ test('Supervisor - one coordinator per target, each the root of a small system h
   for (const members of groups.values()) t.true(members.size <= 32);
   t.deepEqual(Object.keys(handles[0]!.actor!.getSnapshot().children), [], 'a staged operation has no children');
   await advance(clock, 100);
-  await arbiter.drain();
+  await arbiter.onIdle();
   const m = arbiter.metrics();
   t.is(m.completed, 500);
   t.is(m.rejectedByCode['lost-arbitration'], 500);
@@ -54,7 +54,7 @@ test('Supervisor - work scales linearly with targets (no per-target scan on the 
     snapshots = 0;
     for (let i = 0; i < targets * 3; i++) arbiter.submit({ target: `t${i % targets}`, execute: async () => 1 });
     await advance(clock, 100);
-    await arbiter.drain();
+    await arbiter.onIdle();
     await arbiter.stop();
     return snapshots / (targets * 3);
   }

@@ -60,7 +60,7 @@ test('createArbiter() - 100 simultaneous increments on one target: exactly one a
     arbiter.submit({ target: 'counter', type: 'increment', execute: async () => ++counter }),
   );
   await advance(clock, 100);
-  await arbiter.drain();
+  await arbiter.onIdle();
   const results = await Promise.all(hs.map((h) => outcome(h.result)));
   t.is(counter, 1);
   t.is(results.filter((r) => r.ok).length, 1);
@@ -482,7 +482,7 @@ test('createArbiter() - events arrive in lifecycle order per operation, with inc
   const win = arbiter.submit({ target: 'a', priority: 8, execute: async () => 1 });
   const lose = arbiter.submit({ target: 'a', priority: 2, execute: async () => 2 });
   await advance(clock, 100);
-  await arbiter.drain();
+  await arbiter.onIdle();
   const of = (id: string) => events.filter((e) => 'operationId' in e && e.operationId === id).map((e) => e.type);
   t.deepEqual(of(win.id), ['operation.submitted', 'operation.staged', 'operation.won', 'operation.started', 'operation.completed']);
   t.deepEqual(of(lose.id), ['operation.submitted', 'operation.staged', 'operation.rejected']);
@@ -606,12 +606,12 @@ test('createArbiter() - an idle coordinator stops after idleCoordinatorMs', asyn
   await arbiter.stop();
 });
 
-test('arbiter.drain() - resolves once everything in flight is final', async (t) => {
+test('arbiter.onIdle() - resolves once everything in flight is final', async (t) => {
   const { clock, arbiter } = harness();
   let drained = false;
-  t.is(await arbiter.drain(), undefined, 'resolves at once when idle');
+  t.is(await arbiter.onIdle(), undefined, 'resolves at once when idle');
   arbiter.submit({ target: 'a', execute: async () => 1 });
-  const p = arbiter.drain().then(() => (drained = true));
+  const p = arbiter.onIdle().then(() => (drained = true));
   await flush();
   t.false(drained);
   await advance(clock, 100);

@@ -52,7 +52,7 @@ for (const [name, mutate] of mutators) {
     });
     const handles = ['a', 'b', 'c'].map((id, i) => arbiter.submit({ target: 't', id, priority: i + 1, execute }));
     await advance(clock, 100);
-    await arbiter.drain();
+    await arbiter.onIdle();
     const results = await Promise.all(handles.map((h) => outcome(h.result)));
     const m = arbiter.metrics();
     t.is(m.inFlight, 0, 'nothing is left staged');
@@ -222,7 +222,7 @@ test('submit() reads every spec field exactly once; a field that throws on the s
   t.is(await h.result, 'ran');
   for (const [key, n] of reads) t.is(n, 1, `${String(key)} read ${n} times`);
   t.is(arbiter.metrics().inFlight, 0);
-  await arbiter.drain();
+  await arbiter.onIdle();
   await arbiter.stop();
 });
 
@@ -239,7 +239,7 @@ test('submit() with getters that answer validation and then throw: the operation
   const h = arbiter.submit(spec);
   await advance(clock, 100);
   t.is(await h.result, 'ran');
-  await arbiter.drain();
+  await arbiter.onIdle();
   t.is(arbiter.metrics().inFlight, 0);
   await arbiter.stop();
 });
