@@ -1,7 +1,8 @@
 import { ArbiterInputError } from '../src/errors.js';
 import type { ArbiterEvent } from '../src/events.js';
 import type { HealthCheckFn, HealthThresholds } from '../src/observability.js';
-import { expectFiniteNumber, expectFunction, expectObject } from '../src/validate.js';
+import { readOptions } from '../src/keys.js';
+import { expectBoolean, expectFiniteNumber, expectFunction, expectObject } from '../src/validate.js';
 
 /**
  * The default thresholds (see {@link HealthThresholds} for each one).
@@ -26,6 +27,8 @@ export interface ResolvedHealthOptions {
   readonly thresholds: Readonly<HealthThresholds>;
   readonly checks: Readonly<Record<string, HealthCheckFn>>;
   readonly memoryUsage: (() => number) | undefined;
+  readonly refuseWhenUnhealthy: boolean;
+  readonly recheckMs: number;
 }
 
 const RATES = new Set<keyof HealthThresholds>(['minSuccessRate', 'maxConflictRate']);
@@ -35,20 +38,14 @@ const RATES = new Set<keyof HealthThresholds>(['minSuccessRate', 'maxConflictRat
  * @internal
  */
 export function resolveHealthOptions(value: unknown): ResolvedHealthOptions {
-  if (value === undefined) return { thresholds: DEFAULT_HEALTH_THRESHOLDS, checks: {}, memoryUsage: undefined };
-  expectObject(value, 'health');
-  const o = value as { thresholds?: unknown; checks?: unknown; memoryUsage?: unknown };
+  if (value === undefined) {
+    return { thresholds: DEFAULT_HEALTH_THRESHOLDS, checks: {}, memoryUsage: undefined, refuseWhenUnhealthy: false, recheckMs: 1000 };
+  }
+  const o = readOptions(value, ['thresholds', 'checks', 'memoryUsage', 'refuseWhenUnhealthy', 'recheckMs'] as const, 'health');
   const thresholds: HealthThresholds = { ...DEFAULT_HEALTH_THRESHOLDS };
   if (o.thresholds !== undefined) {
-    expectObject(o.thresholds, 'health.thresholds');
-    for (const [key, v] of Object.entries(o.thresholds)) {
-      if (!(key in DEFAULT_HEALTH_THRESHOLDS)) {
-        throw new ArbiterInputError(
-          `health.thresholds.${key}`,
-          `Expected \`health.thresholds\` keys to be one of ${Object.keys(DEFAULT_HEALTH_THRESHOLDS).join(', ')}, got ${JSON.stringify(key)}`,
-        );
-      }
-      if (v === undefined) continue;
+    const given = readOptions(o.thresholds, Object.keys(DEFAULT_HEALTH_THRESHOLDS) as Array<keyof HealthThresholds>, 'health.thresholds');
+    for (const [key, v] of Object.entries(given)) {
       expectFiniteNumber(v, `health.thresholds.${key}`);
       if (RATES.has(key as keyof HealthThresholds) && v > 1) {
         throw new ArbiterInputError(`health.thresholds.${key}`, `Expected \`health.thresholds.${key}\` to be a rate from 0 to 1, got number ${v}`);
@@ -68,10 +65,14 @@ export function resolveHealthOptions(value: unknown): ResolvedHealthOptions {
     }
   }
   if (o.memoryUsage !== undefined) expectFunction(o.memoryUsage, 'health.memoryUsage');
+  if (o.refuseWhenUnhealthy !== undefined) expectBoolean(o.refuseWhenUnhealthy, 'health.refuseWhenUnhealthy');
+  if (o.recheckMs !== undefined) expectFiniteNumber(o.recheckMs, 'health.recheckMs');
   return Object.freeze({
     thresholds: Object.freeze(thresholds),
     checks: Object.freeze(checks),
     memoryUsage: o.memoryUsage as (() => number) | undefined,
+    refuseWhenUnhealthy: (o.refuseWhenUnhealthy as boolean | undefined) ?? false,
+    recheckMs: (o.recheckMs as number | undefined) ?? 1000,
   });
 }
 

@@ -1,5 +1,6 @@
 import type * as PromClient from 'prom-client';
 import { loadOptional, OptionalDependencyError } from '../src/optional.js';
+import { readOptions } from '../src/keys.js';
 import { executionOutcome } from '../machines/breaker.machine.js';
 import type { ArbiterEvent, ArbiterEventBase } from '../src/events.js';
 import type { MetricsOptions, MetricsRegistry } from '../src/observability.js';
@@ -26,8 +27,8 @@ const RESERVED_LABELS = new Set(['le', 'code', 'kind', 'target', 'operation_type
  */
 export function resolveMetricsOptions(value: unknown): Readonly<MetricsOptions> {
   if (value === undefined) return DEFAULT_METRICS;
-  expectObject(value, 'metrics');
-  const o = value as Partial<Record<keyof MetricsOptions, unknown>>;
+  // Read once, unknown keys refused (`metrics: { prefx }` names the typo).
+  const o = readOptions(value, ['prefix', 'labels', 'reservoirSize', 'throughputWindowMs', 'maxTargetLabels', 'maxTypes', 'registry'] as const, 'metrics');
   if (o.prefix !== undefined) {
     if (typeof o.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(o.prefix)) {
       throw new ArbiterInputError('metrics.prefix', `Expected \`metrics.prefix\` to be a Prometheus name prefix like 'arbiter_', got ${JSON.stringify(o.prefix)}`);

@@ -94,6 +94,8 @@ export interface AdmissionSource {
   /** The breaker's gate: whether `id` may go on (a half-open breaker counts it as a probe). */
   breakerAllows?(id: string): boolean;
   breakerReason?(): string;
+  /** Why health refuses new submissions now (`health.refuseWhenUnhealthy`), or `undefined`. */
+  unhealthy?(): string | undefined;
   /** Admitted operations not yet decided, across all targets and on one target. */
   undecided(): number;
   undecidedOn(target: string): number;
@@ -101,7 +103,8 @@ export interface AdmissionSource {
 
 /**
  * The gate between a valid submission and its coordinator: a stopped arbiter, an open circuit
- * breaker and the staging limits refuse it (in that order), with a code and a reason.
+ * breaker, an unhealthy arbiter that refuses work (`health.refuseWhenUnhealthy`) and the staging
+ * limits refuse it (in that order), with a code and a reason.
  *
  * @example
  * ```ts
@@ -123,6 +126,8 @@ export class Admission {
     if (s.breakerAllows !== undefined && !s.breakerAllows(id)) {
       return { code: 'circuit-open', reason: s.breakerReason?.() ?? 'the circuit breaker is open' };
     }
+    const unhealthy = s.unhealthy?.();
+    if (unhealthy !== undefined) return { code: 'circuit-open', reason: unhealthy };
     const total = s.undecided();
     if (total >= this.maxStaged) {
       return { code: 'staging-full', reason: `the arbiter already has ${total} staged operations (maxStaged ${this.maxStaged})` };

@@ -311,6 +311,7 @@ class ArbiterImpl implements Arbiter {
   private readonly random: () => number;
   private readonly logger: Logger | undefined;
   private readonly clockOption: ArbiterConfig['clock'];
+  private readonly healthRecheckMs: number;
   private observerErrors = 0;
   private isStopped = false;
   /** Submissions so far: the last tie-breaker between candidates. */
@@ -326,6 +327,7 @@ class ArbiterImpl implements Arbiter {
     this.logger = config.logger;
     this.clockOption = config.clock;
     this.timers = createTimers(config.clock);
+    this.healthRecheckMs = config.health.recheckMs;
     const onObserverError = (err: unknown) => this.observerFailed(err, config.onObserverError);
     this.hub = new InspectionHub(onObserverError);
     if (config.inspect) this.hub.add(config.inspect);
@@ -356,6 +358,7 @@ class ArbiterImpl implements Arbiter {
         ...(this.parts.breaker
           ? { breakerAllows: (id: string) => this.parts.breaker!.allow(id), breakerReason: () => this.parts.breaker!.reason() }
           : {}),
+        ...(config.health.refuseWhenUnhealthy ? { unhealthy: () => this.healthGate() } : {}),
         undecided: () => this.supervisor.totalUndecided,
         undecidedOn: (target) => this.supervisor.undecidedOn(target),
       },
@@ -725,6 +728,19 @@ class ArbiterImpl implements Arbiter {
       record.timer = undefined;
       record.deliver({ type: 'arbiter.timeout' });
     }, ms);
+  }
+
+  /** The last health verdict while it is fresh (`health.recheckMs`), else a new one. */
+  private gateVerdict: { at: number; reason: string | undefined } | undefined;
+
+  private healthGate(): string | undefined {
+    const now = this.timers.now();
+    const last = this.gateVerdict;
+    if (last !== undefined && now - last.at < this.healthRecheckMs) return last.reason;
+    const report = this.parts.health.check();
+    const reason = report.status === 'unhealthy' ? `health is unhealthy (failed: ${report.failed.join(', ')}); new submissions are refused` : undefined;
+    this.gateVerdict = { at: now, reason };
+    return reason;
   }
 
   private orphanedTargets(ledger: Ledger): string[] {

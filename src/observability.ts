@@ -167,4 +167,12 @@ export interface HealthOptions {
   checks: Record<string, HealthCheckFn>;
   /** Heap in use, in bytes. @default `process.memoryUsage().heapUsed`, or `performance.memory` in browsers */
   memoryUsage: () => number;
+  /**
+   * Refuse new submissions while `health()` is `unhealthy` (rejected `circuit-open`, the reason
+   * naming the failed checks), as a production gate does. Health is checked again at most every
+   * `recheckMs`, so a submission never pays for a full check. @default false
+   */
+  refuseWhenUnhealthy: boolean;
+  /** With `refuseWhenUnhealthy`, how long one health verdict is used. @default 1000 */
+  recheckMs: number;
 }

@@ -241,3 +241,47 @@ test('HealthMonitor - not fed events, it reports every target the core names', (
   const monitor = new HealthMonitor(resolveHealthOptions({ memoryUsage: () => MB }), monitorSource(['doc']));
   t.like(monitor.check().checks.coordinatorsAlive, { healthy: false, message: 'no running coordinator for doc' });
 });
+
+test("health: { refuseWhenUnhealthy } - while unhealthy, new submissions are refused circuit-open naming the failed checks; rechecked every recheckMs", async (t) => {
+  const { SimulatedClock } = await import('xstate');
+  const clock = new SimulatedClock();
+  let heap = 5_000;
+  const arbiter = createArbiter({
+    clock,
+    health: { refuseWhenUnhealthy: true, recheckMs: 500, memoryUsage: () => heap * 1024 * 1024, checks: { db: () => heap < 2_000 } },
+  });
+  // Two of nine checks fail (memory over 1000 MB, the custom db check): degraded, still admitted.
+  const ok = arbiter.submit({ target: 'a', execute: () => 'fine' });
+  t.is(arbiter.health().status, 'degraded');
+  clock.increment(100);
+  t.is(await ok.result, 'fine');
+  // Unhealthy: make more than half fail.
+  const failing = createArbiter({
+    clock,
+    health: {
+      refuseWhenUnhealthy: true,
+      recheckMs: 500,
+      memoryUsage: () => heap * 1024 * 1024,
+      // 8 built-in checks and 6 of these: memory and all 6 fail, 7 of 14, which is unhealthy.
+      checks: { db: () => heap < 2_000, cache: () => heap < 2_000, queue: () => heap < 2_000, search: () => heap < 2_000, mail: () => heap < 2_000, payments: () => heap < 2_000 },
+    },
+  });
+  t.is(failing.health().status, 'unhealthy');
+  const refused = failing.submit({ target: 'a', execute: () => 'never' });
+  const err = (await refused.result.catch((e: unknown) => e)) as { code: string; reason: string };
+  t.is(err.code, 'circuit-open');
+  t.regex(err.reason, /health is unhealthy \(failed: memory, db, cache, queue, search, mail, payments\)/);
+  heap = 100; // recovered, but the verdict is reused for recheckMs
+  const stillRefused = failing.submit({ target: 'a', execute: () => 'never' });
+  t.is(await stillRefused.result.catch((e: { code: string }) => e.code), 'circuit-open');
+  clock.increment(500);
+  const admitted = failing.submit({ target: 'a', execute: () => 'again' });
+  clock.increment(100);
+  t.is(await admitted.result, 'again');
+  const m = failing.metrics();
+  t.is(m.submitted, m.completed + m.rejected + m.inFlight);
+  t.is(m.rejectedByCode['circuit-open'], 2);
+  t.throws(() => createArbiter({ health: { refuseWhenUnhealthy: 'yes' as never } }), { message: /health.refuseWhenUnhealthy/ });
+  await arbiter.stop();
+  await failing.stop();
+});
