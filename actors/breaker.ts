@@ -10,7 +10,9 @@ import type { ArbiterEvent } from '../src/events.js';
 import type { BreakerOptions } from '../src/observability.js';
 import { log, type Logger } from '../src/logger.js';
 import type { ArbiterClock } from '../src/types.js';
-import { expectFiniteNumber, expectInteger, expectObject } from '../src/validate.js';
+import { expectDelay } from '../src/timers.js';
+import { readOptions } from '../src/keys.js';
+import { expectFiniteNumber, expectInteger } from '../src/validate.js';
 import { ArbiterInputError } from '../src/errors.js';
 
 /**
@@ -22,8 +24,11 @@ import { ArbiterInputError } from '../src/errors.js';
 export function resolveBreakerOptions(value: unknown): Readonly<BreakerOptions> | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return DEFAULT_BREAKER;
-  expectObject(value, 'breaker');
-  const o = value as Partial<Record<keyof BreakerOptions, unknown>>;
+  // `windowMs` is the 0.1 name of `rollingWindowMs`, kept for one minor version.
+  const o = readOptions(value, [...(Object.keys(DEFAULT_BREAKER) as Array<keyof BreakerOptions>), 'windowMs'], 'breaker');
+  if (o.windowMs !== undefined && o.rollingWindowMs !== undefined) {
+    throw new ArbiterInputError('breaker.windowMs', 'Expected only `breaker.rollingWindowMs` (`breaker.windowMs` is its deprecated name), got both');
+  }
   if (o.failureRateThreshold !== undefined) {
     expectFiniteNumber(o.failureRateThreshold, 'breaker.failureRateThreshold');
     if (o.failureRateThreshold >= 1) {
@@ -33,15 +38,18 @@ export function resolveBreakerOptions(value: unknown): Readonly<BreakerOptions> 
       );
     }
   }
-  if (o.windowMs !== undefined) expectFiniteNumber(o.windowMs, 'breaker.windowMs', 1);
+  // The rolling window's buckets and the cooldown are timers on the arbiter's clock.
+  if (o.windowMs !== undefined) expectDelay(o.windowMs, 'breaker.windowMs', 1);
+  if (o.rollingWindowMs !== undefined) expectDelay(o.rollingWindowMs, 'breaker.rollingWindowMs', 1);
   if (o.minimumExecutions !== undefined) expectInteger(o.minimumExecutions, 'breaker.minimumExecutions', 1);
-  if (o.openMs !== undefined) expectFiniteNumber(o.openMs, 'breaker.openMs');
+  if (o.openMs !== undefined) expectDelay(o.openMs, 'breaker.openMs');
   if (o.halfOpenProbes !== undefined) expectInteger(o.halfOpenProbes, 'breaker.halfOpenProbes', 1);
   const merged: BreakerOptions = { ...DEFAULT_BREAKER };
   for (const key of Object.keys(DEFAULT_BREAKER) as Array<keyof BreakerOptions>) {
     const v = o[key];
     if (v !== undefined) merged[key] = v as number;
   }
+  if (o.windowMs !== undefined) merged.rollingWindowMs = o.windowMs as number;
   return Object.freeze(merged);
 }
 

@@ -1,7 +1,9 @@
 import { ArbiterInputError } from '../src/errors.js';
 import { log, type Logger } from '../src/logger.js';
 import type { CleanupOptions, CleanupStrategy } from '../src/observability.js';
-import { expectFiniteNumber, expectInteger, expectObject, expectOneOf } from '../src/validate.js';
+import { expectDelay } from '../src/timers.js';
+import { readOptions } from '../src/keys.js';
+import { expectInteger, expectOneOf } from '../src/validate.js';
 
 
 /**
@@ -25,11 +27,11 @@ export const DEFAULT_CLEANUP: Readonly<CleanupOptions> = Object.freeze({
  */
 export function resolveCleanupOptions(value: unknown): Readonly<CleanupOptions> {
   if (value === undefined) return DEFAULT_CLEANUP;
-  expectObject(value, 'cleanup');
-  const o = value as Partial<Record<keyof CleanupOptions, unknown>>;
+  const o = readOptions(value, ['strategy', 'retentionMs', 'maxAgeMs', 'maxRetained'] as const, 'cleanup');
   if (o.strategy !== undefined) expectOneOf(o.strategy, 'cleanup.strategy', ['immediate', 'deferred', 'lazy']);
-  if (o.retentionMs !== undefined) expectFiniteNumber(o.retentionMs, 'cleanup.retentionMs');
-  if (o.maxAgeMs !== undefined) expectFiniteNumber(o.maxAgeMs, 'cleanup.maxAgeMs');
+  // Both become timer delays (the sweep is armed for the oldest record's expiry).
+  if (o.retentionMs !== undefined) expectDelay(o.retentionMs, 'cleanup.retentionMs');
+  if (o.maxAgeMs !== undefined) expectDelay(o.maxAgeMs, 'cleanup.maxAgeMs');
   if (o.maxRetained !== undefined) expectInteger(o.maxRetained, 'cleanup.maxRetained', 0);
   const strategy = (o.strategy as CleanupStrategy | undefined) ?? DEFAULT_CLEANUP.strategy;
   if (strategy === 'immediate' && (o.retentionMs !== undefined || o.maxAgeMs !== undefined)) {
@@ -82,6 +84,13 @@ export interface FinalRecordsHost<TSource extends CleanupRecord, TRecord extends
    * async; a throw or a rejection is counted in `failures` and logged, nothing else.
    */
   dropZombie?: ((record: TSource | TRecord, reason: DropReason) => unknown) | undefined;
+  /**
+   * Called for every other record (not a zombie) leaving the audit trail, in the same way: e.g. to
+   * delete the store record of a completed operation from a record store the arbiter owns.
+   */
+  dropRecord?: ((record: TSource | TRecord, reason: DropReason) => unknown) | undefined;
+  /** Told each failure (a drop that threw or rejected, or a sweep that threw), after it is counted. */
+  onFailure?: ((err: unknown, record: TSource | TRecord | undefined) => void) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -145,7 +154,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
   private stopped = false;
   /** Records removed so far (zombies dropped at once by `immediate` included). */
   cleaned = 0;
-  /** `dropZombie` calls that threw or rejected. */
+  /** `dropZombie` / `dropRecord` calls that threw or rejected. */
   failures = 0;
 
   constructor(
@@ -182,7 +191,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
   add(source: TSource): void {
     if (!this.retains) {
       this.cleaned++;
-      if (isZombie(source)) this.dropZombie(source, 'immediate');
+      this.drop(source, 'immediate', isZombie(source));
       return;
     }
     const record = this.host.toRecord(source);
@@ -256,11 +265,11 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
     this.records.delete(record.id);
     if (this.order.peek() === record) this.order.shift();
     this.cleaned++;
-    if (this.zombies.delete(record)) this.dropZombie(record, reason);
+    this.drop(record, reason, this.zombies.delete(record));
   }
 
-  private dropZombie(record: TSource | TRecord, reason: DropReason): void {
-    const drop = this.host.dropZombie;
+  private drop(record: TSource | TRecord, reason: DropReason, zombie: boolean): void {
+    const drop = zombie ? this.host.dropZombie : this.host.dropRecord;
     if (drop === undefined) return;
     try {
       const result = drop(record, reason);
@@ -272,9 +281,15 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
     }
   }
 
-  private failed(record: TSource | TRecord, err: unknown): void {
+  private failed(record: TSource | TRecord | undefined, err: unknown): void {
     this.failures++;
-    log(this.host.logger, 'error', { operationId: record.id, err }, 'arbiter cleanup failed to remove a zombie record');
+    if (record) log(this.host.logger, 'error', { operationId: record.id, err }, 'arbiter cleanup failed to remove an operation record');
+    else log(this.host.logger, 'error', { err }, 'arbiter cleanup sweep failed');
+    try {
+      this.host.onFailure?.(err, record);
+    } catch {
+      // A reporter that fails changes nothing here.
+    }
   }
 
   // One timer for the whole trail, due when the oldest record expires.
@@ -290,8 +305,7 @@ export class FinalRecords<TSource extends CleanupRecord, TRecord extends Cleanup
       try {
         this.sweep();
       } catch (err) {
-        this.failures++;
-        log(this.host.logger, 'error', { err }, 'arbiter cleanup sweep failed');
+        this.failed(undefined, err);
       }
       this.arm();
     }, due);

@@ -1,12 +1,11 @@
 import { ArbiterInputError } from '../src/errors.js';
+import type { ArbiterEvent } from '../src/events.js';
 import type { HealthCheckFn, HealthThresholds } from '../src/observability.js';
-import { expectFiniteNumber, expectFunction, expectObject } from '../src/validate.js';
-
-
-
+import { readOptions } from '../src/keys.js';
+import { expectBoolean, expectFiniteNumber, expectFunction, expectObject } from '../src/validate.js';
 
 /**
- * The seeds' thresholds.
+ * The default thresholds (see {@link HealthThresholds} for each one).
  *
  * @example
  * ```ts
@@ -28,6 +27,8 @@ export interface ResolvedHealthOptions {
   readonly thresholds: Readonly<HealthThresholds>;
   readonly checks: Readonly<Record<string, HealthCheckFn>>;
   readonly memoryUsage: (() => number) | undefined;
+  readonly refuseWhenUnhealthy: boolean;
+  readonly recheckMs: number;
 }
 
 const RATES = new Set<keyof HealthThresholds>(['minSuccessRate', 'maxConflictRate']);
@@ -37,20 +38,14 @@ const RATES = new Set<keyof HealthThresholds>(['minSuccessRate', 'maxConflictRat
  * @internal
  */
 export function resolveHealthOptions(value: unknown): ResolvedHealthOptions {
-  if (value === undefined) return { thresholds: DEFAULT_HEALTH_THRESHOLDS, checks: {}, memoryUsage: undefined };
-  expectObject(value, 'health');
-  const o = value as { thresholds?: unknown; checks?: unknown; memoryUsage?: unknown };
+  if (value === undefined) {
+    return { thresholds: DEFAULT_HEALTH_THRESHOLDS, checks: {}, memoryUsage: undefined, refuseWhenUnhealthy: false, recheckMs: 1000 };
+  }
+  const o = readOptions(value, ['thresholds', 'checks', 'memoryUsage', 'refuseWhenUnhealthy', 'recheckMs'] as const, 'health');
   const thresholds: HealthThresholds = { ...DEFAULT_HEALTH_THRESHOLDS };
   if (o.thresholds !== undefined) {
-    expectObject(o.thresholds, 'health.thresholds');
-    for (const [key, v] of Object.entries(o.thresholds)) {
-      if (!(key in DEFAULT_HEALTH_THRESHOLDS)) {
-        throw new ArbiterInputError(
-          `health.thresholds.${key}`,
-          `Expected \`health.thresholds\` keys to be one of ${Object.keys(DEFAULT_HEALTH_THRESHOLDS).join(', ')}, got ${JSON.stringify(key)}`,
-        );
-      }
-      if (v === undefined) continue;
+    const given = readOptions(o.thresholds, Object.keys(DEFAULT_HEALTH_THRESHOLDS) as Array<keyof HealthThresholds>, 'health.thresholds');
+    for (const [key, v] of Object.entries(given)) {
       expectFiniteNumber(v, `health.thresholds.${key}`);
       if (RATES.has(key as keyof HealthThresholds) && v > 1) {
         throw new ArbiterInputError(`health.thresholds.${key}`, `Expected \`health.thresholds.${key}\` to be a rate from 0 to 1, got number ${v}`);
@@ -66,14 +61,18 @@ export function resolveHealthOptions(value: unknown): ResolvedHealthOptions {
         throw new ArbiterInputError(`health.checks.${name}`, `Expected \`health.checks\` names to differ from the built-in checks, got ${JSON.stringify(name)}`);
       }
       expectFunction(fn, `health.checks.${name}`);
-      checks[name] = fn;
+      setOwn(checks, name, fn);
     }
   }
   if (o.memoryUsage !== undefined) expectFunction(o.memoryUsage, 'health.memoryUsage');
+  if (o.refuseWhenUnhealthy !== undefined) expectBoolean(o.refuseWhenUnhealthy, 'health.refuseWhenUnhealthy');
+  if (o.recheckMs !== undefined) expectFiniteNumber(o.recheckMs, 'health.recheckMs');
   return Object.freeze({
     thresholds: Object.freeze(thresholds),
     checks: Object.freeze(checks),
     memoryUsage: o.memoryUsage as (() => number) | undefined,
+    refuseWhenUnhealthy: (o.refuseWhenUnhealthy as boolean | undefined) ?? false,
+    recheckMs: (o.recheckMs as number | undefined) ?? 1000,
   });
 }
 
@@ -139,13 +138,17 @@ export interface HealthReport {
   readonly checks: Readonly<Record<string, HealthCheckResult>>;
   /** Names of the failed checks. */
   readonly failed: readonly string[];
-  /** Clock time of the report. */
+  /** Wall-clock time of the report, in milliseconds since the epoch (`Date.now()`). */
   readonly at: number;
+  /** The arbiter's clock at the report (monotonic milliseconds, the time base of `events$`). */
+  readonly clockAt: number;
 }
 
 /** What the health actor measures, read when `health()` is called. @internal */
 export interface HealthSource {
   now(): number;
+  /** Wall-clock milliseconds since the epoch. @default Date.now */
+  wallNow?(): number;
   stopped(): boolean;
   staged(): number;
   /** p99 of the recent conflict resolution times, in milliseconds; `undefined` without conflicts. */
@@ -154,7 +157,7 @@ export interface HealthSource {
   conflictLossRate(): number | undefined;
   zombieCount(): number;
   oldestZombieAt(): number | undefined;
-  /** Targets with staged work but no running coordinator. */
+  /** Targets with admitted, undecided work but no running coordinator. */
   orphanedTargets(): string[];
 }
 
@@ -165,25 +168,73 @@ function defaultMemoryUsage(): number | undefined {
   return perf?.memory?.usedJSHeapSize;
 }
 
+/** Stores `key` as an own data property, `"__proto__"` included (a check may have any name). */
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(3);
 }
 
 /**
- * The health actor: runs the seeds' checks against live numbers when asked. A check that throws
- * is reported failed with the error as its message; the call itself never throws.
+ * The health actor: runs its checks against live numbers when asked. A check that throws is
+ * reported failed with the error as its message; the call itself never throws.
+ *
+ * Fed `events$` (`observe`), it also knows which operations are really in a window: an operation
+ * admitted but waiting in a step of your own before `staged` has no coordinator yet, and that is
+ * no fault, so `coordinatorsAlive` only reports targets with an operation it saw staged.
  *
  * @example
  * ```ts
  * const monitor = new HealthMonitor(resolveHealthOptions({ thresholds: { maxStaged: 10 } }), source);
+ * arbiter.events$.subscribe((e) => monitor.observe(e));
  * monitor.check().status; // 'healthy'
  * ```
  */
 export class HealthMonitor {
+  /** Operations seen `staged` and not yet won or final, and their target. */
+  private readonly staged = new Map<string, string>();
+  /** How many of them each target has. */
+  private readonly stagedOn = new Map<string, number>();
+  private fed = false;
+
   constructor(
     readonly options: ResolvedHealthOptions,
     private readonly source: HealthSource,
   ) {}
+
+  /** Feeds one event (never throws). */
+  observe(event: ArbiterEvent): void {
+    this.fed = true;
+    switch (event.type) {
+      case 'operation.staged':
+        if (!this.staged.has(event.operationId)) {
+          this.staged.set(event.operationId, event.target);
+          this.stagedOn.set(event.target, (this.stagedOn.get(event.target) ?? 0) + 1);
+        }
+        break;
+      case 'conflict.resolved':
+        if (event.decision === 'start' && event.winnerId !== null) this.unstage(event.winnerId);
+        break;
+      case 'operation.started':
+      case 'operation.completed':
+      case 'operation.rejected':
+        this.unstage(event.operationId);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private unstage(id: string): void {
+    const target = this.staged.get(id);
+    if (target === undefined) return;
+    this.staged.delete(id);
+    const n = (this.stagedOn.get(target) ?? 1) - 1;
+    if (n > 0) this.stagedOn.set(target, n);
+    else this.stagedOn.delete(target);
+  }
 
   /** Runs every check. */
   check(): HealthReport {
@@ -192,9 +243,9 @@ export class HealthMonitor {
     const checks: Record<string, HealthCheckResult> = {};
     const run = (name: string, fn: () => HealthCheckResult) => {
       try {
-        checks[name] = fn();
+        setOwn(checks, name, fn());
       } catch (err) {
-        checks[name] = { healthy: false, message: `check threw: ${err instanceof Error ? err.message : String(err)}` };
+        setOwn(checks, name, { healthy: false, message: `check threw: ${err instanceof Error ? err.message : String(err)}` });
       }
     };
     const atMost = (value: number | undefined, threshold: number, what: string): HealthCheckResult =>
@@ -231,7 +282,9 @@ export class HealthMonitor {
     });
     run('coordinatorsAlive', () => {
       if (s.stopped()) return { healthy: false, message: 'the arbiter is stopped' };
-      const orphaned = s.orphanedTargets();
+      let orphaned = s.orphanedTargets();
+      // Fed events, only targets with an operation really staged count (see the class comment).
+      if (this.fed) orphaned = orphaned.filter((target) => this.stagedOn.has(target));
       return orphaned.length === 0
         ? { healthy: true, value: 0, message: 'every target with staged work has a running coordinator' }
         : { healthy: false, value: orphaned.length, message: `no running coordinator for ${orphaned.slice(0, 5).join(', ')}${orphaned.length > 5 ? '…' : ''}` };
@@ -249,6 +302,6 @@ export class HealthMonitor {
     const names = Object.keys(checks);
     const failed = names.filter((n) => !checks[n]!.healthy);
     const status: HealthStatus = failed.length === 0 ? 'healthy' : failed.length * 2 < names.length ? 'degraded' : 'unhealthy';
-    return { status, checks, failed, at: s.now() };
+    return { status, checks, failed, at: s.wallNow ? s.wallNow() : Date.now(), clockAt: s.now() };
   }
 }

@@ -1,11 +1,12 @@
 import type * as PromClient from 'prom-client';
+import { loadOptional, OptionalDependencyError } from '../src/optional.js';
+import { readOptions } from '../src/keys.js';
 import { executionOutcome } from '../machines/breaker.machine.js';
-import type { ArbiterEvent } from '../src/events.js';
-import type { MetricsOptions } from '../src/observability.js';
+import type { ArbiterEvent, ArbiterEventBase } from '../src/events.js';
+import type { MetricsOptions, MetricsRegistry } from '../src/observability.js';
 import { REJECTION_CODES, type CoreMetrics, type RejectionCode } from '../src/types.js';
-import { expectFiniteNumber, expectInteger, expectNonEmptyString, expectObject } from '../src/validate.js';
+import { expectFiniteNumber, expectFunction, expectInteger, expectNonEmptyString, expectObject } from '../src/validate.js';
 import { ArbiterInputError } from '../src/errors.js';
-
 
 const DEFAULT_METRICS: Readonly<MetricsOptions> = Object.freeze({
   prefix: 'arbiter_',
@@ -13,7 +14,12 @@ const DEFAULT_METRICS: Readonly<MetricsOptions> = Object.freeze({
   reservoirSize: 1024,
   throughputWindowMs: 60_000,
   maxTargetLabels: 20,
+  maxTypes: 100,
+  registry: undefined,
 });
+
+/** Label names the arbiter's own metrics use: `metrics.labels` may not take them. */
+const RESERVED_LABELS = new Set(['le', 'code', 'kind', 'target', 'operation_type', 'stage', 'priority', 'result']);
 
 /**
  * Validates the `metrics` option and fills in the defaults.
@@ -21,8 +27,8 @@ const DEFAULT_METRICS: Readonly<MetricsOptions> = Object.freeze({
  */
 export function resolveMetricsOptions(value: unknown): Readonly<MetricsOptions> {
   if (value === undefined) return DEFAULT_METRICS;
-  expectObject(value, 'metrics');
-  const o = value as Partial<Record<keyof MetricsOptions, unknown>>;
+  // Read once, unknown keys refused (`metrics: { prefx }` names the typo).
+  const o = readOptions(value, ['prefix', 'labels', 'reservoirSize', 'throughputWindowMs', 'maxTargetLabels', 'maxTypes', 'registry'] as const, 'metrics');
   if (o.prefix !== undefined) {
     if (typeof o.prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(o.prefix)) {
       throw new ArbiterInputError('metrics.prefix', `Expected \`metrics.prefix\` to be a Prometheus name prefix like 'arbiter_', got ${JSON.stringify(o.prefix)}`);
@@ -31,8 +37,11 @@ export function resolveMetricsOptions(value: unknown): Readonly<MetricsOptions> 
   if (o.labels !== undefined) {
     expectObject(o.labels, 'metrics.labels');
     for (const [k, v] of Object.entries(o.labels)) {
-      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) || k.startsWith('__') || k === 'le' || k === 'code' || k === 'kind' || k === 'target') {
-        throw new ArbiterInputError('metrics.labels', `Expected \`metrics.labels\` keys to be Prometheus label names other than le, code, kind and target, got ${JSON.stringify(k)}`);
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k) || k.startsWith('__') || RESERVED_LABELS.has(k)) {
+        throw new ArbiterInputError(
+          'metrics.labels',
+          `Expected \`metrics.labels\` keys to be Prometheus label names other than ${[...RESERVED_LABELS].join(', ')}, got ${JSON.stringify(k)}`,
+        );
       }
       expectNonEmptyString(v, `metrics.labels.${k}`);
     }
@@ -40,13 +49,30 @@ export function resolveMetricsOptions(value: unknown): Readonly<MetricsOptions> 
   if (o.reservoirSize !== undefined) expectInteger(o.reservoirSize, 'metrics.reservoirSize', 1, 1 << 20);
   if (o.throughputWindowMs !== undefined) expectFiniteNumber(o.throughputWindowMs, 'metrics.throughputWindowMs', 1);
   if (o.maxTargetLabels !== undefined) expectInteger(o.maxTargetLabels, 'metrics.maxTargetLabels', 0);
+  if (o.maxTypes !== undefined) expectInteger(o.maxTypes, 'metrics.maxTypes', 0);
+  if (o.registry !== undefined) {
+    expectObject(o.registry, 'metrics.registry');
+    const r = o.registry as Partial<Record<keyof MetricsRegistry, unknown>>;
+    expectFunction(r.registerMetric, 'metrics.registry.registerMetric');
+    expectFunction(r.getSingleMetric, 'metrics.registry.getSingleMetric');
+  }
   return Object.freeze({
     prefix: (o.prefix as string | undefined) ?? DEFAULT_METRICS.prefix,
     labels: Object.freeze({ ...((o.labels as Record<string, string> | undefined) ?? {}) }),
     reservoirSize: (o.reservoirSize as number | undefined) ?? DEFAULT_METRICS.reservoirSize,
     throughputWindowMs: (o.throughputWindowMs as number | undefined) ?? DEFAULT_METRICS.throughputWindowMs,
     maxTargetLabels: (o.maxTargetLabels as number | undefined) ?? DEFAULT_METRICS.maxTargetLabels,
+    maxTypes: (o.maxTypes as number | undefined) ?? DEFAULT_METRICS.maxTypes,
+    registry: o.registry as MetricsRegistry | undefined,
   });
+}
+
+/**
+ * Sets `key` as an own, enumerable data property, whatever the string: `obj[key] = value` would
+ * change the prototype for `"__proto__"` instead of storing it.
+ */
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -87,6 +113,58 @@ export interface ThroughputSnapshot {
 }
 
 /**
+ * Operations per effective priority, keyed `'1'` to `'10'` (every key present, 0 included).
+ *
+ * @example
+ * ```ts
+ * const { submitted, won } = arbiter.metrics().priorities;
+ * console.log(`CRITICAL: ${won['10']} of ${submitted['10']} won`);
+ * ```
+ */
+export type PriorityCounts = Readonly<Record<string, number>>;
+
+/**
+ * What happened to the operations of one `type`.
+ *
+ * @example
+ * ```ts
+ * const { successRate } = arbiter.metrics().byType['withdraw'] ?? {};
+ * ```
+ */
+export interface TypeMetrics {
+  readonly submitted: number;
+  /** Operations that won their target (they started executing, or a custom step after winning). */
+  readonly won: number;
+  readonly completed: number;
+  readonly rejected: number;
+  /** Winners that ended `execution-failed`, `retries-exhausted` or `timeout`. */
+  readonly executionFailures: number;
+  /**
+   * completed / winners that reached a final state: a winner preempted, failed, timed out or
+   * rejected by a step of your own counts against it; losers do not. `undefined` until a winner
+   * of this type is final.
+   */
+  readonly successRate: number | undefined;
+}
+
+/**
+ * Cleanup of zombie store records (winners that ended rejected), as reported by the cleanup actor.
+ *
+ * @example
+ * ```ts
+ * const { failed, successRate } = arbiter.metrics().cleanup;
+ * ```
+ */
+export interface CleanupMetrics {
+  /** Store records removed. */
+  readonly succeeded: number;
+  /** Removals that threw or rejected (and sweeps that failed). */
+  readonly failed: number;
+  /** succeeded / (succeeded + failed); `undefined` before any. */
+  readonly successRate: number | undefined;
+}
+
+/**
  * Everything `arbiter.metrics()` returns: the core counters plus the metrics actor's.
  *
  * @example
@@ -99,6 +177,8 @@ export interface ThroughputSnapshot {
 export interface ArbiterMetrics extends CoreMetrics {
   /** `submitted − completed − rejected − inFlight`: always 0 (the accounting invariant). */
   readonly unaccounted: number;
+  /** Rejections by code: every built-in code (0 included), then codes of your own lifecycle steps (any string). */
+  readonly rejectedByCode: Readonly<Record<RejectionCode, number>> & Readonly<Record<string, number>>;
   /** Operations that entered a window (`operation.staged` events). */
   readonly stagedTotal: number;
   /** Executions started, retries included (`operation.started` events). */
@@ -118,17 +198,41 @@ export interface ArbiterMetrics extends CoreMetrics {
   readonly retained: number;
   /** Failures inside the metrics actor itself (they never affect operations). */
   readonly metricsErrors: number;
+  /** Effective priorities of submitted operations and of winners. */
+  readonly priorities: { readonly submitted: PriorityCounts; readonly won: PriorityCounts };
+  /** Per operation `type` (the first `maxTypes` distinct types). */
+  readonly byType: Readonly<Record<string, TypeMetrics>>;
+  /** Operations of the types beyond `maxTypes`, summed. */
+  readonly otherTypes: TypeMetrics;
+  /**
+   * Executing operations that a window's winner outranked while they were inside their grace
+   * period, so they kept their target (each operation counted once).
+   */
+  readonly gracePeriodSaves: number;
+  /** Per-target coordinators started, stopped (idle or shutdown) and failed. */
+  readonly coordinatorStarts: number;
+  readonly coordinatorStops: number;
+  readonly coordinatorFailures: number;
+  /** Winners whose store registration failed. */
+  readonly promotionFailures: number;
+  readonly cleanup: CleanupMetrics;
+  /** Windows whose custom `selectWinner` ran past its time bound. */
+  readonly arbitrationTimeouts: number;
   readonly histograms: {
     /** Time `arbitrate` took per conflict, in microseconds. */
     readonly resolutionTimeUs: HistogramSnapshot;
     /** Candidates per conflict. */
     readonly operationsPerConflict: HistogramSnapshot;
-    /** First start to completion, in milliseconds (completed operations). */
+    /** From the first start of `execute` to completion, in milliseconds (completed operations). */
     readonly executionTimeMs: HistogramSnapshot;
     /** Submission to final state, in milliseconds (every operation). */
     readonly decisionLatencyMs: HistogramSnapshot;
     /** Retries a completed operation needed (`attempt − 1`). */
     readonly retriesPerSuccess: HistogramSnapshot;
+    /** Winner decided → its record registered in the store, in milliseconds. */
+    readonly promotionTimeMs: HistogramSnapshot;
+    /** Time to remove one zombie store record, in milliseconds (failures included). */
+    readonly cleanupLatencyMs: HistogramSnapshot;
   };
   readonly throughput: ThroughputSnapshot;
 }
@@ -141,6 +245,31 @@ export interface MetricsSource {
   retained(): number;
   now(): number;
 }
+
+/**
+ * The events beyond the operation lifecycle that the metrics actor counts: a grace period that
+ * protected a holder, a record promoted, a coordinator's lifecycle, a cleanup, an arbitration
+ * past its bound. All are on `events$`.
+ *
+ * @example
+ * ```ts
+ * collector.observe({ type: 'coordinator.started', seq: 1, at: 0, target: 'acct' });
+ * ```
+ */
+export type CollectorEvent = Extract<
+  ArbiterEvent,
+  {
+    type:
+      | 'operation.protected'
+      | 'operation.promoted'
+      | 'coordinator.started'
+      | 'coordinator.stopped'
+      | 'coordinator.failed'
+      | 'cleanup.completed'
+      | 'cleanup.failed'
+      | 'arbitration.timedOut';
+  }
+>;
 
 /**
  * A histogram kept without allocation: all-time count, sum, min and max, and a ring of the
@@ -272,42 +401,100 @@ export interface WindowRates {
   readonly conflictLossRate: number | undefined;
 }
 
-/** Histograms exported to Prometheus, with their fixed buckets. */
+/**
+ * Histograms, with their Prometheus names and fixed buckets. Prometheus wants durations in
+ * seconds: `unit` converts the value kept in `metrics()` (ms or µs) to seconds on export.
+ */
 const HISTOGRAMS = {
   resolutionTimeUs: {
-    name: 'resolution_time_microseconds',
-    help: 'Time spent arbitrating one conflict, in microseconds.',
-    buckets: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 100_000],
+    name: 'resolution_time_seconds',
+    help: 'Time spent arbitrating one conflict, in seconds.',
+    unit: 1e6,
+    buckets: [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1],
   },
   operationsPerConflict: {
     name: 'operations_per_conflict',
     help: 'Candidates competing in one conflict.',
+    unit: 1,
     buckets: [2, 3, 4, 5, 6, 8, 10, 15, 20, 50, 100, 1000],
   },
   executionTimeMs: {
-    name: 'execution_time_milliseconds',
-    help: 'From the first start of an execution to its completion, in milliseconds.',
-    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 60_000],
+    name: 'execution_time_seconds',
+    help: 'From the first start of execute to completion, in seconds.',
+    unit: 1000,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60],
   },
   decisionLatencyMs: {
-    name: 'decision_latency_milliseconds',
-    help: 'From submission to the final state, in milliseconds.',
-    buckets: [1, 5, 10, 25, 50, 100, 150, 250, 500, 1000, 2500, 5000, 10_000, 60_000],
+    name: 'decision_latency_seconds',
+    help: 'From submission to the final state, in seconds.',
+    unit: 1000,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 60],
   },
   retriesPerSuccess: {
     name: 'retries_per_success',
     help: 'Retries a completed operation needed.',
+    unit: 1,
     buckets: [0, 1, 2, 3, 5, 10, 20],
+  },
+  promotionTimeMs: {
+    name: 'promotion_time_seconds',
+    help: 'From a winner decided to its record registered in the store, in seconds.',
+    unit: 1000,
+    buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+  },
+  cleanupLatencyMs: {
+    name: 'cleanup_duration_seconds',
+    help: 'Time to remove one zombie store record (failures included), in seconds.',
+    unit: 1000,
+    buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
   },
 } as const;
 
 type HistogramKey = keyof typeof HISTOGRAMS;
+const HISTOGRAM_KEYS = Object.keys(HISTOGRAMS) as HistogramKey[];
+
+/** Counts of one operation type. */
+class TypeCounts {
+  submitted = 0;
+  won = 0;
+  completed = 0;
+  rejected = 0;
+  rejectedAfterWin = 0;
+  executionFailures = 0;
+
+  snapshot(): TypeMetrics {
+    const finishedWinners = this.completed + this.rejectedAfterWin;
+    return {
+      submitted: this.submitted,
+      won: this.won,
+      completed: this.completed,
+      rejected: this.rejected,
+      executionFailures: this.executionFailures,
+      successRate: finishedWinners > 0 ? this.completed / finishedWinners : undefined,
+    };
+  }
+}
+
+/** What the collector remembers of an operation between its submission and its final event. */
+class OperationState {
+  won = false;
+  saved = false;
+  firstStartAt: number | undefined = undefined;
+
+  constructor(
+    readonly counts: TypeCounts,
+    readonly priority: number,
+  ) {}
+}
+
+const PRIORITY_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'] as const;
 
 /**
  * The metrics actor: an `events$` observer that keeps plain counters, sliding-window counters and
- * allocation-free histograms, so the per-event cost is a switch and a few additions. Prometheus
- * metrics (a `prom-client` `Registry` of its own, never the global one) are built on the first
- * `text()` call and read these values then; histogram observations reach prom-client in batches.
+ * allocation-free histograms, so the per-event cost is a switch and a few additions; it also
+ * remembers each operation in flight (its type and first start) until its final event. Prometheus
+ * metrics (a `prom-client` `Registry` of its own, never the global one, plus `metrics.registry`
+ * when given) read these values when scraped; histogram observations reach prom-client in batches.
  *
  * @example
  * ```ts
@@ -324,12 +511,30 @@ export class MetricsCollector {
     conflictsResolved: 0,
     retries: 0,
     preemptions: 0,
+    gracePeriodSaves: 0,
+    coordinatorStarts: 0,
+    coordinatorStops: 0,
+    coordinatorFailures: 0,
+    promotionFailures: 0,
+    cleanupSucceeded: 0,
+    cleanupFailed: 0,
+    arbitrationTimeouts: 0,
   };
   private readonly histograms: Record<HistogramKey, RecentHistogram>;
   private readonly sliding: SlidingCounters;
   private readonly startedAt: number;
+  /** Operations between `operation.submitted` and their final event. */
+  private readonly operations = new Map<string, OperationState>();
+  private readonly types = new Map<string, TypeCounts>();
+  private readonly otherTypes = new TypeCounts();
+  /** Indexed by effective priority (1..10; 0 holds anything else). */
+  private readonly prioritySubmitted = new Float64Array(11);
+  private readonly priorityWon = new Float64Array(11);
+  private readonly rejectedByCode = new Map<string, number>(REJECTION_CODES.map((c) => [c, 0]));
   private errors = 0;
   private prom: PromExport | undefined;
+  /** One snapshot serves every metric of one scrape (prom-client collects them all synchronously). */
+  private cached: ArbiterMetrics | undefined;
   /** Observations that left a full ring before prom-client was loaded, per histogram. */
   private readonly overflow = new Map<RecentHistogram, number[]>();
 
@@ -346,13 +551,16 @@ export class MetricsCollector {
       executionTimeMs: make(),
       decisionLatencyMs: make(),
       retriesPerSuccess: make(),
+      promotionTimeMs: make(),
+      cleanupLatencyMs: make(),
     };
     this.sliding = new SlidingCounters(options.throughputWindowMs);
     this.startedAt = source.now();
+    if (options.registry !== undefined) this.registerIn(options.registry);
   }
 
   /** Feeds one event. Never throws: a failure is counted in `metricsErrors`. */
-  observe(event: ArbiterEvent): void {
+  observe(event: ArbiterEvent | CollectorEvent): void {
     try {
       this.record(event);
     } catch (err) {
@@ -361,12 +569,21 @@ export class MetricsCollector {
     }
   }
 
-  private record(e: ArbiterEvent): void {
+  private record(e: ArbiterEvent | CollectorEvent): void {
     const h = this.histograms;
     switch (e.type) {
-      case 'operation.submitted':
+      case 'operation.submitted': {
         this.sliding.add(Slide.Submitted, e.at);
+        let counts = this.types.get(e.operationType);
+        if (counts === undefined) {
+          counts = this.types.size < this.options.maxTypes ? new TypeCounts() : this.otherTypes;
+          if (counts !== this.otherTypes) this.types.set(e.operationType, counts);
+        }
+        counts.submitted++;
+        this.prioritySubmitted[priorityIndex(e.effectivePriority)]!++;
+        this.operations.set(e.operationId, new OperationState(counts, e.effectivePriority));
         break;
+      }
       case 'operation.staged':
         this.counts.staged++;
         break;
@@ -377,30 +594,97 @@ export class MetricsCollector {
       case 'conflict.resolved':
         this.counts.conflictsResolved++;
         h.resolutionTimeUs.record(e.durationMs * 1000);
+        if (e.decision === 'start' && e.winnerId !== null) this.won(this.operations.get(e.winnerId));
         break;
-      case 'operation.started':
+      case 'operation.started': {
         this.counts.started++;
+        const op = this.operations.get(e.operationId);
+        if (op !== undefined) {
+          op.firstStartAt ??= e.at;
+          this.won(op);
+        }
         break;
+      }
       case 'operation.retrying':
         this.counts.retries++;
         break;
       case 'operation.preempted':
         this.counts.preemptions++;
         break;
-      case 'operation.completed':
+      case 'operation.completed': {
         this.sliding.add(Slide.Completed, e.at);
         this.sliding.add(Slide.ExecSucceeded, e.at);
-        h.executionTimeMs.record(e.executionMs);
+        const op = this.operations.get(e.operationId);
+        // From the first start of `execute`, whatever steps ran between winning and executing.
+        h.executionTimeMs.record(op?.firstStartAt !== undefined ? e.at - op.firstStartAt : e.executionMs);
         h.decisionLatencyMs.record(e.durationMs);
         h.retriesPerSuccess.record(Math.max(0, e.attempt - 1));
+        if (op !== undefined) {
+          this.won(op);
+          op.counts.completed++;
+          this.operations.delete(e.operationId);
+        }
         break;
-      case 'operation.rejected':
+      }
+      case 'operation.rejected': {
         this.sliding.add(Slide.Rejected, e.at);
+        const failure = executionOutcome(e) === 'failure';
         if (e.code === 'lost-arbitration') this.sliding.add(Slide.LostArbitration, e.at);
-        else if (executionOutcome(e) === 'failure') this.sliding.add(Slide.ExecFailed, e.at);
+        else if (failure) this.sliding.add(Slide.ExecFailed, e.at);
         h.decisionLatencyMs.record(e.durationMs);
+        this.rejectedByCode.set(e.code, (this.rejectedByCode.get(e.code) ?? 0) + 1);
+        const op = this.operations.get(e.operationId);
+        if (op !== undefined) {
+          if (e.won) {
+            this.won(op);
+            op.counts.rejectedAfterWin++;
+          }
+          op.counts.rejected++;
+          if (failure) op.counts.executionFailures++;
+          this.operations.delete(e.operationId);
+        }
+        break;
+      }
+      case 'operation.protected': {
+        const op = this.operations.get(e.operationId);
+        if (op === undefined || !op.saved) {
+          if (op !== undefined) op.saved = true;
+          this.counts.gracePeriodSaves++;
+        }
+        break;
+      }
+      case 'operation.promoted':
+        if (e.ok) h.promotionTimeMs.record(e.durationMs);
+        else this.counts.promotionFailures++;
+        break;
+      case 'coordinator.started':
+        this.counts.coordinatorStarts++;
+        break;
+      case 'coordinator.stopped':
+        this.counts.coordinatorStops++;
+        break;
+      case 'coordinator.failed':
+        this.counts.coordinatorFailures++;
+        break;
+      case 'cleanup.completed':
+        this.counts.cleanupSucceeded++;
+        h.cleanupLatencyMs.record(e.durationMs);
+        break;
+      case 'cleanup.failed':
+        this.counts.cleanupFailed++;
+        h.cleanupLatencyMs.record(e.durationMs);
+        break;
+      case 'arbitration.timedOut':
+        this.counts.arbitrationTimeouts++;
         break;
     }
+  }
+
+  private won(op: OperationState | undefined): void {
+    if (op === undefined || op.won) return;
+    op.won = true;
+    op.counts.won++;
+    this.priorityWon[priorityIndex(op.priority)]!++;
   }
 
   /** Rates over the sliding window, for health checks. */
@@ -428,31 +712,51 @@ export class MetricsCollector {
     const core = this.source.core();
     const now = this.source.now();
     const stagedByTarget: Record<string, number> = {};
-    for (const [target, n] of this.source.stagedByTarget()) if (n > 0) stagedByTarget[target] = n;
+    for (const [target, n] of this.source.stagedByTarget()) if (n > 0) setOwn(stagedByTarget, target, n);
+    // The core's counts are authoritative (they include rejections no event reported, e.g. after
+    // stop()), except where its plain object cannot hold a code: a name of Object.prototype
+    // (`__proto__`, `constructor`, …). Those, and any code it lacks, come from the events.
+    const rejectedByCode: Record<string, number> = {};
+    const fromCore = core.rejectedByCode as Readonly<Record<string, unknown>>;
+    for (const code of Object.keys(fromCore)) {
+      const n = fromCore[code];
+      if (typeof n === 'number' && !(code in Object.prototype)) setOwn(rejectedByCode, code, n);
+    }
+    for (const [code, n] of this.rejectedByCode) if (!Object.prototype.hasOwnProperty.call(rejectedByCode, code)) setOwn(rejectedByCode, code, n);
+    const byType: Record<string, TypeMetrics> = {};
+    for (const [type, counts] of this.types) setOwn(byType, type, counts.snapshot());
     const seconds = Math.max(Math.min(this.options.throughputWindowMs, now - this.startedAt), 1) / 1000;
     const rate = (field: Slide) => this.sliding.sum(field, now) / seconds;
-    const h = this.histograms;
+    const c = this.counts;
+    const cleanups = c.cleanupSucceeded + c.cleanupFailed;
+    const histograms = {} as Record<HistogramKey, HistogramSnapshot>;
+    for (const key of HISTOGRAM_KEYS) histograms[key] = this.histograms[key].snapshot();
     return {
       ...core,
+      rejectedByCode: rejectedByCode as ArbiterMetrics['rejectedByCode'],
       unaccounted: core.submitted - core.completed - core.rejected - core.inFlight,
-      stagedTotal: this.counts.staged,
-      started: this.counts.started,
-      conflictsDetected: this.counts.conflictsDetected,
-      conflictsResolved: this.counts.conflictsResolved,
-      retries: this.counts.retries,
-      preemptions: this.counts.preemptions,
+      stagedTotal: c.staged,
+      started: c.started,
+      conflictsDetected: c.conflictsDetected,
+      conflictsResolved: c.conflictsResolved,
+      retries: c.retries,
+      preemptions: c.preemptions,
       promoted: core.promoted ?? 0,
       zombies: core.zombies ?? 0,
       stagedByTarget,
       retained: this.source.retained(),
       metricsErrors: this.errors,
-      histograms: {
-        resolutionTimeUs: h.resolutionTimeUs.snapshot(),
-        operationsPerConflict: h.operationsPerConflict.snapshot(),
-        executionTimeMs: h.executionTimeMs.snapshot(),
-        decisionLatencyMs: h.decisionLatencyMs.snapshot(),
-        retriesPerSuccess: h.retriesPerSuccess.snapshot(),
-      },
+      priorities: { submitted: priorityCounts(this.prioritySubmitted), won: priorityCounts(this.priorityWon) },
+      byType,
+      otherTypes: this.otherTypes.snapshot(),
+      gracePeriodSaves: c.gracePeriodSaves,
+      coordinatorStarts: c.coordinatorStarts,
+      coordinatorStops: c.coordinatorStops,
+      coordinatorFailures: c.coordinatorFailures,
+      promotionFailures: c.promotionFailures,
+      cleanup: { succeeded: c.cleanupSucceeded, failed: c.cleanupFailed, successRate: cleanups > 0 ? c.cleanupSucceeded / cleanups : undefined },
+      arbitrationTimeouts: c.arbitrationTimeouts,
+      histograms,
       throughput: {
         windowMs: this.options.throughputWindowMs,
         submittedPerSec: rate(Slide.Submitted),
@@ -465,19 +769,62 @@ export class MetricsCollector {
   /** The Prometheus text exposition format, produced by prom-client (loaded on first use). */
   async text(): Promise<string> {
     const prom = this.promExport(await loadPromClient());
-    for (const key of Object.keys(this.histograms) as HistogramKey[]) this.flush(this.histograms[key]);
-    prom.latest = this.snapshot();
-    try {
-      return await prom.registry.metrics();
-    } finally {
-      prom.latest = undefined;
+    return prom.registry.metrics();
+  }
+
+  /** The snapshot every metric of one scrape reads. */
+  private read(): ArbiterMetrics {
+    if (this.cached === undefined) {
+      this.cached = this.snapshot();
+      queueMicrotask(() => {
+        this.cached = undefined;
+      });
     }
+    return this.cached;
+  }
+
+  // Registers in the application's registry now when prom-client can be loaded synchronously
+  // (Node), else as soon as its import resolves.
+  private registerIn(registry: MetricsRegistry): void {
+    const taken = this.metricNames().filter((name) => registry.getSingleMetric(name) !== undefined);
+    if (taken.length > 0) {
+      throw new ArbiterInputError(
+        'metrics.registry',
+        `Expected \`metrics.registry\` to have no metric named ${taken[0]} yet (${taken.length} of the arbiter's names are taken); give this arbiter another \`metrics.prefix\``,
+      );
+    }
+    const client = loadPromClientSync();
+    if (client !== undefined) {
+      this.promExport(client);
+      return;
+    }
+    loadPromClient().then(
+      (loaded) => this.observeSafely(() => this.promExport(loaded)),
+      (err: unknown) => this.observeSafely(() => {
+        throw err;
+      }),
+    );
+  }
+
+  private observeSafely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.errors++;
+      this.onError?.(err);
+    }
+  }
+
+  /** Every Prometheus metric name this collector exports. */
+  metricNames(): string[] {
+    const p = this.options.prefix;
+    return [...METRIC_NAMES, ...HISTOGRAM_KEYS.map((k) => HISTOGRAMS[k].name)].map((n) => p + n);
   }
 
   // A full ring hands its unexported values to prom-client; until prom-client is loaded they wait
   // in a bounded overflow list (the import resolves within a turn of the event loop).
   private flush(h: RecentHistogram): void {
-    const key = (Object.keys(this.histograms) as HistogramKey[]).find((k) => this.histograms[k] === h);
+    const key = HISTOGRAM_KEYS.find((k) => this.histograms[k] === h);
     if (key === undefined) return;
     if (promClient === undefined) {
       let list = this.overflow.get(h);
@@ -494,29 +841,40 @@ export class MetricsCollector {
       return;
     }
     const target = this.promExport(promClient).histograms[key];
+    const unit = HISTOGRAMS[key].unit;
     const waiting = this.overflow.get(h);
     if (waiting !== undefined) {
       this.overflow.delete(h);
-      for (const v of waiting) target.observe(v);
+      for (const v of waiting) target.observe(v / unit);
     }
-    h.drain((v) => target.observe(v));
+    h.drain((v) => target.observe(v / unit));
   }
 
   private flushOverflow(): void {
     if (promClient === undefined) return;
     for (const [h, list] of this.overflow) {
-      const key = (Object.keys(this.histograms) as HistogramKey[]).find((k) => this.histograms[k] === h);
+      const key = HISTOGRAM_KEYS.find((k) => this.histograms[k] === h);
       if (key === undefined) continue;
       const target = this.promExport(promClient).histograms[key];
-      for (const v of list) target.observe(v);
+      for (const v of list) target.observe(v / HISTOGRAMS[key].unit);
     }
     this.overflow.clear();
   }
 
   private promExport(client: typeof PromClient): PromExport {
-    this.prom ??= buildPromExport(client, this.options, () => this.prom?.latest ?? this.snapshot());
+    this.prom ??= buildPromExport(client, this.options, () => this.read(), (h) => this.flush(this.histograms[h]));
     return this.prom;
   }
+}
+
+function priorityIndex(priority: number): number {
+  return Number.isInteger(priority) && priority >= 1 && priority <= 10 ? priority : 0;
+}
+
+function priorityCounts(counts: Float64Array): PriorityCounts {
+  const out: Record<string, number> = {};
+  for (const key of PRIORITY_KEYS) out[key] = counts[Number(key)]!;
+  return out;
 }
 
 const OVERFLOW_LIMIT = 1 << 16;
@@ -527,30 +885,96 @@ const PROM_CLIENT = 'prom-client';
 let promClient: typeof PromClient | undefined;
 let promClientLoading: Promise<typeof PromClient> | undefined;
 
+function normalize(mod: unknown): typeof PromClient {
+  const m = mod as typeof PromClient & { default?: typeof PromClient };
+  return m.Registry ? m : (m.default ?? m);
+}
+
 function loadPromClient(): Promise<typeof PromClient> {
-  promClientLoading ??= (import(PROM_CLIENT) as Promise<typeof PromClient & { default?: typeof PromClient }>).then(
-    (mod) => (promClient = mod.Registry ? mod : (mod.default ?? mod)),
+  if (promClient !== undefined) return Promise.resolve(promClient);
+  promClientLoading ??= loadOptional<unknown>(PROM_CLIENT, 'metricsText').then(
+    (mod) => (promClient = normalize(mod)),
     (err: unknown) => {
       promClientLoading = undefined;
+      // Not installed: the error names the npm install command (prom-client is an optional peer).
+      if (err instanceof OptionalDependencyError) throw err;
       throw new Error(`arbiter: metricsText() needs prom-client, which could not be loaded here: ${String(err)}`);
     },
   );
   return promClientLoading;
 }
 
+// Node ≥ 20.16 can load prom-client (CommonJS, the same instance `import` gives) synchronously,
+// so metrics are in the application's registry as soon as createArbiter returns.
+function loadPromClientSync(): typeof PromClient | undefined {
+  if (promClient !== undefined) return promClient;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const mod = proc?.getBuiltinModule?.('node:module') as { createRequire?: (from: string) => (id: string) => unknown } | undefined;
+  if (typeof mod?.createRequire !== 'function') return undefined;
+  try {
+    promClient = normalize(mod.createRequire(import.meta.url)(PROM_CLIENT));
+  } catch {
+    return undefined;
+  }
+  return promClient;
+}
+
 interface PromExport {
   readonly registry: PromClient.Registry;
   readonly histograms: Record<HistogramKey, PromClient.Histogram>;
-  latest: ArbiterMetrics | undefined;
 }
 
-function buildPromExport(client: typeof PromClient, options: Readonly<MetricsOptions>, read: () => ArbiterMetrics): PromExport {
+/** Names of the non-histogram metrics, without the prefix (kept in step with buildPromExport). */
+const METRIC_NAMES = [
+  'operations_submitted_total',
+  'operations_staged_total',
+  'operations_started_total',
+  'operations_completed_total',
+  'operations_rejected_total',
+  'conflicts_detected_total',
+  'conflicts_resolved_total',
+  'retries_total',
+  'preemptions_total',
+  'grace_period_saves_total',
+  'promoted_total',
+  'promotion_failures_total',
+  'zombies_total',
+  'observer_errors_total',
+  'metrics_errors_total',
+  'coordinator_starts_total',
+  'coordinator_stops_total',
+  'coordinator_failures_total',
+  'cleanup_total',
+  'cleanup_success_ratio',
+  'arbitration_timeouts_total',
+  'submitted_by_priority_total',
+  'won_by_priority_total',
+  'operations_by_type_total',
+  'type_success_ratio',
+  'operations_in_flight',
+  'operations_unaccounted',
+  'staged_operations',
+  'executing_operations',
+  'coordinators',
+  'retained_records',
+  'staged_by_target',
+  'throughput_per_second',
+] as const;
+
+type MetricName = (typeof METRIC_NAMES)[number];
+
+function buildPromExport(
+  client: typeof PromClient,
+  options: Readonly<MetricsOptions>,
+  read: () => ArbiterMetrics,
+  flush: (key: HistogramKey) => void,
+): PromExport {
   const { Counter, Gauge, Histogram, Registry } = client;
   const registry = new Registry();
   registry.setDefaultLabels({ ...options.labels });
   const p = options.prefix;
-  const registers = [registry];
-  const counter = (name: string, help: string, value: (m: ArbiterMetrics) => number) =>
+  const registers = options.registry === undefined ? [registry] : [registry, options.registry as unknown as PromClient.Registry];
+  const counter = (name: MetricName, help: string, value: (m: ArbiterMetrics) => number) =>
     new Counter({
       name: p + name,
       help,
@@ -560,37 +984,80 @@ function buildPromExport(client: typeof PromClient, options: Readonly<MetricsOpt
         this.inc(value(read()));
       },
     });
-  const gauge = (name: string, help: string, value: (m: ArbiterMetrics) => number) =>
+  const labelledCounter = <L extends string>(name: MetricName, help: string, label: L, values: (m: ArbiterMetrics) => Iterable<readonly [string, number]>) =>
+    new Counter({
+      name: p + name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        this.reset();
+        for (const [key, n] of values(read())) this.inc({ [label]: key } as Partial<Record<L, string>>, n);
+      },
+    });
+  const gauge = (name: MetricName, help: string, value: (m: ArbiterMetrics) => number | undefined) =>
     new Gauge({
       name: p + name,
       help,
       registers,
       collect() {
-        this.set(value(read()));
+        // An unlabelled gauge always has a sample: NaN says "nothing measured yet".
+        this.set(value(read()) ?? Number.NaN);
       },
     });
   counter('operations_submitted_total', 'Operations submitted (valid submissions).', (m) => m.submitted);
   counter('operations_staged_total', 'Operations that entered a window.', (m) => m.stagedTotal);
   counter('operations_started_total', 'Executions started, retries included.', (m) => m.started);
   counter('operations_completed_total', 'Operations completed.', (m) => m.completed);
-  new Counter({
-    name: p + 'operations_rejected_total',
-    help: 'Operations rejected, by rejection code.',
-    labelNames: ['code'],
-    registers,
-    collect() {
-      const m = read();
-      this.reset();
-      for (const code of REJECTION_CODES) this.inc({ code }, m.rejectedByCode[code as RejectionCode]);
-    },
-  });
+  labelledCounter('operations_rejected_total', 'Operations rejected, by rejection code (codes of custom lifecycle steps included).', 'code', (m) =>
+    Object.entries(m.rejectedByCode),
+  );
   counter('conflicts_detected_total', 'Windows that closed with two or more candidates.', (m) => m.conflictsDetected);
   counter('conflicts_resolved_total', 'Conflicts arbitrated.', (m) => m.conflictsResolved);
   counter('retries_total', 'Executions retried after a retryable error.', (m) => m.retries);
   counter('preemptions_total', 'Executing operations preempted.', (m) => m.preemptions);
+  counter('grace_period_saves_total', 'Executing operations a grace period kept from being preempted (each counted once).', (m) => m.gracePeriodSaves);
   counter('promoted_total', 'Winners registered in the store.', (m) => m.promoted);
+  counter('promotion_failures_total', 'Winners whose store registration failed.', (m) => m.promotionFailures);
   counter('zombies_total', 'Store records of operations that won and then ended rejected.', (m) => m.zombies);
   counter('observer_errors_total', 'Exceptions thrown by events$ observers.', (m) => m.observerErrors);
+  counter('metrics_errors_total', 'Failures inside the metrics actor.', (m) => m.metricsErrors);
+  counter('coordinator_starts_total', 'Per-target coordinators started.', (m) => m.coordinatorStarts);
+  counter('coordinator_stops_total', 'Per-target coordinators stopped (idle or shutdown).', (m) => m.coordinatorStops);
+  counter('coordinator_failures_total', 'Per-target coordinators that failed.', (m) => m.coordinatorFailures);
+  labelledCounter('cleanup_total', 'Zombie store records removed (succeeded) or not (failed).', 'result', (m) => [
+    ['succeeded', m.cleanup.succeeded],
+    ['failed', m.cleanup.failed],
+  ]);
+  gauge('cleanup_success_ratio', 'Zombie store record removals that succeeded, of all attempted (NaN before any).', (m) => m.cleanup.successRate);
+  counter('arbitration_timeouts_total', 'Windows whose selectWinner ran past its time bound.', (m) => m.arbitrationTimeouts);
+  labelledCounter('submitted_by_priority_total', 'Operations submitted, by effective priority.', 'priority', (m) => Object.entries(m.priorities.submitted));
+  labelledCounter('won_by_priority_total', 'Operations that won their target, by effective priority.', 'priority', (m) => Object.entries(m.priorities.won));
+  new Counter({
+    name: p + 'operations_by_type_total',
+    help: `Operations by type (the first ${options.maxTypes} types) and stage: submitted, won, completed, rejected.`,
+    labelNames: ['operation_type', 'stage'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [type, f] of Object.entries(read().byType)) {
+        this.inc({ operation_type: type, stage: 'submitted' }, f.submitted);
+        this.inc({ operation_type: type, stage: 'won' }, f.won);
+        this.inc({ operation_type: type, stage: 'completed' }, f.completed);
+        this.inc({ operation_type: type, stage: 'rejected' }, f.rejected);
+      }
+    },
+  });
+  new Gauge({
+    name: p + 'type_success_ratio',
+    help: 'Winners of each type that completed, of those that reached a final state (absent before any).',
+    labelNames: ['operation_type'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [type, f] of Object.entries(read().byType)) if (f.successRate !== undefined) this.set({ operation_type: type }, f.successRate);
+    },
+  });
   gauge('operations_in_flight', 'Operations submitted and not final.', (m) => m.inFlight);
   gauge('operations_unaccounted', 'submitted - completed - rejected - in flight; always 0.', (m) => m.unaccounted);
   gauge('staged_operations', 'Admitted operations not yet decided, all targets.', (m) => m.staged);
@@ -623,16 +1090,16 @@ function buildPromExport(client: typeof PromClient, options: Readonly<MetricsOpt
     },
   });
   const histogram = (key: HistogramKey) =>
-    new Histogram({ name: p + HISTOGRAMS[key].name, help: HISTOGRAMS[key].help, buckets: [...HISTOGRAMS[key].buckets], registers });
-  return {
-    registry,
-    histograms: {
-      resolutionTimeUs: histogram('resolutionTimeUs'),
-      operationsPerConflict: histogram('operationsPerConflict'),
-      executionTimeMs: histogram('executionTimeMs'),
-      decisionLatencyMs: histogram('decisionLatencyMs'),
-      retriesPerSuccess: histogram('retriesPerSuccess'),
-    },
-    latest: undefined,
-  };
+    new Histogram({
+      name: p + HISTOGRAMS[key].name,
+      help: HISTOGRAMS[key].help,
+      buckets: [...HISTOGRAMS[key].buckets],
+      registers,
+      collect() {
+        flush(key);
+      },
+    });
+  const histograms = {} as Record<HistogramKey, PromClient.Histogram>;
+  for (const key of HISTOGRAM_KEYS) histograms[key] = histogram(key);
+  return { registry, histograms };
 }

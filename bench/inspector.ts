@@ -4,6 +4,9 @@
  * client; with `--page`, also with the real page open in headless Chromium (which shares the
  * machine's cores with the arbiter, so it measures the machine as much as the inspector).
  * `--fps` measures the page's frame rate instead (60 targets at 200 ops/s, a coordinator selected).
+ * `--record` measures what `npm run bench` does for the inspector and puts those figures (with this
+ * command) into `bench/results.json` in place of the previous inspector figures, then rewrites the
+ * figures of README.md and BENCHMARKS.md; the other groups' figures are kept.
  * Runnable alone (`npx tsx bench/inspector.ts [--quick] [--rounds=N] [--page] [--fps]`) and part of
  * `npm run bench` through `run()`.
  */
@@ -273,7 +276,21 @@ async function frameRateFigures(probeMs: number) {
   ];
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && !process.argv.includes('--fps')) {
+const standalone = process.argv[1] === fileURLToPath(import.meta.url);
+
+if (standalone && process.argv.includes('--record')) {
+  const { readResults, updateDocs, RESULTS } = await import('./figures.js');
+  const { writeFileSync } = await import('node:fs');
+  const results = readResults();
+  const figures = (await run({ quick: false })).map((f) => ({ ...f, group: 'inspector', command: 'npx tsx bench/inspector.ts --record' }));
+  const kept = results.figures.filter((f) => f.group !== 'inspector');
+  const next = { ...results, figures: [...kept, ...figures] };
+  writeFileSync(RESULTS, `${JSON.stringify(next, null, 2)}\n`);
+  for (const path of updateDocs(next)) console.log(`figures updated: ${path}`);
+  for (const f of figures) console.log(`${f.name}: ${f.value.toFixed(1)} ${f.unit}${f.note ? ` (${f.note})` : ''}`);
+}
+
+if (standalone && !process.argv.includes('--fps') && !process.argv.includes('--record')) {
   const quick = process.argv.includes('--quick');
   const page = process.argv.includes('--page');
   const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 3 : 5));
@@ -291,7 +308,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url) && !process.argv.includes
   console.log(`  client runs: ${c.map((r) => `${r.messages} batches/${Math.round(r.bytes / 1024)} KiB/${r.dropped} dropped`).join(', ')}`);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--fps')) {
+if (standalone && process.argv.includes('--fps')) {
   const f = await measureFrameRate({ probeMs: Number(process.env['INSPECTOR_FPS_MS'] ?? 5000) });
   console.log(`page frame rate: ${f.fps.toFixed(1)} fps (p95 frame ${f.p95FrameMs.toFixed(1)} ms, long tasks ${Math.round(f.longTaskMs)} ms, ${Math.round(f.submittedPerSec)} ops/s submitted, load average ${f.load.toFixed(1)})`);
 }

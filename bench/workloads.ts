@@ -10,7 +10,7 @@ import { createActor } from 'xstate';
 import { createArbiter, DEFAULT_RETRY, operationMachine, Priority, type ArbiterOptions, type OperationInput } from '../src/index.js';
 import { intBetween, pick, seededRandom, type Random } from '../tools/random.js';
 
-/** The seeds' four priority classes, drawn uniformly (25% each). */
+/** Four priority classes (LOW, NORMAL, HIGH, CRITICAL), drawn uniformly (25% each). */
 export const MIXED_PRIORITIES = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL] as const;
 
 v8.setFlagsFromString('--expose-gc');
@@ -24,8 +24,8 @@ export function settledHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Options for {@link seedsWorkload}. */
-export interface SeedsWorkloadOptions {
+/** Options for {@link burstWorkload}. */
+export interface BurstWorkloadOptions {
   readonly ops: number;
   readonly targets: number;
   readonly windowMs?: number;
@@ -34,7 +34,7 @@ export interface SeedsWorkloadOptions {
   readonly arbiter?: ArbiterOptions;
 }
 
-/** What one run of {@link seedsWorkload} measured. */
+/** What one run of {@link burstWorkload} measured. */
 export interface ThroughputRun {
   readonly ops: number;
   readonly targets: number;
@@ -54,13 +54,13 @@ function targetName(random: Random, targets: number): string {
 const trivialExecute = ({ attempt }: { attempt: number }) => attempt;
 
 /**
- * The seeds' workload: batches of 3–8 operations, each batch on one random target, priorities
+ * The burst workload: batches of 3–8 operations, each batch on one random target, priorities
  * mixed 25% each LOW/NORMAL/HIGH/CRITICAL, submitted as fast as possible (the event loop gets a
  * turn between batches, so windows close and winners run while submission goes on). Staging
  * limits are lifted so that every operation is decided by arbitration, not by backpressure.
  * The clock runs from the first submission until `drain()` resolves: every operation final.
  */
-export async function seedsWorkload(options: SeedsWorkloadOptions): Promise<ThroughputRun> {
+export async function burstWorkload(options: BurstWorkloadOptions): Promise<ThroughputRun> {
   const { ops, targets, windowMs = 100, seed = 1 } = options;
   const random = seededRandom(seed);
   const arbiter = createArbiter({
@@ -80,7 +80,7 @@ export async function seedsWorkload(options: SeedsWorkloadOptions): Promise<Thro
     await yieldToLoop();
   }
   const t1 = performance.now();
-  await arbiter.drain();
+  await arbiter.onIdle();
   const t2 = performance.now();
   const m = arbiter.metrics();
   await arbiter.stop();
@@ -234,7 +234,7 @@ export async function latencyAtLoad(options: LatencyOptions): Promise<LatencyRun
     await yieldToLoop();
   }
   const offeredMs = performance.now() - t0;
-  await arbiter.drain();
+  await arbiter.onIdle();
   // Let the last result callbacks run.
   await yieldToLoop();
   const m = arbiter.metrics();
@@ -295,7 +295,7 @@ export async function heapAfterMany(options: MemoryOptions): Promise<MemoryRun> 
       }
       await yieldToLoop();
     }
-    await arbiter.drain();
+    await arbiter.onIdle();
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     options.onProgress?.(i);
   }
@@ -305,4 +305,90 @@ export async function heapAfterMany(options: MemoryOptions): Promise<MemoryRun> 
   const heapAfter = settledHeap();
   await arbiter.stop();
   return { ops, heapBefore, heapAfter, heapPeak, growth: heapAfter - heapBefore, elapsedMs };
+}
+
+/** Options for {@link targetCost}. */
+export interface TargetCostOptions {
+  readonly ops: number;
+  /** `fresh`: every operation on a target nobody used before; `busy`: spread over `targets`. */
+  readonly kind: 'fresh' | 'busy';
+  /** Targets of the `busy` kind. @default 100 */
+  readonly targets?: number;
+  /** Submissions per event-loop turn. @default 100 */
+  readonly batch?: number;
+  readonly windowMs?: number;
+}
+
+/** What {@link targetCost} measured. */
+export interface TargetCostRun {
+  readonly ops: number;
+  readonly kind: 'fresh' | 'busy';
+  readonly targets: number;
+  readonly usPerOp: number;
+  readonly completed: number;
+}
+
+/**
+ * Microseconds per operation when every operation meets a fresh target (one operation per
+ * target: many entities, little contention) against the same operations spread over a few busy
+ * targets, with the same batching. A fresh operation wins and runs; it also pays for its target's
+ * coordinator: created, timed and stopped.
+ */
+export async function targetCost(options: TargetCostOptions): Promise<TargetCostRun> {
+  const { ops, kind, targets = 100, batch = 100, windowMs = 100 } = options;
+  const random = seededRandom(11);
+  const arbiter = createArbiter({ windowMs, maxStagedPerTarget: ops, maxStaged: ops });
+  const t0 = performance.now();
+  let i = 0;
+  while (i < ops) {
+    for (let k = 0; k < batch && i < ops; k++, i++) {
+      const target = kind === 'fresh' ? `f${i}` : `b${i % targets}`;
+      arbiter.submit({ target, priority: pick(random, MIXED_PRIORITIES), execute: trivialExecute });
+    }
+    await yieldToLoop();
+  }
+  await arbiter.onIdle();
+  const elapsedMs = performance.now() - t0;
+  const m = arbiter.metrics();
+  await arbiter.stop();
+  if (m.completed + m.rejected !== ops) throw new Error(`accounting broke: ${m.completed} + ${m.rejected} ≠ ${ops}`);
+  return { ops, kind, targets: kind === 'fresh' ? ops : targets, usPerOp: (elapsedMs * 1000) / ops, completed: m.completed };
+}
+
+/** What {@link footprint} measured, in bytes. */
+export interface FootprintRun {
+  readonly ops: number;
+  readonly targets: number;
+  readonly bytesPerOperation: number;
+  readonly bytesPerTarget: number;
+}
+
+/**
+ * Heap held by live work: `ops` operations staged on `targets` targets and left there (the window
+ * never closes: a clock that never fires), settled heap after minus before. Divided per staged
+ * operation, and per active target (with one operation per target, that is target + operation).
+ */
+export async function footprint(options: { ops: number; targets: number }): Promise<FootprintRun> {
+  const { ops, targets } = options;
+  const timers = new Set<number>();
+  let next = 0;
+  const clock = {
+    setTimeout: () => {
+      timers.add(++next);
+      return next;
+    },
+    clearTimeout: (id: unknown) => void timers.delete(id as number),
+    now: () => 0,
+  };
+  const arbiter = createArbiter({ windowMs: 100, maxStagedPerTarget: ops, maxStaged: ops, clock });
+  const before = settledHeap();
+  for (let i = 0; i < ops; i++) {
+    arbiter.submit({ target: `t${i % targets}`, priority: Priority.NORMAL, execute: trivialExecute });
+  }
+  await yieldToLoop();
+  const after = settledHeap();
+  const m = arbiter.metrics();
+  if (m.staged !== ops) throw new Error(`expected ${ops} staged, got ${m.staged}`);
+  await arbiter.stop();
+  return { ops, targets, bytesPerOperation: (after - before) / ops, bytesPerTarget: (after - before) / targets };
 }

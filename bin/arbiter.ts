@@ -4,20 +4,27 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
-import { runBrutality, DEFAULT_BRUTALITY, type BrutalityReport } from '../tools/brutality.js';
-import { DEFAULT_MIX, OPERATION_TYPES, PRIORITY_CLASSES, type OperationType, type PriorityClass, type Progress } from '../tools/common.js';
-import { runLiveScenario } from '../inspector/scenario.js';
-import { startInspector } from '../inspector/server.js';
+import { runBrutality, BRUTALITY_PROFILES, DEFAULT_BRUTALITY, type BrutalityOptions, type BrutalityProfile, type BrutalityReport } from '../tools/brutality.js';
+import { DEFAULT_MIX, OPERATION_TYPES, PRIORITY_CLASSES, type PriorityClass } from '../tools/common.js';
+import { progressReporter as reporter } from '../tools/progress.js';
 import { runPostStress } from '../tools/post.js';
 import { formatBrutality, formatComparison, formatStress } from '../tools/report.js';
-import { DEFAULT_STRESS, runStress, type StressReport } from '../tools/stress.js';
+import { DEFAULT_STRESS, runStress, STRESS_PROFILES, type StressOptions, type StressProfile, type StressReport } from '../tools/stress.js';
+
+const progressReporter = (label: string, enabled: boolean) => reporter(label, { enabled });
 
 const number =
   (name: string, min = 0) =>
   (value: string): number => {
     const x = Number(value);
     if (!Number.isFinite(x) || x < min) throw new InvalidArgumentError(`Expected ${name} to be a number ≥ ${min}, got ${JSON.stringify(value)}`);
+    return x;
+  };
+const fraction =
+  (name: string) =>
+  (value: string): number => {
+    const x = Number(value);
+    if (value.trim() === '' || !Number.isFinite(x) || x < 0 || x > 1) throw new InvalidArgumentError(`Expected ${name} to be a fraction from 0 to 1, got ${JSON.stringify(value)}`);
     return x;
   };
 const integer =
@@ -44,32 +51,6 @@ function weights<K extends string>(keys: readonly K[], name: string) {
   };
 }
 
-/** A live bar on a terminal, a plain line a second otherwise. */
-function progressReporter(label: string, enabled: boolean) {
-  if (!enabled) return { update: (_: Progress) => {}, stop: () => {} };
-  if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% | submitted {submitted} | completed {completed} | rejected {rejected}`, stream: process.stderr, hideCursor: true },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(100, 0, { submitted: 0, completed: 0, rejected: 0 });
-    return {
-      update: (p: Progress) => bar.update(Math.min(100, Math.round(p.fraction * 100)), { ...p }),
-      stop: () => bar.stop(),
-    };
-  }
-  let last = 0;
-  return {
-    update: (p: Progress) => {
-      const now = Date.now();
-      if (now - last < 1000) return;
-      last = now;
-      process.stderr.write(`${label}: ${Math.round(p.fraction * 100)}% submitted ${p.submitted} completed ${p.completed} rejected ${p.rejected}\n`);
-    },
-    stop: () => {},
-  };
-}
-
 function writeJson(target: string | true | undefined, value: unknown): void {
   if (target === undefined) return;
   const text = `${JSON.stringify(value, null, 2)}\n`;
@@ -78,50 +59,84 @@ function writeJson(target: string | true | undefined, value: unknown): void {
 }
 
 const program = new Command('arbiter')
-  .description('Stress and brutality tools for the arbiter (pre-staging conflict resolution)')
+  .description(
+    'Load tools for the arbiter, which arbitrates competing operations per target before any of them runs: `stress` (steady conflicting batches), `brutality` (a ramp to a peak, with optimistic concurrency and external writers), `inspect` (a live conflict storm in the browser inspector).',
+  )
   .showHelpAfterError();
+
+function describeWeights(w: Readonly<Record<string, number>>): string {
+  return Object.entries(w)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** Parses `<min>-<max>` batch sizes. */
+function batchRange(value: string): [number, number] {
+  const [min, max] = value.split('-').map(Number);
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min! < 1 || max! < min!) {
+    throw new InvalidArgumentError(`Expected --batch as <min>-<max> with 1 ≤ min ≤ max, got ${JSON.stringify(value)}`);
+  }
+  return [min!, max!];
+}
+
+/** A profile's value for `key`, unless the flag was given on the command line. */
+function fromProfile<T>(cmd: Command, flag: string, profile: object, key: string, cliValue: T): T {
+  if (cmd.getOptionValueSource(flag) === 'cli' || !(key in profile)) return cliValue;
+  return (profile as Record<string, T>)[key]!;
+}
 
 program
   .command('stress')
-  .description('the dynamic stress test of seed 002: batches of conflicting real operations on a few targets')
+  .description(
+    'Batches of 3–8 conflicting real operations (versioning, field writes, borrowing, structural changes), each batch on one of a few target entities, at a steady rate. Reports operation accounting, conflicts, entity modifications, grace-period protection, memory, data integrity and a computed assessment.',
+  )
+  .addOption(new Option('--profile <name>', "'default', or 'preemption': 250 ms executions, no CRITICAL in batches, 30 % CRITICAL on busy targets (flags given override it)").choices(Object.keys(STRESS_PROFILES)).default('default'))
   .option('-d, --duration <seconds>', 'how long operations are submitted', number('duration', 0.1), DEFAULT_STRESS.durationMs / 1000)
   .option('-t, --targets <n>', 'target entities', integer('targets', 1), DEFAULT_STRESS.targets)
   .option('-r, --rate <ops>', 'operations per second', number('rate', 1), DEFAULT_STRESS.rate)
-  .option('--batch <min-max>', 'operations per batch (all on one target)', '3-8')
-  .option('--priorities <weights>', 'priority distribution', 'LOW=0.25,NORMAL=0.25,HIGH=0.25,CRITICAL=0.25')
-  .option('--mix <weights>', 'operation mix', Object.entries(DEFAULT_MIX).map(([k, v]) => `${k}=${v}`).join(','))
+  .addOption(new Option('--batch <min-max>', 'operations per batch (all on one target)').argParser(batchRange).default([DEFAULT_STRESS.batchMin, DEFAULT_STRESS.batchMax], '3-8'))
+  .addOption(
+    new Option('--priorities <weights>', 'priority distribution')
+      .argParser(weights(Object.keys(PRIORITY_CLASSES) as PriorityClass[], '--priorities'))
+      .default({ ...DEFAULT_STRESS.priorities }, describeWeights(DEFAULT_STRESS.priorities)),
+  )
+  .addOption(new Option('--mix <weights>', 'operation mix').argParser(weights(OPERATION_TYPES, '--mix')).default({ ...DEFAULT_MIX }, describeWeights(DEFAULT_MIX)))
   .option('-g, --grace <ms>', 'grace period of an executing operation', number('grace'), DEFAULT_STRESS.gracePeriodMs)
   .option('-w, --window <ms>', 'arbitration window', number('window'), DEFAULT_STRESS.windowMs)
   .option('--work <ms>', 'processing time between read and write of each operation', number('work'), DEFAULT_STRESS.workMs)
-  .option('-s, --seed <n>', 'workload seed', integer('seed'), DEFAULT_STRESS.seed)
-  .addOption(new Option('-m, --mode <mode>', "'pre' (the arbiter) or 'post' (post-registration, run beside pre on the same seed)").choices(['pre', 'post']).default('pre'))
+  .option(
+    '--critical-share <0..1>',
+    'share of the operations sent to a target that is executing which are CRITICAL (with --work past the grace period, they preempt, or the grace period holds them off)',
+    fraction('--critical-share'),
+    DEFAULT_STRESS.criticalShare,
+  )
+  .option('--target-completion <0..1>', 'completion rate (completed / submitted) the assessment expects', fraction('--target-completion'), DEFAULT_STRESS.targetCompletionRate)
+  .option('--max-memory <mb>', 'heap limit of the memory check', number('max-memory', 1), DEFAULT_STRESS.maxMemoryMb)
+  .option('-s, --seed <n>', 'random seed of the workload (targets, batch sizes, priorities, types)', integer('seed'), DEFAULT_STRESS.seed)
+  .addOption(new Option('-m, --mode <mode>', "'pre' (the arbiter) or 'post' (post-registration, run after pre on the same workload)").choices(['pre', 'post']).default('pre'))
   .option('--json [file]', "write the report as JSON (to stdout with no file or '-')")
+  .option('--strict', 'exit with 1 when the assessment fails, not only when accounting or integrity does')
   .option('--no-progress', 'no progress output')
-  .action(async (o) => {
-    const [min, max] = String(o.batch).split('-').map(Number);
-    if (!Number.isInteger(min) || !Number.isInteger(max) || min! < 1 || max! < min!) {
-      program.error(`error: Expected --batch as <min>-<max> with 1 ≤ min ≤ max, got ${JSON.stringify(o.batch)}`);
-    }
-    let priorities: Record<PriorityClass, number>;
-    let mix: Record<OperationType, number>;
-    try {
-      priorities = weights(Object.keys(PRIORITY_CLASSES) as PriorityClass[], '--priorities')(o.priorities);
-      mix = weights(OPERATION_TYPES, '--mix')(o.mix);
-    } catch (err) {
-      program.error(`error: ${(err as Error).message}`);
-    }
-    const options = {
+  .action(async (o, cmd: Command) => {
+    const profile = STRESS_PROFILES[o.profile as StressProfile];
+    const take = <T>(flag: string, key: string, value: T) => fromProfile(cmd, flag, profile, key, value);
+    const [batchMin, batchMax] = o.batch as [number, number];
+    const options: Omit<StressOptions, 'onProgress'> = {
+      profile: o.profile,
       durationMs: o.duration * 1000,
       targets: o.targets,
       rate: o.rate,
-      batchMin: min!,
-      batchMax: max!,
-      priorities: priorities!,
-      mix: mix!,
+      batchMin,
+      batchMax,
+      priorities: take('priorities', 'priorities', o.priorities),
+      mix: o.mix,
       gracePeriodMs: o.grace,
       windowMs: o.window,
-      workMs: o.work,
+      workMs: take('work', 'workMs', o.work),
       seed: o.seed,
+      criticalShare: take('criticalShare', 'criticalShare', o.criticalShare),
+      targetCompletionRate: o.targetCompletion,
+      maxMemoryMb: o.maxMemory,
     };
     const quietText = o.json === true || o.json === '-';
     const reports: StressReport[] = [];
@@ -133,33 +148,57 @@ program
       reports.push(report);
       if (!quietText) console.log(`${formatStress(report)}\n`);
     }
-    if (reports.length === 2 && !quietText) console.log(`Pre-staging vs post-registration (same seed ${options.seed})\n${formatComparison(reports[0]!, reports[1]!)}`);
+    if (reports.length === 2 && !quietText) console.log(`Pre-staging vs post-registration (same workload, random seed ${options.seed})\n${formatComparison(reports[0]!, reports[1]!)}`);
     writeJson(o.json, reports.length === 1 ? reports[0] : { pre: reports[0], post: reports[1] });
-    process.exitCode = reports.every((r) => r.ok) ? 0 : 1;
+    process.exitCode = reports.every((r) => r.ok && (!o.strict || r.assessment.passed)) ? 0 : 1;
   });
 
 program
   .command('brutality')
-  .description('the total brutality run of seed 004: pre-staging plus OCC against external writers, ramping load')
+  .description(
+    'Many operations on very few targets: pre-staging arbitration, then optimistic concurrency (read, work, compare-and-set, retried with backoff on a stale write) against external writers that update the same entities, at a load ramping up to its peak. Reports conflicts at both stages, retries, the operation types that conflict most, and lost updates (must be 0).',
+  )
+  .addOption(
+    new Option('--profile <name>', "'default', or 'documents': batches of 100, a 10 s ramp, 25 retries, 5 ms backoff ×1.5 (flags given override it)")
+      .choices(Object.keys(BRUTALITY_PROFILES))
+      .default('default'),
+  )
   .option('-n, --ops <n>', 'operations', integer('ops', 1), DEFAULT_BRUTALITY.ops)
   .option('-t, --targets <n>', 'target entities', integer('targets', 1), DEFAULT_BRUTALITY.targets)
   .option('-r, --rate <ops>', 'peak operations per second', number('rate', 1), DEFAULT_BRUTALITY.peakRate)
   .option('--ramp <seconds>', 'time to reach the peak rate', number('ramp'), DEFAULT_BRUTALITY.rampMs / 1000)
+  .addOption(new Option('--batch <min-max>', 'operations per batch (all on one target)').argParser(batchRange).default([DEFAULT_BRUTALITY.batchMin, DEFAULT_BRUTALITY.batchMax], '3-8'))
+  .option('--max-retries <n>', 'retries of every operation (default: by priority, 20 / 5 / 3)', integer('max-retries'))
+  .option('--retry-base <ms>', 'backoff before the first retry', number('retry-base'), DEFAULT_BRUTALITY.retry.baseDelayMs)
+  .option('--retry-factor <x>', 'backoff growth per retry', number('retry-factor', 1), DEFAULT_BRUTALITY.retry.factor)
   .option('--writers <n>', 'external writers per target', integer('writers'), DEFAULT_BRUTALITY.writers)
   .option('--writer-every <ms>', 'pause of each external writer between read and write', number('writer-every', 1), DEFAULT_BRUTALITY.writerEveryMs)
   .option('--work <ms>', 'processing time between read and write of each operation', number('work'), DEFAULT_BRUTALITY.workMs)
   .option('-g, --grace <ms>', 'grace period of an executing operation', number('grace'), DEFAULT_BRUTALITY.gracePeriodMs)
   .option('-w, --window <ms>', 'arbitration window', number('window'), DEFAULT_BRUTALITY.windowMs)
-  .option('-s, --seed <n>', 'workload seed', integer('seed'), DEFAULT_BRUTALITY.seed)
+  .option('-s, --seed <n>', 'random seed of the workload', integer('seed'), DEFAULT_BRUTALITY.seed)
   .option('--json [file]', "write the report as JSON (to stdout with no file or '-')")
   .option('--no-progress', 'no progress output')
-  .action(async (o) => {
+  .action(async (o, cmd: Command) => {
+    const profile: Partial<BrutalityOptions> = BRUTALITY_PROFILES[o.profile as BrutalityProfile];
+    const given = (flag: string) => cmd.getOptionValueSource(flag) === 'cli';
+    const take = <T>(flag: string, key: string, value: T) => fromProfile(cmd, flag, profile, key, value);
+    const [batchMin, batchMax] = given('batch') || profile.batchMin === undefined ? (o.batch as [number, number]) : [profile.batchMin, profile.batchMax ?? profile.batchMin];
     const progress = progressReporter('brutality', o.progress);
     const report: BrutalityReport = await runBrutality({
+      profile: o.profile,
       ops: o.ops,
       targets: o.targets,
       peakRate: o.rate,
-      rampMs: o.ramp * 1000,
+      rampMs: take('ramp', 'rampMs', o.ramp * 1000),
+      batchMin,
+      batchMax,
+      maxRetries: take('maxRetries', 'maxRetries', o.maxRetries as number | undefined),
+      retry: {
+        ...(profile.retry ?? DEFAULT_BRUTALITY.retry),
+        ...(given('retryBase') ? { baseDelayMs: o.retryBase as number } : {}),
+        ...(given('retryFactor') ? { factor: o.retryFactor as number } : {}),
+      },
       writers: o.writers,
       writerEveryMs: o.writerEvery,
       workMs: o.work,
@@ -185,7 +224,9 @@ program
   .option('-r, --rate <ops>', 'submissions per second', integer('rate', 1), 40)
   .option('-s, --seed <n>', 'scenario seed', integer('seed', 1), 7)
   .action(async (o) => {
+    // Loaded here: the inspector's optional peer dependencies are needed by this command only.
     if (o.listen) {
+      const { startInspector } = await import('../inspector/server.js');
       const inspector = await startInspector({ port: o.port, host: o.host });
       console.log(`arbiter inspector: ${inspector.url}`);
       console.log(`waiting for apps: createWebSocketInspector({ url: '${inspector.appUrl}' }) from @statelyai/inspect (Ctrl-C to quit)`);
@@ -193,6 +234,7 @@ program
       await inspector.close();
       return;
     }
+    const { runLiveScenario } = await import('../inspector/scenario.js');
     const live = await runLiveScenario({
       durationMs: Math.round(o.duration * 1000),
       targets: o.targets,

@@ -38,11 +38,8 @@ async function main(): Promise<void> {
   const submit = (target: string, what: string, decide: (h: { send(e: { type: string; by: string }): void }) => void) => {
     const handle = arbiter.submit({ target, type: what, priority: Priority.NORMAL, execute: async () => `${what} done` });
     // The reviewer reacts when the operation reaches `approval` (i.e. it has won its target).
-    const sub = handle.actor.subscribe((s: { value: unknown }) => {
-      if (s.value === 'approval') {
-        sub.unsubscribe();
-        setTimeout(() => decide(handle), 10);
-      }
+    void handle.reached('approval').then((there) => {
+      if (there) setTimeout(() => decide(handle), 10);
     });
     return handle;
   };

@@ -38,7 +38,7 @@ export interface BankReport {
   minBalanceEver: number;
   transfers: number;
   completed: number;
-  byCode: Partial<Record<RejectionCode, number>>;
+  byCode: Partial<Record<RejectionCode, number>> & Record<string, number>;
   /** Money moved by completed transfers. */
   moved: number;
   winners: number;
@@ -108,7 +108,7 @@ export async function run(options: BankOptions = {}): Promise<BankReport> {
       else throw r.reason;
     }
   }
-  await arbiter.drain();
+  await arbiter.onIdle();
   let minBalanceEver = Infinity;
   const balances: Record<string, number> = {};
   for (const a of ledger) {
@@ -125,7 +125,7 @@ export async function run(options: BankOptions = {}): Promise<BankReport> {
     byCode,
     moved,
     winners: arbiter.operations.query().filter((o) => o.won).length,
-    records: store.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
+    records: arbiter.recordStore!.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
     balances,
   };
   await arbiter.stop();

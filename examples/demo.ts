@@ -103,7 +103,7 @@ for (let wave = 0; wave < 3; wave++) {
   await new Promise((r) => setTimeout(r, 120));
 }
 
-await arbiter.drain();
+await arbiter.onIdle();
 console.log('\nWinners:');
 for (const { type, priority, handle } of handles) {
   const outcome = await handle.result.then(

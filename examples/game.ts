@@ -118,7 +118,7 @@ export async function run(options: GameOptions = {}): Promise<GameReport> {
     });
     hunting = next;
   }
-  await arbiter.drain();
+  await arbiter.onIdle();
   const owners: Record<string, string> = {};
   for (const i of loot) {
     const e = store.get<Item>(i.id)!;

@@ -122,7 +122,7 @@ export async function run(options: InventoryOptions = {}): Promise<InventoryRepo
     });
     waiting = next;
   }
-  await arbiter.drain();
+  await arbiter.onIdle();
 
   const perProduct: InventoryReport['perProduct'] = {};
   let remaining = 0;
@@ -146,7 +146,7 @@ export async function run(options: InventoryOptions = {}): Promise<InventoryRepo
     vipViolations,
     minStockEver,
     winners,
-    promoted: store.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
+    promoted: arbiter.recordStore!.query<OperationRecordData>((e) => (e.data as { kind?: string }).kind === 'operation').length,
     perProduct,
   };
   await arbiter.stop();

@@ -240,12 +240,18 @@ class EntryRing {
 }
 
 function isMachine(logic: unknown): logic is AnyStateMachine {
-  const l = logic as { config?: unknown; root?: unknown; transition?: unknown } | undefined;
-  return !!l && typeof l.config === 'object' && typeof l.root === 'object' && typeof l.transition === 'function';
+  try {
+    const l = logic as { config?: unknown; root?: unknown; transition?: unknown } | undefined;
+    return !!l && typeof l.config === 'object' && typeof l.root === 'object' && typeof l.transition === 'function';
+  } catch {
+    // A revoked Proxy in a context: not a machine (toJsonSafe shows it as unreadable).
+    return false;
+  }
 }
 
 // Top-level Maps of a context (the coordinator's staged and holding operations) become their
-// keys: their values hold actors and callbacks, and the page shows ids.
+// keys: their values hold actors and callbacks, and the page shows ids. A machine in a context (the
+// coordinator's operation lifecycle) becomes its id: its definition is sent once as `arbiter.machine`.
 function slimContext(context: unknown): unknown {
   if (!context || typeof context !== 'object') return context;
   let copy: Record<string, unknown> | undefined;
@@ -253,6 +259,9 @@ function slimContext(context: unknown): unknown {
     if (isMap(v)) {
       copy ??= { ...(context as Record<string, unknown>) };
       copy[k] = [...v.keys()];
+    } else if (isMachine(v)) {
+      copy ??= { ...(context as Record<string, unknown>) };
+      copy[k] = `[machine ${String((v as { id?: unknown }).id ?? '')}]`;
     }
   }
   return copy ?? context;
@@ -517,9 +526,13 @@ export class InspectorFeed {
     const parent = ref._parent as AnyActorRef | undefined;
     const logic = (ref as unknown as { logic?: unknown }).logic;
     const machine = isMachine(logic) ? this.machineKey(logic) : undefined;
-    // An invoked actor is best named by its source (`execute`), not its generated id.
+    // A child is named by its id (`metrics`), unless XState generated it (`0.operation.executing`):
+    // then by its source (`execute`). A root by its logic's id.
     const src = (ref as unknown as { src?: unknown }).src;
-    const name = machine ?? (parent && typeof src === 'string' ? src : String(ref.id));
+    const logicId = (logic as { id?: unknown } | undefined)?.id;
+    const id = String(ref.id);
+    const generated = id === '' || /^x:\d+$/.test(id) || /^\d+\./.test(id);
+    const name = machine ?? (parent ? (!generated || typeof src !== 'string' ? id : src) : typeof logicId === 'string' ? logicId : id);
     return {
       type: '@xstate.actor',
       sessionId: this.idOf(ref),

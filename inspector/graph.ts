@@ -100,8 +100,8 @@ export function guardName(guard: unknown): string | undefined {
  *
  * @example
  * ```ts
- * import { operationMachine } from 'arbiter';
- * import { statechartOf } from 'arbiter/inspector';
+ * import { operationMachine } from 'xstate-arbiter';
+ * import { statechartOf } from 'xstate-arbiter/inspector';
  * const chart = statechartOf(operationMachine);
  * chart.nodes.map((n) => n.key); // ['*', 'pending', 'staged', 'executing', 'retrying', 'completed', 'rejected']
  * ```

@@ -1,11 +1,10 @@
 // Public entry of `xstate-arbiter/inspector`: the live inspector server (Node only; the core stays
-// browser-safe). `ws` and `@dagrejs/dagre` are loaded when a server starts, so a missing one is a
-// clear `InspectorDependencyError` with the install command.
+// browser-safe). `ws` and the optional peer `@dagrejs/dagre` are loaded when a server starts, so a
+// missing one is an `OptionalDependencyError` (exported by the core) with the install command.
 
 // Server
 export { attachInspector, InspectorListenError, startInspector } from './server.js';
 export type { InspectorOptions, InspectorServer, InspectorStats } from './server.js';
-export { InspectorDependencyError } from './deps.js';
 
 // Data path, for custom transports and tests
 export { InspectorFeed, INSPECT_PROTOCOL_VERSION } from './feed.js';

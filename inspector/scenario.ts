@@ -63,7 +63,7 @@ const PRIORITIES = [Priority.BACKGROUND, Priority.LOW, Priority.NORMAL, Priority
  *
  * @example
  * ```ts
- * import { runLiveScenario } from 'arbiter/inspector';
+ * import { runLiveScenario } from 'xstate-arbiter/inspector';
  * const live = await runLiveScenario({ durationMs: 0, inspector: { port: 4680 } });
  * console.log(`open ${live.url}`);
  * process.on('SIGINT', () => void live.stop());

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Arbiter } from '../src/arbiter.js';
 import { ArbiterInputError } from '../src/errors.js';
+import { readOptions } from '../src/keys.js';
+import { resolveOptional } from '../src/optional.js';
 import { expectFunction, expectInteger, expectNonEmptyString } from '../src/validate.js';
 import { AppHub, type AppConnection } from './apps.js';
-import { loadDependency, requireHere } from './deps.js';
 import { InspectorFeed, type FeedMessage } from './feed.js';
 import { MetricsSampler, type MetricsSample } from './metrics.js';
-import { readOptions } from './options.js';
 import { toJsonSafe } from './safe-json.js';
 import { allowedHostnames, checkRequest, hostnameOf, type Refusal } from './security.js';
 
@@ -187,7 +188,8 @@ const OPTION_KEYS = [
 ] as const;
 
 async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {
-  const dagreDir = await loadDependency('@dagrejs/dagre', () => dirname(requireHere.resolve('@dagrejs/dagre/package.json')));
+  // An optional peer dependency: missing, it is an OptionalDependencyError with the install command.
+  const dagreDir = dirname(resolveOptional(createRequire(import.meta.url).resolve, '@dagrejs/dagre/package.json', 'inspector'));
   const page = join(HERE, 'page');
   const out = new Map<string, { type: string; body: Buffer }>();
   for (const name of await readdir(page)) {
@@ -202,7 +204,7 @@ async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>
 }
 
 function resolveOptions(options: unknown) {
-  const o = readOptions(options, 'options', OPTION_KEYS);
+  const o = readOptions(options, OPTION_KEYS);
   if (o.port !== undefined) expectInteger(o.port, 'port', 0, 65535);
   if (o.host !== undefined) expectNonEmptyString(o.host, 'host');
   let allowedHosts: string[] = [];
@@ -309,7 +311,7 @@ function refuse(socket: Duplex, why: Refusal): void {
  * how many. Only requests whose `Host` (and `Origin`, when sent) name this machine or an
  * `allowedHosts` entry are served. The server does not keep the process alive by itself. Bad
  * options throw `ArbiterInputError`; a taken port rejects with {@link InspectorListenError}; a
- * missing `ws` or `@dagrejs/dagre` rejects with `InspectorDependencyError`.
+ * missing `@dagrejs/dagre` (an optional peer dependency) rejects with `OptionalDependencyError`.
  *
  * @example
  * ```ts
@@ -350,7 +352,8 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
 
 async function serve(arbiter: Arbiter | undefined, options: InspectorOptions, keepAlive: boolean): Promise<InspectorServer> {
   const o = resolveOptions(options);
-  const { WebSocketServer: WSS } = await loadDependency('ws', () => import('ws'));
+  // Loaded here, not at import: importing the inspector entry costs nothing until a server starts.
+  const { WebSocketServer: WSS } = await import('ws');
   const assets = await loadAssets();
   const report = (err: unknown) => {
     try {

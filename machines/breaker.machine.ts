@@ -14,7 +14,7 @@ import type { RejectionCode } from '../src/types.js';
  */
 export const DEFAULT_BREAKER: Readonly<BreakerOptions> = Object.freeze({
   failureRateThreshold: 0.1,
-  windowMs: 10_000,
+  rollingWindowMs: 10_000,
   minimumExecutions: 10,
   openMs: 5_000,
   halfOpenProbes: 1,
@@ -110,7 +110,10 @@ const EXECUTION_FAILURES: ReadonlySet<RejectionCode> = new Set<RejectionCode>(['
  */
 export function executionOutcome(event: ArbiterEvent): 'success' | 'failure' | undefined {
   if (event.type === 'operation.completed') return 'success';
-  if (event.type === 'operation.rejected' && event.won && EXECUTION_FAILURES.has(event.code)) return 'failure';
+  if (event.type === 'operation.rejected' && event.won && EXECUTION_FAILURES.has(event.code as RejectionCode)) {
+    // A business outcome (see ExpectedError and `isFailure`): the system answered.
+    return event.expected === true ? 'success' : 'failure';
+  }
   return undefined;
 }
 
@@ -123,7 +126,7 @@ function recordOutcome(
   at: number,
   failed: boolean,
 ): Pick<BreakerContext, 'buckets' | 'executions' | 'failures' | 'lastAt'> {
-  const bucketMs = context.options.windowMs / BUCKETS;
+  const bucketMs = context.options.rollingWindowMs / BUCKETS;
   const index = bucketMs > 0 ? Math.floor(at / bucketMs) : 0;
   const buckets: BreakerBucket[] = [];
   let current: BreakerBucket = { index, succeeded: 0, failed: 0 };

@@ -243,6 +243,71 @@ function assignsCode(action: unknown, machine: AnyStateMachine): boolean {
   return !!assignment && typeof assignment === 'object' && 'code' in assignment;
 }
 
+function assignedCode(action: unknown, machine: AnyStateMachine): string | undefined {
+  let a = action;
+  if (typeof a === 'string' || (a && typeof a === 'object' && typeof (a as { type?: unknown }).type === 'string')) {
+    const name = typeof a === 'string' ? a : (a as { type: string }).type;
+    a = (machine.implementations.actions as Record<string, unknown>)[name] ?? a;
+  }
+  if (typeof a !== 'function') return undefined;
+  const assignment = (a as { assignment?: unknown }).assignment;
+  if (!assignment || typeof assignment !== 'object') return undefined;
+  const code = (assignment as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * The events of your own a lifecycle understands (sent with `handle.send`): every event type its
+ * states react to but the arbiter's (`arbiter.*`) and XState's (`xstate.*`). A wildcard (`*` or
+ * `prefix.*`) is listed as is.
+ *
+ * @example
+ * ```ts
+ * eventsOf(extendLifecycle({ afterWin: { approval: { on: { approve: 'next' } } } })); // ['approve']
+ * ```
+ */
+export function eventsOf(machine: AnyStateMachine): string[] {
+  const events = new Set<string>();
+  const walk = (node: AnyStateNode): void => {
+    for (const type of (node.transitions as Map<string, unknown>).keys()) {
+      if (!type.startsWith('xstate.') && !type.startsWith('arbiter.')) events.add(type);
+    }
+    for (const child of Object.values(node.states) as AnyStateNode[]) walk(child);
+  };
+  walk(machine.root as AnyStateNode);
+  return [...events];
+}
+
+/**
+ * Every rejection code a lifecycle can assign with a constant (`code: 'denied'`), in the order
+ * met: the built-in ones of the base machine and your own. Codes computed by a function are not
+ * known until they happen, so they are not listed.
+ *
+ * @example
+ * ```ts
+ * rejectionCodesOf(extendLifecycle({ afterWin: { approval: { on: { deny: { target: 'rejected', code: 'denied' } } } } }));
+ * // [ 'cancelled', 'timeout', 'shutdown', …, 'denied' ]
+ * ```
+ */
+export function rejectionCodesOf(machine: AnyStateMachine): string[] {
+  const codes = new Set<string>();
+  const visit = (actions: unknown): void => {
+    for (const a of (Array.isArray(actions) ? actions : actions === undefined ? [] : [actions]) as unknown[]) {
+      const code = assignedCode(a, machine);
+      if (code !== undefined) codes.add(code);
+    }
+  };
+  const walk = (node: AnyStateNode): void => {
+    visit(node.entry);
+    visit(node.exit);
+    for (const list of (node.transitions as Map<string, Array<{ actions: unknown }>>).values()) for (const t of list) visit(t.actions);
+    for (const t of (node.always ?? []) as Array<{ actions: unknown }>) visit(t.actions);
+    for (const child of Object.values(node.states) as AnyStateNode[]) walk(child);
+  };
+  walk(machine.root as AnyStateNode);
+  return [...codes];
+}
+
 /**
  * Checks the guarantees the arbiter relies on (see {@link LIFECYCLE_RULES}) and returns every
  * broken one, naming the state and the rule; an empty array means the machine is a valid
@@ -251,7 +316,7 @@ function assignsCode(action: unknown, machine: AnyStateMachine): boolean {
  *
  * @example
  * ```ts
- * import { checkLifecycle } from 'arbiter/testing';
+ * import { checkLifecycle } from 'xstate-arbiter/testing';
  * checkLifecycle(operationMachine); // []
  * ```
  * @see extendLifecycle
@@ -438,7 +503,8 @@ function valueOrCall<T>(v: T | ((args: LifecycleArgs) => T)): (args: LifecycleAr
 }
 
 function rejectAction(code: string | ((args: LifecycleArgs) => string), reason: string | ((args: LifecycleArgs) => string)) {
-  return assign({ code: valueOrCall(code) as never, reason: valueOrCall(reason) as never });
+  // A constant code stays a constant: `rejectionCodesOf` lists it (a function is opaque).
+  return assign({ code: (typeof code === 'string' ? code : valueOrCall(code)) as never, reason: valueOrCall(reason) as never });
 }
 
 function checkEventName(type: string, field: string): void {
@@ -600,7 +666,7 @@ function checkReferences(machine: AnyStateMachine): void {
  *
  * @example
  * ```ts
- * import { createArbiter, extendLifecycle } from 'arbiter';
+ * import { createArbiter, extendLifecycle } from 'xstate-arbiter';
  * const lifecycle = extendLifecycle({
  *   afterWin: {
  *     approval: {

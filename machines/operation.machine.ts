@@ -19,6 +19,10 @@ export interface OperationInput {
   random?: (() => number) | undefined;
   parentId?: string | undefined;
   data?: unknown;
+  /** `'retry'`: a lost window leaves it staged for the next one, up to `maxLosses` losses. @default 'reject' */
+  onLose?: 'reject' | 'retry' | undefined;
+  /** With `onLose: 'retry'`, the loss that rejects it (`lost-arbitration`). @default 3 */
+  maxLosses?: number | undefined;
 }
 
 /** The operation machine's context. */
@@ -108,6 +112,7 @@ export const operationMachine = setup({
     context: {} as OperationContext,
     events: {} as OperationEvent,
     input: {} as OperationInput,
+    output: {} as OperationContext,
   },
   actors: {
     execute: fromPromise<unknown, ExecuteActorInput>(
@@ -133,6 +138,9 @@ export const operationMachine = setup({
 }).createMachine({
   id: 'operation',
   initial: 'pending',
+  // The final context is the output: a parent (the coordinator) learns which operation ended from
+  // its done event without any lookup, and the context is not copied to build it.
+  output: ({ context }) => context,
   context: ({ input }) => ({
     id: input.id,
     target: input.target,

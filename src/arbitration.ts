@@ -19,7 +19,7 @@ export function compareCandidates(a: Candidate, b: Candidate): number {
 }
 
 /**
- * The default rule of DESIGN.md: highest effective priority, ties to the earliest submission.
+ * The default rule of the design (docs/design.md, rule 2): highest effective priority, ties to the earliest submission.
  * One linear pass, no sorting.
  *
  * @example
@@ -88,7 +88,7 @@ export function canPreempt(holder: Holder, winner: Candidate, now: number, grace
 }
 
 /**
- * Arbitrates one window (DESIGN.md rules 2–5). Pure: the same input gives the same decision,
+ * Arbitrates one window (docs/design.md, rules 2–5). Pure: the same input gives the same decision,
  * except for what a custom `selectWinner` does.
  *
  * @example

@@ -1,7 +1,7 @@
 import type { RetryOptions } from './types.js';
 
 /**
- * The backoff defaults of DESIGN.md.
+ * The backoff defaults of the design (docs/design.md, rule 6).
  *
  * @example
  * ```ts

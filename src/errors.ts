@@ -29,7 +29,8 @@ export class ArbiterInputError extends TypeError {
 
 /** Payload of an {@link OperationRejectedError}. */
 export interface OperationRejectedInfo {
-  readonly code: RejectionCode;
+  /** A built-in code, or one of your lifecycle's (see `extendLifecycle`). */
+  readonly code: RejectionCode | (string & {});
   readonly reason: string;
   readonly operationId: string;
   readonly target: string;
@@ -51,7 +52,8 @@ export interface OperationRejectedInfo {
  */
 export class OperationRejectedError extends Error {
   override readonly name = 'OperationRejectedError';
-  readonly code: RejectionCode;
+  /** A built-in code, or one of your lifecycle's (`'denied'`, …): compare it with any string. */
+  readonly code: RejectionCode | (string & {});
   readonly reason: string;
   readonly operationId: string;
   readonly target: string;
@@ -68,6 +70,51 @@ export class OperationRejectedError extends Error {
     this.reason = info.reason;
     this.operationId = info.operationId;
     this.target = info.target;
+  }
+}
+
+/**
+ * An outcome of your business logic, not a failure of the system: throw it (or any error with
+ * `expected: true`) from `execute` for "insufficient funds", "already shipped", …. The operation
+ * ends `execution-failed` as usual and `handle.result` rejects with it as `cause`, but the circuit
+ * breaker and the health checks count it as a success: the system answered. See
+ * `createArbiter({ isFailure })` to classify errors your own way.
+ *
+ * @example
+ * ```ts
+ * execute: async () => {
+ *   if (balance < amount) throw new ExpectedError('insufficient funds', { cause: { balance, amount } });
+ *   return withdraw(amount);
+ * }
+ * ```
+ */
+export class ExpectedError extends Error {
+  override readonly name: string = 'ExpectedError';
+  /** Marks it as a business outcome for the breaker and health. */
+  readonly expected = true as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Whether an error of `execute` is a business outcome rather than a failure: an `ExpectedError`,
+ * or any object with `expected: true`. The default of `createArbiter({ isFailure })`, inverted.
+ *
+ * @example
+ * ```ts
+ * isExpectedError(new ExpectedError('insufficient funds')); // true
+ * isExpectedError(new Error('database down'));             // false
+ * ```
+ */
+export function isExpectedError(err: unknown): boolean {
+  if (err instanceof ExpectedError) return true;
+  try {
+    return typeof err === 'object' && err !== null && (err as { expected?: unknown }).expected === true;
+  } catch {
+    // A hostile error whose getter throws: not marked.
+    return false;
   }
 }
 

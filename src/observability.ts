@@ -42,14 +42,18 @@ export interface CleanupOptions {
  *
  * @example
  * ```ts
- * createArbiter({ breaker: { failureRateThreshold: 0.25, windowMs: 30_000, openMs: 10_000 } });
+ * createArbiter({ breaker: { failureRateThreshold: 0.25, rollingWindowMs: 30_000, openMs: 10_000 } });
  * ```
  */
 export interface BreakerOptions {
   /** Opens when failed / executions in the window passes this (0..1). @default 0.1 (the seeds' 10 %) */
   failureRateThreshold: number;
-  /** Length of the rolling window of execution outcomes (10 buckets of `windowMs / 10`). @default 10_000 */
-  windowMs: number;
+  /**
+   * Length of the rolling window of execution outcomes (10 buckets of a tenth each). Named apart
+   * from the arbiter's `windowMs` (the arbitration window, 100 ms): this one is seconds of history.
+   * @default 10_000
+   */
+  rollingWindowMs: number;
   /** No decision below this many executions in the window. @default 10 */
   minimumExecutions: number;
   /** How long it stays open before letting probes through (half-open). @default 5_000 */
@@ -77,11 +81,45 @@ export interface MetricsOptions {
   throughputWindowMs: number;
   /** Most targets exported in `arbiter_staged_by_target` (the fullest first). @default 20 */
   maxTargetLabels: number;
+  /**
+   * Distinct operation types counted by name in `metrics().byType` and `arbiter_operations_by_type_total`;
+   * operations of types seen after this many are summed in `metrics().otherTypes`, so memory and
+   * label cardinality stay bounded whatever `type` strings callers use. @default 100
+   */
+  maxTypes: number;
+  /**
+   * A prom-client `Registry` of your application (its global `register`, or your own): the
+   * arbiter's metrics are registered in it as well, so your `/metrics` endpoint serves them with
+   * your own. A name already taken there is an `ArbiterInputError` (give each arbiter its own
+   * `prefix`). `metricsText()` still returns the arbiter's metrics alone. @default undefined
+   *
+   * @example
+   * ```ts
+   * import { register } from 'prom-client';
+   * const arbiter = createArbiter({ metrics: { registry: register } });
+   * app.get('/metrics', async (_req, res) => res.type(register.contentType).send(await register.metrics()));
+   * ```
+   */
+  registry: MetricsRegistry | undefined;
 }
 
 /**
- * Health thresholds. Each check fails when its value crosses its threshold; the defaults are the
- * seeds' numbers.
+ * What the arbiter needs from a prom-client `Registry` to register its metrics there (any
+ * prom-client 15 `Registry` has it).
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * const registry: MetricsRegistry = new Registry();
+ * ```
+ */
+export interface MetricsRegistry {
+  registerMetric(metric: never): void;
+  getSingleMetric(name: string): unknown;
+}
+
+/**
+ * Health thresholds. Each check fails when its value crosses its threshold.
  *
  * @example
  * ```ts
@@ -89,19 +127,19 @@ export interface MetricsOptions {
  * ```
  */
 export interface HealthThresholds {
-  /** `stagingSize` fails at this many staged operations. @default 1000 (the seeds' `max_staging_area_size`) */
+  /** `stagingSize` fails at this many staged operations. @default 1000 */
   maxStaged: number;
-  /** `resolutionLatency` fails when the p99 time to arbitrate a conflict passes this. @default 100 (the seeds' `resolution_timeout_ms`) */
+  /** `resolutionLatency` fails when the p99 time to arbitrate a conflict passes this. @default 100 */
   maxResolutionMs: number;
-  /** `successRate` fails when fewer executions than this succeed in the window. @default 0.9 (1 − the seeds' 10 % failure threshold) */
+  /** `successRate` fails when fewer executions than this succeed in the window. @default 0.9 (at most 10 % of executions fail) */
   minSuccessRate: number;
-  /** `conflictRate` fails when more final operations than this lost arbitration in the window. @default 0.8 (the seeds' 20 % completion floor under brutal conflicts) */
+  /** `conflictRate` fails when more final operations than this lost arbitration in the window. @default 0.8 (at least 20 % of final operations did not lose a conflict) */
   maxConflictRate: number;
-  /** `memory` fails when the heap passes this many MB. @default 1000 (the seeds' `max_memory_mb`) */
+  /** `memory` fails when the heap passes this many MB. @default 1000 */
   maxMemoryMb: number;
-  /** `zombieCount` fails above this many zombies. @default 1000 (seed 003) */
+  /** `zombieCount` fails above this many zombies. @default 1000 */
   maxZombies: number;
-  /** `oldestZombieAge` fails when a zombie is older than this. @default 86_400_000 (24 hours, seed 003) */
+  /** `oldestZombieAge` fails when a zombie is older than this. @default 86_400_000 (24 hours) */
   maxZombieAgeMs: number;
 }
 
@@ -129,4 +167,12 @@ export interface HealthOptions {
   checks: Record<string, HealthCheckFn>;
   /** Heap in use, in bytes. @default `process.memoryUsage().heapUsed`, or `performance.memory` in browsers */
   memoryUsage: () => number;
+  /**
+   * Refuse new submissions while `health()` is `unhealthy` (rejected `circuit-open`, the reason
+   * naming the failed checks), as a production gate does. Health is checked again at most every
+   * `recheckMs`, so a submission never pays for a full check. @default false
+   */
+  refuseWhenUnhealthy: boolean;
+  /** With `refuseWhenUnhealthy`, how long one health verdict is used. @default 1000 */
+  recheckMs: number;
 }

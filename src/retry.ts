@@ -1,7 +1,9 @@
 import { OperationRejectedError } from './errors.js';
 import { log, type Logger } from './logger.js';
-import { REJECTION_CODES, type OperationHandle, type OperationSpec, type RejectionCode } from './types.js';
-import { expectBoolean, expectFiniteNumber, expectInteger, expectObject } from './validate.js';
+import type { OperationHandle, OperationSpec, RejectionCode } from './types.js';
+import { expectDelay } from './timers.js';
+import { readOptions, suggest } from './keys.js';
+import { expectBoolean, expectFiniteNumber, expectInteger, kindOf } from './validate.js';
 import { ArbiterInputError } from './errors.js';
 
 /**
@@ -25,8 +27,12 @@ export interface SubmitRetryOptions {
   maxDelayMs: number;
   /** Draw each delay uniformly from its upper half (with the arbiter's `random`). @default false */
   jitter: boolean;
-  /** Rejection codes worth resubmitting. @default ['staging-full', 'circuit-open'] */
-  retryOn: readonly RejectionCode[];
+  /**
+   * Rejection codes worth resubmitting: built-in ones, or your lifecycle's (an unknown code is an
+   * input error). Add `'lost-arbitration'` to retry the operations that lose a window.
+   * @default ['staging-full', 'circuit-open']
+   */
+  retryOn: readonly (RejectionCode | (string & {}))[];
   /** Called before each resubmission with the attempt about to run and the delay waited. */
   onRetry?: ((info: { attempt: number; delayMs: number; error: OperationRejectedError }) => void) | undefined;
 }
@@ -40,22 +46,34 @@ const DEFAULT_SUBMIT_RETRY: Readonly<SubmitRetryOptions> = Object.freeze({
   retryOn: Object.freeze(['staging-full', 'circuit-open'] as RejectionCode[]),
 });
 
-function resolveSubmitRetryOptions(value: unknown): Readonly<SubmitRetryOptions> {
+function resolveSubmitRetryOptions(value: unknown, knownCodes: readonly string[]): Readonly<SubmitRetryOptions> {
   if (value === undefined) return DEFAULT_SUBMIT_RETRY;
-  expectObject(value, 'options');
-  const o = value as Partial<Record<keyof SubmitRetryOptions, unknown>>;
+  const o = readOptions(value, ['attempts', 'baseDelayMs', 'factor', 'maxDelayMs', 'jitter', 'retryOn', 'onRetry'] as const);
   if (o.attempts !== undefined) expectInteger(o.attempts, 'attempts', 1);
-  if (o.baseDelayMs !== undefined) expectFiniteNumber(o.baseDelayMs, 'baseDelayMs');
+  // Each wait is a timer on the arbiter's clock: bounded by the longest delay a timer can have.
+  if (o.baseDelayMs !== undefined) expectDelay(o.baseDelayMs, 'baseDelayMs');
   if (o.factor !== undefined) expectFiniteNumber(o.factor, 'factor', 1);
-  if (o.maxDelayMs !== undefined) expectFiniteNumber(o.maxDelayMs, 'maxDelayMs');
+  if (o.maxDelayMs !== undefined) expectDelay(o.maxDelayMs, 'maxDelayMs');
   if (o.jitter !== undefined) expectBoolean(o.jitter, 'jitter');
   if (o.onRetry !== undefined && typeof o.onRetry !== 'function') {
     throw new ArbiterInputError('onRetry', `Expected \`onRetry\` to be a function, got ${typeof o.onRetry}`);
   }
+  let retryOn: readonly string[] = DEFAULT_SUBMIT_RETRY.retryOn;
   if (o.retryOn !== undefined) {
-    if (!Array.isArray(o.retryOn) || o.retryOn.some((c) => !(REJECTION_CODES as readonly unknown[]).includes(c))) {
-      throw new ArbiterInputError('retryOn', `Expected \`retryOn\` to be an array of rejection codes, got ${JSON.stringify(o.retryOn)}`);
+    // Copied first, then checked and used: the caller's array is read once.
+    const codes: unknown = Array.isArray(o.retryOn) ? [...(o.retryOn as unknown[])] : o.retryOn;
+    if (!Array.isArray(codes)) {
+      throw new ArbiterInputError('retryOn', `Expected \`retryOn\` to be an array of rejection codes, got ${kindOf(codes)}`);
     }
+    for (const code of codes) {
+      if (typeof code === 'string' && knownCodes.includes(code)) continue;
+      const hint = typeof code === 'string' ? suggest(code, knownCodes) : undefined;
+      throw new ArbiterInputError(
+        'retryOn',
+        `Expected \`retryOn\` to hold rejection codes of this arbiter, got ${kindOf(code)}${hint ? ` (did you mean \`${hint}\`?)` : ''}; known codes: ${knownCodes.join(', ')}`,
+      );
+    }
+    retryOn = codes as string[];
   }
   return Object.freeze({
     attempts: (o.attempts as number | undefined) ?? DEFAULT_SUBMIT_RETRY.attempts,
@@ -63,7 +81,7 @@ function resolveSubmitRetryOptions(value: unknown): Readonly<SubmitRetryOptions>
     factor: (o.factor as number | undefined) ?? DEFAULT_SUBMIT_RETRY.factor,
     maxDelayMs: (o.maxDelayMs as number | undefined) ?? DEFAULT_SUBMIT_RETRY.maxDelayMs,
     jitter: (o.jitter as boolean | undefined) ?? DEFAULT_SUBMIT_RETRY.jitter,
-    retryOn: Object.freeze([...((o.retryOn as RejectionCode[] | undefined) ?? DEFAULT_SUBMIT_RETRY.retryOn)]),
+    retryOn: Object.freeze([...retryOn]),
     onRetry: o.onRetry as SubmitRetryOptions['onRetry'],
   });
 }
@@ -75,6 +93,8 @@ export interface SubmitRetryHost {
   clearTimer(handle: unknown): void;
   random(): number;
   logger?: Logger | undefined;
+  /** The rejection codes `retryOn` may name (built-in and the lifecycle's). */
+  readonly codes: readonly string[];
 }
 
 /**
@@ -103,7 +123,7 @@ export class SubmitRetrier {
    * with the operation's value, rejects with the last `OperationRejectedError`.
    */
   run<TResult, TData>(spec: OperationSpec<TResult, TData>, options?: Partial<SubmitRetryOptions>): Promise<TResult> {
-    const o = resolveSubmitRetryOptions(options);
+    const o = resolveSubmitRetryOptions(options, this.host.codes);
     const first = this.host.submit(spec);
     return this.loop(spec, o, first);
   }

@@ -1,4 +1,4 @@
-// `arbiter/testing`: helpers to model-test operation lifecycles (the library's or your own) with
+// `xstate-arbiter/testing`: helpers to model-test operation lifecycles (the library's or your own) with
 // xstate/graph against a real arbiter on a simulated clock.
 import { createMachine, SimulatedClock, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition } from 'xstate';
 import { createTestModel, type TestModel, type TestPath } from 'xstate/graph';
@@ -7,7 +7,8 @@ import { operationMachine, type OperationInput } from '../machines/operation.mac
 import { createArbiter, type Arbiter } from './arbiter.js';
 import { OccConflictError, type LifecycleViolation } from './errors.js';
 import { Priority } from './priority.js';
-import type { ArbiterOptions, OperationHandle, WhileExecuting } from './types.js';
+import type { ArbiterOptions } from './options.js';
+import type { OperationHandle, WhileExecuting } from './types.js';
 
 export { checkLifecycle };
 export type { LifecycleViolation };
@@ -307,7 +308,7 @@ function hangs({ signal }: { signal: AbortSignal }): Promise<never> {
  * @example
  * ```ts
  * import test from 'ava';
- * import { createLifecycleTestModel } from 'arbiter/testing';
+ * import { createLifecycleTestModel } from 'xstate-arbiter/testing';
  * const { paths, run } = createLifecycleTestModel(lifecycle);
  * for (const path of paths) test(path.description, async (t) => t.deepEqual(await run(path), []));
  * test('path count', (t) => t.is(paths.length, 23));
@@ -417,8 +418,7 @@ export function createLifecycleTestModel(
       handle = h;
       enteredAt = clock.now();
       let last = h.status();
-      h.actor.subscribe((s: { value: unknown }) => {
-        const now = topOf(s.value);
+      h.subscribe((now) => {
         if (now !== last) {
           last = now;
           enteredAt = clock.now();
@@ -449,7 +449,7 @@ export function createLifecycleTestModel(
       a[how](value);
     };
     const delayOf = (type: string): number | undefined => {
-      const snapshot = handle?.actor.getSnapshot() as { value: unknown; context: unknown } | undefined;
+      const snapshot = handle?.actor?.getSnapshot() as { value: unknown; context: unknown } | undefined;
       if (!snapshot) return undefined;
       const node = (lifecycle.root.states as Record<string, AnyStateNode>)[topOf(snapshot.value)];
       for (const n of node ? allNodes(node) : []) {
@@ -497,7 +497,17 @@ export function createLifecycleTestModel(
       ...options.executors,
     };
 
-    const check = (step: number, expected: { value: unknown; context: Record<string, unknown> }) => {
+    // A submission after stop() is rejected at once but neither counted nor kept (events$ has
+    // completed): its handle and its rejection tell its outcome.
+    const finalOf = async (h: OperationHandle): Promise<{ status: string; code?: string; reason?: string }> => {
+      const info = arbiter.operations.get(h.id);
+      if (info) return { status: info.status, ...(info.code !== undefined ? { code: info.code } : {}), ...(info.reason !== undefined ? { reason: info.reason } : {}) };
+      const status = h.status();
+      if (status !== 'rejected') return { status };
+      const err = (await h.result.then(() => undefined, (e: unknown) => e)) as { code?: string; reason?: string } | undefined;
+      return { status, ...(err?.code !== undefined ? { code: err.code } : {}), ...(err?.reason !== undefined ? { reason: err.reason } : {}) };
+    };
+    const check = async (step: number, expected: { value: unknown; context: Record<string, unknown> }) => {
       const at = `step ${step}`;
       const m = arbiter.metrics();
       if (m.submitted !== m.completed + m.rejected + m.inFlight) {
@@ -511,9 +521,9 @@ export function createLifecycleTestModel(
       const got = handle?.status() ?? 'pending';
       if (got !== want) problems.push(`${at}: the model is in ${want}, the operation in ${got}`);
       if (handle && (want === 'completed' || want === 'rejected')) {
-        const info = arbiter.operations.get(handle.id);
-        if (want === 'rejected' && info?.code !== expected.context['code']) {
-          problems.push(`${at}: rejected with ${String(info?.code)}, the model says ${String(expected.context['code'])}`);
+        const info = await finalOf(handle);
+        if (want === 'rejected' && info.code !== expected.context['code']) {
+          problems.push(`${at}: rejected with ${String(info.code)}, the model says ${String(expected.context['code'])}`);
         }
       }
     };
@@ -538,7 +548,7 @@ export function createLifecycleTestModel(
         problems.push(`step ${i} (${event.type}) threw: ${(err as Error).message}`);
         break;
       }
-      check(i, step.state as { value: unknown; context: Record<string, unknown> });
+      await check(i, step.state as { value: unknown; context: Record<string, unknown> });
       if (problems.length > 0) break;
     }
     const end = path.state as { value: unknown; context: Record<string, unknown> };
@@ -555,8 +565,8 @@ export function createLifecycleTestModel(
     const counted = Object.values(m.rejectedByCode).reduce((a, b) => a + b, 0);
     if (counted !== m.rejected) problems.push(`after stop: rejectedByCode sums to ${counted}, rejected is ${m.rejected}`);
     for (const h of handles) {
-      const info = arbiter.operations.get(h.id);
-      if (info?.status !== 'completed' && info?.status !== 'rejected') problems.push(`after stop: ${h.id} is ${String(info?.status)}`);
+      const info = await finalOf(h);
+      if (info.status !== 'completed' && info.status !== 'rejected') problems.push(`after stop: ${h.id} is ${String(info.status)}`);
       else if (info.status === 'rejected' && (!info.code || !info.reason)) problems.push(`after stop: ${h.id} was rejected without a code or a reason`);
     }
     return problems;

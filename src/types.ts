@@ -1,7 +1,4 @@
-import type { AnyActorRef, AnyStateMachine, InspectionEvent, Observer } from 'xstate';
-import type { EntityStore } from './store/types.js';
-import type { Logger } from './logger.js';
-import type { BreakerOptions, CleanupOptions, HealthOptions, MetricsOptions } from './observability.js';
+import type { AnyActorRef } from 'xstate';
 
 /**
  * Every reason an operation can end `rejected`. Each rejection carries one of these
@@ -24,6 +21,7 @@ export const REJECTION_CODES = [
   'timeout',
   'circuit-open',
   'shutdown',
+  'backend-unavailable',
 ] as const;
 
 /** One of {@link REJECTION_CODES}. */
@@ -212,6 +210,15 @@ export interface OperationSpec<TResult = unknown, TData = unknown> {
   timeoutMs?: number;
   /** Marks an execution error as retryable (an `OccConflictError` always is). */
   retryable?: (err: unknown) => boolean;
+  /**
+   * What losing a window does: `'reject'` ends it `lost-arbitration`; `'retry'` leaves it staged to
+   * compete in the next window (an `operation.requeued` event each time), until it has lost
+   * `maxLosses` windows. It stays in flight meanwhile, so `timeoutMs` bounds it in time too.
+   * @default 'reject'
+   */
+  onLose?: 'reject' | 'retry';
+  /** With `onLose: 'retry'`, the number of lost windows that rejects it. @default 3 */
+  maxLosses?: number;
   data?: TData;
 }
 
@@ -230,9 +237,34 @@ export interface OperationHandle<TResult = unknown> {
   readonly target: string;
   /** Resolves with `execute`'s value or rejects with `OperationRejectedError`. Never unhandled. */
   readonly result: Promise<TResult>;
-  /** The operation's XState actor. */
-  readonly actor: AnyActorRef;
+  /**
+   * The operation's XState actor, created by its target's coordinator (whose child it is) when
+   * the submission reaches it: at once, except for a submission made from inside a callback of
+   * that same coordinator (an `events$` observer, say), which waits for the coordinator to finish
+   * its current step. Until then it is `undefined` (and `cancel`/`send` are delivered on creation).
+   */
+  readonly actor: AnyActorRef | undefined;
   status(): OperationStatus;
+  /**
+   * Calls `listener` with each new status (top-level state: `staged`, `executing`, a step of your
+   * lifecycle, …, then `completed` or `rejected`). A throwing listener is ignored.
+   *
+   * @example
+   * ```ts
+   * handle.subscribe((status) => console.log(handle.id, status));
+   * ```
+   */
+  subscribe(listener: (status: OperationStatus) => void): { unsubscribe(): void };
+  /**
+   * Resolves `true` when the operation reaches `status` (at once if it is there), `false` when
+   * it becomes final without reaching it. Never rejects. The way to wait for a custom step.
+   *
+   * @example
+   * ```ts
+   * if (await handle.reached('approval')) handle.send({ type: 'approve' });
+   * ```
+   */
+  reached(status: OperationStatus): Promise<boolean>;
   /** Rejects the operation with `cancelled` unless it is already final. Returns whether it did. */
   cancel(reason?: string): boolean;
   /** Sends an event of your own lifecycle (see `extendLifecycle`) to the operation. */
@@ -255,7 +287,8 @@ export interface CoreMetrics {
   inFlight: number;
   /** Windows that closed with two or more candidates. */
   conflicts: number;
-  rejectedByCode: Record<RejectionCode, number>;
+  /** By code: the built-in ones, and your lifecycle's (`rejectedByCode['denied']`). */
+  rejectedByCode: Readonly<Record<RejectionCode, number>> & Readonly<Record<string, number>>;
   /** Admitted and not yet decided (won or final). */
   staged: number;
   /** Operations holding a target (won, not final). */
@@ -269,61 +302,4 @@ export interface CoreMetrics {
   zombies: number;
   /** Calls to the `store` that threw during promotion (the operations went on regardless). */
   storeErrors: number;
-}
-
-/**
- * Options of `createArbiter`. Every one is optional.
- *
- * @example
- * ```ts
- * createArbiter({ windowMs: 50, whileExecuting: 'queue', maxStagedPerTarget: 100 });
- * ```
- */
-export interface ArbiterOptions {
-  /** How long a window collects candidates. @default 100 */
-  windowMs?: number;
-  /** A holder younger than this is never preempted. @default 200 */
-  gracePeriodMs?: number;
-  /** @default 'preempt' */
-  whileExecuting?: WhileExecuting;
-  /** @default 20 */
-  maxStagedPerTarget?: number;
-  /** @default 1000 */
-  maxStaged?: number;
-  /** A coordinator with no work for this long stops. @default 1000 */
-  idleCoordinatorMs?: number;
-  retry?: Partial<RetryOptions>;
-  /** @default highest effective priority, then earliest submission */
-  selectWinner?: SelectWinner;
-  clock?: ArbiterClock;
-  /** Source of randomness for jitter. @default Math.random */
-  random?: () => number;
-  /** XState inspection observer, given to every actor the arbiter creates. */
-  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** The operation machine to run (see `extendLifecycle`). @default operationMachine */
-  lifecycle?: AnyStateMachine;
-  /** Called when an events$ observer throws; the arbiter keeps going. */
-  onObserverError?: (err: unknown) => void;
-  /**
-   * The entity store that winners are promoted into: an operation record is created there when an
-   * operation wins arbitration (never for a loser). See `createStore`.
-   */
-  store?: EntityStore;
-  /** Called when the `store` throws during promotion; the operation goes on without a record. */
-  onStoreError?: (err: unknown, phase: 'promote' | 'settle', operationId: string) => void;
-  /**
-   * How final operation records (`arbiter.operations`) are cleaned up: `immediate`, `deferred`
-   * (kept `retentionMs`, removed by one timer) or `lazy` (removed when a read meets one older than
-   * `maxAgeMs`); never more than `maxRetained`. Zombie store records go with them.
-   * @default { strategy: 'deferred', retentionMs: 1_800_000, maxAgeMs: 3_600_000, maxRetained: 10_000 }
-   */
-  cleanup?: Partial<CleanupOptions>;
-  /** A circuit breaker over execution failures (`true` for its defaults); off by default. */
-  breaker?: boolean | Partial<BreakerOptions>;
-  /** Metrics actor settings (Prometheus prefix and labels, reservoir size, throughput window). */
-  metrics?: Partial<MetricsOptions>;
-  /** Health thresholds (the seeds' by default), extra checks, and the heap measure. */
-  health?: Partial<HealthOptions>;
-  /** A pino-compatible logger; the arbiter logs nothing without one. */
-  logger?: Logger;
 }

@@ -9,7 +9,12 @@ export function kindOf(value: unknown): string {
     if (!Number.isFinite(value)) return String(value);
     return `number ${value}`;
   }
-  if (typeof value === 'string') return value === '' ? 'an empty string' : `string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'string') {
+    if (value === '') return 'an empty string';
+    // Long values are cut in the middle, visibly: their end (an id's suffix, a file name) matters.
+    if (value.length <= 60) return `string ${JSON.stringify(value)}`;
+    return `string ${JSON.stringify(value.slice(0, 30))}…${JSON.stringify(value.slice(-24))} (${value.length} characters)`;
+  }
   return typeof value;
 }
 
@@ -57,3 +62,4 @@ export function expectOneOf<T extends string>(value: unknown, field: string, all
 export function expectBoolean(value: unknown, field: string): asserts value is boolean {
   if (typeof value !== 'boolean') fail(field, 'a boolean', value);
 }
+

@@ -2,10 +2,12 @@ import type { Arbiter } from './arbiter.js';
 import { backoffDelay, DEFAULT_RETRY } from './backoff.js';
 import { ArbiterInputError, OccConflictError, OperationRejectedError, describeError } from './errors.js';
 import { newId } from './ids.js';
+import { optionKeys, readOptions } from './keys.js';
+import { bindClock, MAX_TIMER_DELAY_MS } from './occ.js';
 import { defaultMaxRetries, Priority } from './priority.js';
 import type { Entity, EntityStore } from './store/types.js';
-import type { ArbiterClock } from './types.js';
-import { expectFunction, expectInteger, expectNonEmptyString, expectObject, expectOneOf } from './validate.js';
+import type { ArbiterClock, OperationHandle, OperationSpec, RetryOptions } from './types.js';
+import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expectNonEmptyString, expectObject, expectOneOf, kindOf } from './validate.js';
 
 /**
  * How {@link withConflictResolution} runs the wrapped function.
@@ -35,8 +37,61 @@ export type ConflictResolutionMode = 'none' | 'staged' | 'occ' | 'staged+occ';
 export const CONFLICT_RESOLUTION_MODES: readonly ConflictResolutionMode[] = Object.freeze(['none', 'staged', 'occ', 'staged+occ']);
 
 /**
- * Options of {@link withConflictResolution}. Functions of the arguments are called with the
- * arguments of each call.
+ * What {@link withConflictResolution} does with a call from which it cannot read a target (no
+ * entity among the arguments and no `target` option), in every mode but `'none'`:
+ * - `'reject'` (default): the call throws `ArbiterInputError` (field `target`) explaining the
+ *   `target` option; `fn` does not run;
+ * - `'plain'`: `fn` runs as a plain call, without arbitration or retries, exactly as in mode
+ *   `'none'`. Choose it only for functions where running unarbitrated is what you want.
+ *
+ * @example
+ * ```ts
+ * withConflictResolution(refreshCache, { arbiter, whenNoTarget: 'plain' });
+ * ```
+ */
+export type WhenNoTarget = 'reject' | 'plain';
+
+/**
+ * Every {@link WhenNoTarget}.
+ *
+ * @example
+ * ```ts
+ * WHEN_NO_TARGET.includes('plain'); // true
+ * ```
+ */
+export const WHEN_NO_TARGET: readonly WhenNoTarget[] = Object.freeze(['reject', 'plain']);
+
+/**
+ * What a function wrapped with `context: true` receives as its last argument, after the
+ * arguments of the call.
+ *
+ * @example
+ * ```ts
+ * const fetchQuote = withConflictResolution(
+ *   async (account: Entity<Account>, { signal }: ConflictContext) => (await fetch(url, { signal })).json(),
+ *   { arbiter, context: true },
+ * );
+ * await fetchQuote(account); // the caller passes the account only
+ * ```
+ */
+export interface ConflictContext {
+  /**
+   * Staged modes: the operation's signal, aborted when it is preempted, cancelled, timed out or
+   * shut down (pass it to `fetch`, timers, queries). `'occ'` and plain calls: never aborted.
+   */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt, +1 for each retry. */
+  readonly attempt: number;
+  /** The operation's id (staged and `'occ'` modes); `undefined` for a plain call. */
+  readonly operationId: string | undefined;
+  /** The target the call was arbitrated on; `undefined` for a plain call. */
+  readonly target: string | undefined;
+}
+
+/**
+ * Options of {@link withConflictResolution}. Read once when wrapping and validated there: a bad
+ * value or an unknown key throws `ArbiterInputError` at wrap time, never at a call. Functions of
+ * the arguments are called with the arguments of each call.
  *
  * @example
  * ```ts
@@ -58,11 +113,19 @@ export interface ConflictResolutionOptions<TArgs extends unknown[]> {
   data?: (...args: TArgs) => unknown;
   /** @default 'staged+occ' */
   mode?: ConflictResolutionMode;
+  /** A call without a target: refused, or run plainly (see {@link WhenNoTarget}). @default 'reject' */
+  whenNoTarget?: WhenNoTarget;
+  /**
+   * Passes a {@link ConflictContext} (`{ signal, attempt, operationId, target }`) to `fn` as one
+   * more argument after the call's arguments. Declare it as `fn`'s last parameter; the wrapped
+   * function keeps the other parameters. @default false
+   */
+  context?: boolean;
   /** Where entity arguments are re-read (`'occ'`, `'staged+occ'`). @default arbiter.store */
   store?: EntityStore;
   /** Retries after the first attempt. @default by priority, as the arbiter does */
   maxRetries?: number;
-  /** `'staged'` modes: rejects with `timeout` this long after the call. */
+  /** Staged modes: rejects with `timeout` this long after the call (at most 2^31 - 1 ms). */
   timeoutMs?: number;
   /** `'occ'` mode: waits between attempts. @default a timer on `clock`, or `setTimeout` */
   sleep?: (ms: number) => Promise<void>;
@@ -71,6 +134,46 @@ export interface ConflictResolutionOptions<TArgs extends unknown[]> {
   /** `'occ'` mode: randomness for the backoff jitter. @default Math.random */
   random?: () => number;
 }
+
+/**
+ * The function {@link withConflictResolution} returns: `fn`'s parameters, a promise of its value;
+ * and `handle(...)`, which makes the same call but returns the operation's handle (staged modes).
+ *
+ * @example
+ * ```ts
+ * const approve = withConflictResolution(transfer, { arbiter, type: 'transfer' });
+ * const h = approve.handle(from, 100);  // OperationHandle: status(), send(), cancel(), result
+ * h.send({ type: 'approve' });
+ * await h.result;
+ * ```
+ */
+export interface ConflictResolvedFunction<TArgs extends unknown[], TResult> {
+  (...args: TArgs): Promise<TResult>;
+  /**
+   * The same call, returning the operation's handle instead of its result: read `status()`,
+   * `send` an event of your lifecycle, `cancel`. Staged modes only; a call that would not be
+   * arbitrated (another mode, or no target with `whenNoTarget: 'plain'`) throws `ArbiterInputError`.
+   * `this` is passed as given: use `handle.call(obj, ...)` for a method.
+   */
+  handle(...args: TArgs): OperationHandle<TResult>;
+}
+
+const OPTION_KEYS = optionKeys<ConflictResolutionOptions<unknown[]>>({
+  arbiter: true,
+  type: true,
+  priority: true,
+  target: true,
+  data: true,
+  mode: true,
+  whenNoTarget: true,
+  context: true,
+  store: true,
+  maxRetries: true,
+  timeoutMs: true,
+  sleep: true,
+  clock: true,
+  random: true,
+});
 
 /**
  * Whether a value counts as an entity argument: a store snapshot, recognised by its shape — a
@@ -122,33 +225,44 @@ function refresh<TArgs extends unknown[]>(store: EntityStore, args: TArgs): TArg
   }) as TArgs;
 }
 
-function wait(ms: number, clock: ArbiterClock | undefined): Promise<void> {
+function wait(ms: number, clock: Pick<ArbiterClock, 'setTimeout'> | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (clock) clock.setTimeout(() => resolve(), ms);
     else setTimeout(resolve, ms);
   });
 }
 
+function plainContext(): ConflictContext {
+  return Object.freeze({ signal: new AbortController().signal, attempt: 1, operationId: undefined, target: undefined });
+}
+
 /**
- * The seeds' `@with_conflict_resolution` decorator as a higher-order function: returns a function
- * with the same parameters that runs `fn` under arbitration and/or optimistic concurrency (see
+ * Runs a function under arbitration and/or optimistic concurrency: returns a function with the
+ * same parameters that runs `fn` as an operation of `options.arbiter` (see
  * {@link ConflictResolutionMode}) and resolves with `fn`'s value, or rejects with
  * `OperationRejectedError` (`lost-arbitration`, `retries-exhausted`, `execution-failed`, …, the
- * original error as `cause`).
+ * original error as `cause`). `returned.handle(...)` makes the same call and returns the
+ * operation's handle (see {@link ConflictResolvedFunction}).
  *
  * The target is `target(...args)`, else the first entity among the arguments (see
- * {@link entitiesIn}); other entities are refreshed but not arbitrated. A call with neither is
- * a plain call, as in the seeds. Bad options throw `ArbiterInputError` when wrapping; a bad
- * target or priority throws it synchronously at the call.
+ * {@link entitiesIn}); other entities are refreshed but not arbitrated. A call with neither throws
+ * `ArbiterInputError` (field `target`) unless `whenNoTarget: 'plain'` says to run it plainly: a
+ * call is never silently left unarbitrated. With `context: true`, `fn` receives a
+ * {@link ConflictContext} (`{ signal, attempt, operationId, target }`) after the call's arguments.
+ *
+ * `options` is read once, here: an unknown key or a bad value throws `ArbiterInputError` when
+ * wrapping. A bad target or priority returned by your functions throws it synchronously at the
+ * call, and nothing is submitted.
  *
  * @example
  * ```ts
- * import { createArbiter, createStore, withConflictResolution, Priority, type Entity } from 'arbiter';
+ * import { createArbiter, createStore, withConflictResolution, Priority, type Entity } from 'xstate-arbiter';
+ * type Account = { balance: number };
  * const store = createStore();
  * const arbiter = createArbiter({ store });
  * const withdraw = withConflictResolution(
- *   (account: Entity<{ balance: number }>, amount: number) =>
- *     store.update(account.id, (d) => { d.balance -= amount; }, { expectedVersion: account.version }),
+ *   (account: Entity<Account>, amount: number) =>
+ *     store.update<Account>(account.id, (d) => { d.balance -= amount; }, { expectedVersion: account.version }),
  *   { arbiter, type: 'withdraw', priority: Priority.HIGH },
  * );
  * await withdraw(store.create({ balance: 100 }), 30); // the updated snapshot
@@ -157,95 +271,169 @@ function wait(ms: number, clock: ArbiterClock | undefined): Promise<void> {
  * @see occ
  */
 export function withConflictResolution<TArgs extends unknown[], TResult>(
+  fn: (...args: [...TArgs, ConflictContext]) => TResult,
+  options: ConflictResolutionOptions<TArgs> & { context: true },
+): ConflictResolvedFunction<TArgs, Awaited<TResult>>;
+export function withConflictResolution<TArgs extends unknown[], TResult>(
+  fn: (...args: TArgs) => TResult,
+  options?: ConflictResolutionOptions<TArgs> & { context?: false },
+): ConflictResolvedFunction<TArgs, Awaited<TResult>>;
+export function withConflictResolution<TArgs extends unknown[], TResult>(
   fn: (...args: TArgs) => TResult,
   options: ConflictResolutionOptions<TArgs> = {},
-): (...args: TArgs) => Promise<Awaited<TResult>> {
+): ConflictResolvedFunction<TArgs, Awaited<TResult>> {
+  type R = Awaited<TResult>;
   expectFunction(fn as unknown, 'fn');
-  expectObject(options as unknown, 'options');
-  const mode = options.mode ?? 'staged+occ';
+  const o = readOptions(options, OPTION_KEYS);
+
+  const mode = (o.mode ?? 'staged+occ') as ConflictResolutionMode;
   expectOneOf(mode, 'mode', CONFLICT_RESOLUTION_MODES);
+  const whenNoTarget = (o.whenNoTarget ?? 'reject') as WhenNoTarget;
+  expectOneOf(whenNoTarget, 'whenNoTarget', WHEN_NO_TARGET);
+  if (o.context !== undefined) expectBoolean(o.context, 'context');
+  const withContext = o.context === true;
   const staged = mode === 'staged' || mode === 'staged+occ';
   const occMode = mode === 'occ' || mode === 'staged+occ';
-  const arbiter: Arbiter | undefined = options.arbiter;
+
+  const arbiter = o.arbiter as Arbiter | undefined;
+  let submit: Arbiter['submit'] | undefined;
+  let arbiterStore: EntityStore | undefined;
+  let arbiterRetry: RetryOptions = DEFAULT_RETRY;
   if (staged || arbiter !== undefined) {
-    expectObject(arbiter as unknown, 'arbiter');
-    expectFunction(arbiter!.submit, 'arbiter.submit');
+    expectObject(arbiter, 'arbiter');
+    const s = arbiter['submit'];
+    expectFunction(s, 'arbiter.submit');
+    submit = s as Arbiter['submit'];
+    arbiterStore = arbiter['store'] as EntityStore | undefined;
+    const resolved = arbiter['options'] as { retry?: RetryOptions } | undefined;
+    if (resolved?.retry !== undefined) arbiterRetry = resolved.retry;
   }
-  const store: EntityStore | undefined = options.store ?? arbiter?.store;
-  if (occMode) {
-    if (store === undefined) {
-      throw new ArbiterInputError('store', `Expected \`store\` (or an arbiter created with a store) for mode '${mode}', got undefined`);
-    }
-    expectObject(store as unknown, 'store');
+  const store = (o.store as EntityStore | undefined) ?? arbiterStore;
+  if (occMode && store === undefined) {
+    throw new ArbiterInputError('store', `Expected \`store\` (or an arbiter created with a store) for mode '${mode}', got undefined`);
+  }
+  if (o.store !== undefined || occMode) {
+    expectObject(store, 'store');
     expectFunction(store.get, 'store.get');
   }
-  if (options.type !== undefined) expectNonEmptyString(options.type, 'type');
-  if (typeof options.priority !== 'function' && options.priority !== undefined) expectInteger(options.priority, 'priority', 1, 10);
+  if (o.type !== undefined) expectNonEmptyString(o.type, 'type');
+  const priorityOption = o.priority;
+  if (typeof priorityOption !== 'function' && priorityOption !== undefined) expectInteger(priorityOption, 'priority', 1, 10);
   for (const key of ['target', 'data', 'sleep', 'random'] as const) {
-    if (options[key] !== undefined) expectFunction(options[key], key);
+    if (o[key] !== undefined) expectFunction(o[key], key);
   }
-  if (options.maxRetries !== undefined) expectInteger(options.maxRetries, 'maxRetries', 0);
-  const type = options.type ?? (fn.name || 'operation');
+  if (o.maxRetries !== undefined) expectInteger(o.maxRetries, 'maxRetries', 0);
+  if (o.timeoutMs !== undefined) {
+    expectFiniteNumber(o.timeoutMs, 'timeoutMs');
+    if (o.timeoutMs > MAX_TIMER_DELAY_MS) {
+      throw new ArbiterInputError('timeoutMs', `Expected \`timeoutMs\` to be at most ${MAX_TIMER_DELAY_MS} (the timer limit, about 24.8 days), got ${kindOf(o.timeoutMs)}`);
+    }
+  }
+  const clock = o.clock !== undefined ? bindClock(o.clock, 'clock') : undefined;
+
+  const type = (o.type as string | undefined) ?? (fn.name || 'operation');
+  const targetFn = o.target as ((...args: TArgs) => string) | undefined;
+  const dataFn = o.data as ((...args: TArgs) => unknown) | undefined;
+  const maxRetriesOption = o.maxRetries as number | undefined;
+  const timeoutMs = o.timeoutMs as number | undefined;
+  const random = o.random as (() => number) | undefined;
+  const sleep = (o.sleep as ((ms: number) => Promise<void>) | undefined) ?? ((ms: number) => wait(ms, clock));
 
   const targetOf = (args: TArgs): string | undefined => {
-    if (options.target) {
-      const t = options.target(...args);
+    if (targetFn) {
+      const t = targetFn(...args);
       expectNonEmptyString(t, 'target');
       return t;
     }
     return entitiesIn(args)[0]?.id;
   };
   const priorityOf = (args: TArgs): number => {
-    const p = typeof options.priority === 'function' ? options.priority(...args) : (options.priority ?? Priority.NORMAL);
+    const p = typeof priorityOption === 'function' ? (priorityOption as (...a: TArgs) => unknown)(...args) : (priorityOption ?? Priority.NORMAL);
     expectInteger(p, 'priority', 1, 10);
     return p;
   };
+  const argsFor = (args: TArgs, context: () => ConflictContext): unknown[] => (withContext ? [...args, context()] : args);
+  const invoke = (self: unknown, args: unknown[]): Promise<R> => {
+    try {
+      return Promise.resolve((fn as (...a: unknown[]) => TResult).apply(self, args)) as Promise<R>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
 
-  async function readProcessWrite(self: unknown, args: TArgs, target: string, priority: number): Promise<Awaited<TResult>> {
+  async function readProcessWrite(self: unknown, args: TArgs, target: string, priority: number): Promise<R> {
     const operationId = newId();
-    const maxRetries = options.maxRetries ?? defaultMaxRetries(priority);
-    const retry = arbiter?.options.retry ?? DEFAULT_RETRY;
-    const sleep = options.sleep ?? ((ms: number) => wait(ms, options.clock));
+    const maxRetries = maxRetriesOption ?? defaultMaxRetries(priority);
+    const signal = new AbortController().signal;
     const reject = (code: 'retries-exhausted' | 'execution-failed', reason: string, cause: unknown) =>
       new OperationRejectedError({ code, reason, operationId, target, cause });
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn.apply(self, refresh(store!, args));
+        const fresh = refresh(store!, args);
+        return await invoke(self, argsFor(fresh, () => Object.freeze({ signal, attempt, operationId, target })));
       } catch (err) {
         if (!(err instanceof OccConflictError)) throw reject('execution-failed', `execution failed: ${describeError(err)}`, err);
         if (attempt > maxRetries) {
           throw reject('retries-exhausted', `retries exhausted after ${attempt} attempts: ${describeError(err)}`, err);
         }
-        await sleep(backoffDelay(attempt - 1, retry, options.random));
+        await sleep(backoffDelay(attempt - 1, arbiterRetry, random));
       }
     }
   }
 
-  const wrapped = function (this: unknown, ...args: TArgs): Promise<Awaited<TResult>> {
-    if (mode !== 'none') {
-      const target = targetOf(args);
-      if (target !== undefined) {
-        const priority = priorityOf(args);
-        if (!staged) return readProcessWrite(this, args, target, priority);
-        const self = this;
-        const handle = arbiter!.submit<Awaited<TResult>>({
-          target,
-          type,
-          priority,
-          ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
-          ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-          ...(options.data ? { data: options.data(...args) } : {}),
-          execute: () => fn.apply(self, occMode ? refresh(store!, args) : args) as Awaited<TResult>,
-        });
-        return handle.result;
-      }
+  const noTarget = (args: TArgs): ArbiterInputError =>
+    new ArbiterInputError(
+      'target',
+      `Expected a target for \`${type}\`: none of its ${args.length} argument(s) is an entity of the store (ids given as strings are not ` +
+        `read as entities) and there is no \`target\` option. Pass \`target: (...args) => id\` to name the target, or ` +
+        `\`whenNoTarget: 'plain'\` to run such calls without arbitration on purpose.`,
+    );
+
+  // `handle`: whether the caller asked for the operation handle instead of the result.
+  function call(self: unknown, args: TArgs, handle: true): OperationHandle<R>;
+  function call(self: unknown, args: TArgs, handle: false): Promise<R>;
+  function call(self: unknown, args: TArgs, handle: boolean): Promise<R> | OperationHandle<R> {
+    const notArbitrated = (why: string) =>
+      new ArbiterInputError('mode', `Expected a call that is arbitrated to return a handle, got ${why}: call the function itself for its result`);
+    if (mode === 'none') {
+      if (handle) throw notArbitrated("mode 'none'");
+      return invoke(self, argsFor(args, plainContext));
     }
-    try {
-      return Promise.resolve(fn.apply(this, args)) as Promise<Awaited<TResult>>;
-    } catch (err) {
-      return Promise.reject(err);
+    const target = targetOf(args);
+    if (target === undefined) {
+      if (whenNoTarget === 'reject') throw noTarget(args);
+      if (handle) throw notArbitrated("a call without a target and whenNoTarget 'plain'");
+      return invoke(self, argsFor(args, plainContext));
     }
-  };
+    const priority = priorityOf(args);
+    if (!staged) {
+      if (handle) throw notArbitrated("mode 'occ'");
+      return readProcessWrite(self, args, target, priority);
+    }
+    const spec: OperationSpec<R> = {
+      target,
+      type,
+      priority,
+      ...(maxRetriesOption !== undefined ? { maxRetries: maxRetriesOption } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(dataFn ? { data: dataFn(...args) } : {}),
+      execute: ({ signal, attempt, id }) => {
+        const current = occMode ? refresh(store!, args) : args;
+        return invoke(self, argsFor(current, () => Object.freeze({ signal, attempt, operationId: id, target })));
+      },
+    };
+    const h = submit!.call(arbiter, spec) as OperationHandle<R>;
+    return handle ? h : h.result;
+  }
+
+  const wrapped = function (this: unknown, ...args: TArgs): Promise<R> {
+    return call(this, args, false);
+  } as ConflictResolvedFunction<TArgs, R>;
   Object.defineProperty(wrapped, 'name', { value: fn.name || 'withConflictResolution' });
+  Object.defineProperty(wrapped, 'handle', {
+    value: function handle(this: unknown, ...args: TArgs): OperationHandle<R> {
+      return call(this === wrapped ? undefined : this, args, true);
+    },
+  });
   return wrapped;
 }

@@ -1,13 +1,15 @@
 /**
- * Pieces shared by the stress, post-registration and brutality engines: the seeds' entities and
- * their real operations on the store, memory sampling, and the small statistics the reports use.
- * Node-only (process.memoryUsage), which is why it lives in `tools/`, not `src/`.
+ * Pieces shared by the stress, post-registration and brutality engines: the target entities and
+ * the real operations on them in the store, memory sampling, and the small statistics the reports
+ * use. Node-only (process.memoryUsage), which is why it lives in `tools/`, not `src/`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createStore, Priority, type EntityStore } from '../src/index.js';
 import { weighted, type Random } from './random.js';
 
-/** The seeds' operation mix (seed 002). */
+/** The real operations of the stress workload. */
 export const OPERATION_TYPES = [
   'version_entity',
   'modify_field',
@@ -30,7 +32,7 @@ export const DEFAULT_MIX: Readonly<Record<OperationType, number>> = {
   detach_entity: 0.05,
 };
 
-/** Named priority classes of the seeds. */
+/** The priority classes a workload draws from. */
 export const PRIORITY_CLASSES = { LOW: Priority.LOW, NORMAL: Priority.NORMAL, HIGH: Priority.HIGH, CRITICAL: Priority.CRITICAL } as const;
 
 /** A priority class name. */
@@ -52,7 +54,7 @@ export function operationSampler(random: Random, mix: Readonly<Record<OperationT
   return weighted(random, OPERATION_TYPES.map((t) => [t, mix[t]] as const));
 }
 
-/** The seeds' TestDataEntity, as plain store data. */
+/** A target entity of the stress workload, as plain store data. */
 export interface TargetData {
   name: string;
   counter: number;
@@ -67,7 +69,7 @@ export interface TargetData {
   log: string[];
 }
 
-/** The seeds' TestDataSource. */
+/** The entity `borrow_attribute` copies fields from. */
 export interface SourceData {
   sourceName: string;
   sourceCounter: number;
@@ -135,7 +137,7 @@ export class AbortedExecution extends Error {
 }
 
 /**
- * Performs one of the seeds' real operations on `targetId`: reads the target's version, waits
+ * Performs one of the real operations on `targetId`: reads the target's version, waits
  * `workMs` (the "processing" of a read-process-write cycle; 0 means none), and then, unless the
  * signal was aborted meanwhile, writes with `expectedVersion` set to the version it read. The
  * last write of every operation is a bookkeeping update (`opCount + 1`, a log line), so
@@ -194,7 +196,7 @@ export async function performOperation(
     case 'promote_to_root':
     case 'detach_entity': {
       // Toggle the target's part between attached and a root, so every structural operation is
-      // a real change (the seeds' versions were idempotent no-ops after the first one).
+      // a real change (otherwise every one after the first would be a no-op).
       const partId = world.parts.get(targetId)!;
       const part = store.get(partId)!;
       if (part.parentId === undefined) store.attach(partId, targetId);
@@ -215,6 +217,30 @@ export async function performOperation(
   return { targetWrites: store.get(targetId)!.version - before };
 }
 
+let fullGc: (() => void) | null | undefined;
+
+/**
+ * A function that runs a full garbage collection: `globalThis.gc` under `--expose-gc`, else one
+ * obtained the way test runners do (`--expose-gc` set at run time, `gc` read from a new context);
+ * `undefined` where neither works.
+ */
+export function garbageCollector(): (() => void) | undefined {
+  if (fullGc === undefined) {
+    const existing = (globalThis as { gc?: unknown }).gc;
+    if (typeof existing === 'function') fullGc = existing as () => void;
+    else {
+      try {
+        setFlagsFromString('--expose-gc');
+        const gc = runInNewContext('gc') as unknown;
+        fullGc = typeof gc === 'function' ? (gc as () => void) : null;
+      } catch {
+        fullGc = null;
+      }
+    }
+  }
+  return fullGc ?? undefined;
+}
+
 /** Samples heap and RSS while a run goes on. */
 export class MemorySampler {
   private readonly samples: number[] = [];
@@ -232,6 +258,19 @@ export class MemorySampler {
     const m = process.memoryUsage();
     this.samples.push(m.heapUsed);
     this.rss.push(m.rss);
+  }
+
+  /** Heap samples so far, in bytes, oldest first. */
+  heapSamples(): readonly number[] {
+    return this.samples;
+  }
+
+  /** The heap in use right after a full collection, in bytes (`undefined` when none can be run). */
+  settled(): number | undefined {
+    const gc = garbageCollector();
+    if (gc === undefined) return undefined;
+    gc();
+    return process.memoryUsage().heapUsed;
   }
 
   stop(): MemoryFigures {
@@ -269,6 +308,18 @@ export interface IntegrityCheck {
   readonly detail: string;
 }
 
+/** One target's live status, for the progress output. */
+export interface TargetStatus {
+  /** `#0`, `#1`, … in the order the targets were created. */
+  readonly label: string;
+  /** Operations waiting in its window (admitted, not decided). */
+  readonly staged: number;
+  /** Operations running `execute` on it now. */
+  readonly executing: number;
+  /** Operations that have won it so far. */
+  readonly winners: number;
+}
+
 /** Progress of a run, for the CLI's bar. */
 export interface Progress {
   /** 0..1 */
@@ -276,6 +327,9 @@ export interface Progress {
   readonly submitted: number;
   readonly completed: number;
   readonly rejected: number;
+  /** Operations that have retried at least once and are not final yet (brutality). */
+  readonly retrying?: number | undefined;
+  readonly targets?: readonly TargetStatus[] | undefined;
 }
 
 /** The operation-accounting section every load report opens with. */
@@ -294,7 +348,7 @@ export interface LoadOptions {
   readonly gracePeriodMs: number;
   /** Simulated processing between an operation's read and its (compare-and-set) writes. */
   readonly workMs: number;
-  /** Batch sizes, each batch on one target: the seeds' 3–8. */
+  /** Batch sizes, each batch on one target (3–8 by default). */
   readonly batchMin: number;
   readonly batchMax: number;
   readonly priorities: Readonly<Record<PriorityClass, number>>;

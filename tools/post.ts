@@ -1,11 +1,12 @@
 /**
- * The post-registration anti-pattern of seed 000, kept only to be measured against the arbiter:
- * every operation is registered in the store first, conflicts are found afterwards by scanning the
+ * The post-registration anti-pattern, kept only to be measured against the arbiter: every
+ * operation is registered in the store first, conflicts are found afterwards by scanning the
  * registry, losers are marked rejected (zombies: they hold registry ids) and a cleanup worker
  * deletes them later. Same workload, same real operations and same ledger as `runStress`.
  */
-import { buildWorld, MemorySampler, type OperationType } from './common.js';
-import { DEFAULT_STRESS, driveBatches, executeTracked, finishReport, Ledger, type StressOptions, type StressReport } from './stress.js';
+import { GraceTracker } from './assessment.js';
+import { buildWorld, MemorySampler, type OperationType, type TargetStatus } from './common.js';
+import { DEFAULT_STRESS, driveBatches, executeTracked, finishReport, Ledger, targetLabels, type StressOptions, type StressReport } from './stress.js';
 import { seededRandom } from './random.js';
 
 interface RegisteredOperation {
@@ -37,9 +38,18 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
   const { store } = world;
   const ledger = new Ledger(world);
   const workRandom = seededRandom(options.seed ^ 0x5eed);
-  const memory = new MemorySampler().start();
+  const memory = new MemorySampler();
+  const settledStart = memory.settled();
+  memory.start();
+  const labels = targetLabels(world);
+  const grace = new GraceTracker(options.gracePeriodMs);
+  // Operations not final yet, by record id.
   const ops = new Map<string, RegisteredOperation>();
   const holders = new Map<string, RegisteredOperation>();
+  const pendingOn = new Map<string, number>();
+  const winners = new Map<string, number>();
+  let submitted = 0;
+  let windows = 0;
   const outcome = { completed: 0, rejected: 0 };
   const rejectedByCode: Record<string, number> = {};
   let registered = 0;
@@ -54,8 +64,13 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
   const resolutionMs: number[] = [];
 
   const setStatus = (op: RegisteredOperation, status: RegisteredOperation['status'], code?: string) => {
+    if (op.status === 'pending') pendingOn.set(op.target, (pendingOn.get(op.target) ?? 1) - 1);
     op.status = status;
     if (store.has(op.recordId)) store.update<OperationRecord>(op.recordId, (d) => void (d.status = status));
+    if (status === 'completed' || status === 'rejected') {
+      ops.delete(op.recordId);
+      grace.finished(op.recordId, code ?? status);
+    }
     if (status === 'completed') outcome.completed++;
     if (status === 'rejected') {
       op.code = code;
@@ -69,6 +84,7 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
     const abort = new AbortController();
     op.abort = abort;
     op.startedAt = performance.now();
+    winners.set(op.target, (winners.get(op.target) ?? 0) + 1);
     holders.set(op.target, op);
     setStatus(op, 'executing');
     executeTracked(ledger, op.target, op.type, op.label, abort.signal, options, workRandom).then(
@@ -97,14 +113,18 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
         .map((e) => ops.get(e.id)!)
         .filter((op) => op !== undefined);
       if (pending.length === 0) continue;
+      windows++;
       let winner = pending[0]!;
       for (const op of pending) if (op.priority > winner.priority || (op.priority === winner.priority && op.seq < winner.seq)) winner = op;
       for (const op of pending) if (op !== winner) setStatus(op, 'rejected', 'lost-arbitration');
       const holder = holders.get(target);
       if (holder) {
-        const age = performance.now() - holder.startedAt;
+        const now = performance.now();
+        const age = now - holder.startedAt;
+        grace.decision(now, [{ id: holder.recordId, effectivePriority: holder.priority, startedAt: holder.startedAt }], { effectivePriority: winner.priority });
         if (age >= options.gracePeriodMs && winner.priority > holder.priority) {
           holders.delete(target);
+          grace.preempted(holder.recordId);
           setStatus(holder, 'rejected', 'preempted');
           holder.abort?.abort();
           start(winner);
@@ -137,21 +157,30 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
   const detector = setInterval(detect, options.windowMs);
   const cleaner = setInterval(cleanup, CLEANUP_EVERY_MS);
   const submittedAt = performance.now();
-  await driveBatches(
-    options,
-    world.targets,
-    (target, priority, type, index) => {
+  await driveBatches(options, world.targets, {
+    submit(target, priority, type, index) {
       const label = `${type}_${index}`;
       const rec = store.create<OperationRecord>({ kind: 'operation', operationId: label, target, status: 'pending' });
+      submitted++;
       registered++;
       liveRecords++;
       if (liveRecords > peakRecords) peakRecords = liveRecords;
+      pendingOn.set(target, (pendingOn.get(target) ?? 0) + 1);
       ops.set(rec.id, { recordId: rec.id, target, type, priority, seq: index, label, status: 'pending', startedAt: 0 });
     },
-    () => ({ submitted: ops.size, completed: outcome.completed, rejected: outcome.rejected }),
-  );
+    busy: (target) => holders.has(target),
+    progress() {
+      const targets: TargetStatus[] = world.targets.map((t) => ({
+        label: labels.get(t)!,
+        staged: pendingOn.get(t) ?? 0,
+        executing: ledger.executingOn(t),
+        winners: winners.get(t) ?? 0,
+      }));
+      return { submitted, completed: outcome.completed, rejected: outcome.rejected, targets };
+    },
+  });
   // Grace: keep detecting until every registered operation is final.
-  while ([...ops.values()].some((op) => op.status === 'pending' || op.status === 'executing')) {
+  while (ops.size > 0) {
     await new Promise((r) => setTimeout(r, 5));
   }
   clearInterval(detector);
@@ -159,8 +188,8 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
   cleanup();
   const elapsedMs = performance.now() - submittedAt;
   const mem = memory.stop();
-  const submitted = ops.size;
-  const inProgress = [...ops.values()].filter((op) => op.status === 'pending' || op.status === 'executing').length;
+  const settledEnd = memory.settled();
+  const inProgress = ops.size;
   const recordsLeft = store.query((e) => (e.data as Partial<OperationRecord> | undefined)?.kind === 'operation').length;
   const integrity = ledger.checks([
     { name: 'every conflict detected was resolved', ok: detected === resolved, detail: `${detected} detected, ${resolved} resolved` },
@@ -172,13 +201,20 @@ export async function runPostStress(input: Partial<StressOptions> = {}): Promise
     inProgress,
     rejectedByCode,
     retried: 0,
+    failedThenRetried: 0,
+    recovered: 0,
+    windows,
     detected,
     resolved,
     candidatesPerConflict,
     resolutionMs,
     ledger,
+    grace: grace.figures(),
     registry: { registered, zombies, cleanupOps, cleanupMs, peakRecords, recordsLeft },
     memory: mem,
+    heapSamples: memory.heapSamples(),
+    settledHeap: { start: settledStart, end: settledEnd },
+    winners,
     elapsedMs,
     integrity,
   });

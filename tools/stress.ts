@@ -1,9 +1,11 @@
 /**
- * The dynamic stress test of seed 002, on the arbiter (pre-staging) and, for comparison, on the
- * post-registration anti-pattern of seed 000 (`runPostStress` in `tools/post.ts`).
+ * The stress workload: batches of 3–8 conflicting real operations on a few target entities, each
+ * batch on one target, at a steady rate; on the arbiter (pre-staging: arbitration before anything
+ * executes), and for comparison the post-registration way (`runPostStress` in `tools/post.ts`).
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { createArbiter, OccConflictError, type ArbiterEvent } from '../src/index.js';
+import { createArbiter, defaultSelectWinner, OccConflictError, Priority, type ArbiterEvent, type SelectWinner } from '../src/index.js';
+import { assessStress, GraceTracker, memoryStatus, modificationsByKind, type Assessment, type GraceFigures, type MemoryStatus, type Modifications } from './assessment.js';
 import {
   AbortedExecution,
   buildWorld,
@@ -21,6 +23,7 @@ import {
   type OperationType,
   type Progress,
   type TargetData,
+  type TargetStatus,
   type World,
 } from './common.js';
 import { intBetween, pick, seededRandom } from './random.js';
@@ -33,9 +36,24 @@ export interface StressOptions extends LoadOptions {
   /** Operations submitted per second (in batches). */
   readonly rate: number;
   readonly mix: Readonly<Record<OperationType, number>>;
+  /**
+   * Share (0..1) of the operations submitted to a target that is executing something which are
+   * made CRITICAL: with executions longer than the grace period (`workMs`), they preempt, or are
+   * held off by the grace period.
+   */
+  readonly criticalShare: number;
+  /** The completion rate (completed / submitted) the assessment expects, 0..1. */
+  readonly targetCompletionRate: number;
+  /** Heap limit of the memory check, MB. */
+  readonly maxMemoryMb: number;
+  /** The named profile the settings came from. */
+  readonly profile: StressProfile;
 }
 
-/** Defaults of the seeds' configuration (15 s, 5 targets, 100 ops/s, grace 200 ms). */
+/** The named settings of `arbiter stress --profile` (see {@link STRESS_PROFILES}). */
+export type StressProfile = 'default' | 'preemption';
+
+/** The default load: 15 s, 5 targets, 100 ops/s in batches of 3–8, grace 200 ms. */
 export const DEFAULT_STRESS: Omit<StressOptions, 'onProgress'> = {
   durationMs: 15_000,
   targets: 5,
@@ -48,7 +66,34 @@ export const DEFAULT_STRESS: Omit<StressOptions, 'onProgress'> = {
   windowMs: 100,
   workMs: 2,
   seed: 1,
+  criticalShare: 0,
+  targetCompletionRate: 0.2,
+  maxMemoryMb: 1000,
+  profile: 'default',
 };
+
+/**
+ * Named settings. `preemption` makes the grace period work: executions of 250 ms (past the
+ * 200 ms grace period, within one window of it), ordinary batches without CRITICAL operations so
+ * that holders can be outranked, and 30 % of the operations sent to a busy target CRITICAL. Some
+ * arrive while the holder is inside its grace period (it keeps its target, and is saved if it
+ * finishes before the next window), others after it (preempted).
+ *
+ * @example
+ * ```ts
+ * const report = await runStress({ ...STRESS_PROFILES.preemption, durationMs: 5000 });
+ * report.grace.saved; // > 0 on most runs
+ * ```
+ */
+export const STRESS_PROFILES = {
+  default: {},
+  preemption: {
+    profile: 'preemption',
+    workMs: 250,
+    criticalShare: 0.3,
+    priorities: { LOW: 0.4, NORMAL: 0.3, HIGH: 0.3, CRITICAL: 0 },
+  },
+} as const satisfies Record<StressProfile, Partial<StressOptions>>;
 
 /** Per operation type: how many executed and how many of those completed. */
 export interface TypeFigures {
@@ -56,12 +101,29 @@ export interface TypeFigures {
   successful: number;
 }
 
-/** The report of one stress run, with the seeds' sections. */
+/** One target at the end of a run. */
+export interface TargetFigures {
+  readonly label: string;
+  readonly id: string;
+  readonly winners: number;
+  readonly completed: number;
+}
+
+/** The report of one stress run. */
 export interface StressReport {
   readonly mode: 'pre' | 'post';
   readonly config: Omit<StressOptions, 'onProgress'>;
-  readonly accounting: AccountingSection & { readonly retried: number };
+  readonly accounting: AccountingSection & {
+    /** Retry transitions (an execution failed and ran again); not final states. */
+    readonly retried: number;
+    /** Operations whose execution failed at least once and was retried. */
+    readonly failedThenRetried: number;
+    /** Of those, how many completed in the end. */
+    readonly recovered: number;
+  };
   readonly conflicts: {
+    /** Arbitration windows that had at least one candidate. */
+    readonly windows: number;
     readonly detected: number;
     readonly resolved: number;
     readonly opsPerConflict: number;
@@ -71,9 +133,11 @@ export interface StressReport {
   };
   readonly operations: {
     readonly byType: Record<string, TypeFigures>;
+    readonly modifications: Modifications;
     readonly avgExecutionMs: number;
     readonly occConflicts: number;
   };
+  readonly grace: GraceFigures;
   /** Operation records in the store ("the registry"). */
   readonly registry: {
     /** Operation records created. */
@@ -86,16 +150,21 @@ export interface StressReport {
     readonly peakRecords: number;
     readonly recordsLeft: number;
   };
-  readonly memory: MemoryFigures;
+  readonly memory: MemoryFigures & { readonly status: MemoryStatus };
   readonly throughput: {
     readonly elapsedMs: number;
     readonly submittedPerSec: number;
     readonly completedPerSec: number;
+    /** completed / submitted. */
     readonly completionRate: number;
+    /** rejected / submitted. */
+    readonly rejectionRate: number;
   };
+  readonly targets: readonly TargetFigures[];
   readonly integrity: readonly IntegrityCheck[];
   /** Accounting balanced and every integrity check passed. */
   readonly ok: boolean;
+  readonly assessment: Assessment;
 }
 
 /** Bookkeeping both modes share: what each operation did, checked against the store at the end. */
@@ -123,6 +192,16 @@ export class Ledger {
       left = true;
       this.executing.set(target, (this.executing.get(target) ?? 1) - 1);
     };
+  }
+
+  /** Executions running on `target` now. */
+  executingOn(target: string): number {
+    return this.executing.get(target) ?? 0;
+  }
+
+  /** Targets whose `opCount` moved (a committed operation modified them). */
+  targetsModified(): number {
+    return this.world.targets.filter((t) => (this.world.store.get<TargetData>(t)?.data.opCount ?? 0) > 0).length;
   }
 
   executed(type: string): void {
@@ -208,53 +287,124 @@ export async function executeTracked(
   }
 }
 
-/** Submits the seeds' batches at `rate` for `durationMs`; `submit` is called once per operation. */
-export async function driveBatches(
-  options: StressOptions,
-  targetIds: readonly string[],
-  submit: (target: string, priority: number, type: OperationType, index: number) => void,
-  progress: () => Omit<Progress, 'fraction'>,
-): Promise<number> {
+/** What a mode tells the batch driver about its targets. */
+export interface DriveHooks {
+  /** Called once per operation. */
+  submit(target: string, priority: number, type: OperationType, index: number): void;
+  /** Whether `target` is executing something now (for `criticalShare`). */
+  busy(target: string): boolean;
+  progress(): Omit<Progress, 'fraction'>;
+}
+
+/**
+ * Submits batches (each on one target) at `rate` for `durationMs`. Targets, batch sizes, priorities
+ * and types come from `seed`, so both modes get the same workload; the CRITICAL draws of
+ * `criticalShare` use a stream of their own and leave that sequence unchanged.
+ */
+export async function driveBatches(options: StressOptions, targetIds: readonly string[], hooks: DriveHooks): Promise<number> {
   const random = seededRandom(options.seed);
+  const criticalRandom = seededRandom(options.seed ^ 0xc417);
   const nextPriority = prioritySampler(random, options.priorities);
   const nextType = operationSampler(random, options.mix);
   const t0 = performance.now();
   let submitted = 0;
-  let lastProgress = 0;
-  for (;;) {
-    const elapsed = performance.now() - t0;
-    if (elapsed >= options.durationMs) break;
-    const due = Math.floor((elapsed * options.rate) / 1000);
+  let lastProgress = -Infinity;
+  const catchUp = (due: number) => {
     while (submitted < due) {
       const target = pick(random, targetIds);
       const batch = intBetween(random, options.batchMin, options.batchMax);
-      for (let k = 0; k < batch; k++) submit(target, nextPriority(), nextType(), submitted++);
+      const busy = options.criticalShare > 0 && hooks.busy(target);
+      for (let k = 0; k < batch; k++) {
+        const drawn = nextPriority();
+        const critical = busy && criticalRandom() < options.criticalShare;
+        hooks.submit(target, critical ? Priority.CRITICAL : drawn, nextType(), submitted++);
+      }
     }
+  };
+  for (;;) {
+    const elapsed = performance.now() - t0;
+    // What was due by the end, whenever the loop notices it: the same workload on every run.
+    if (elapsed >= options.durationMs) {
+      catchUp(Math.floor((options.durationMs * options.rate) / 1000));
+      break;
+    }
+    catchUp(Math.floor((elapsed * options.rate) / 1000));
     if (options.onProgress && elapsed - lastProgress >= 100) {
       lastProgress = elapsed;
-      options.onProgress({ fraction: elapsed / options.durationMs, ...progress() });
+      options.onProgress({ fraction: elapsed / options.durationMs, ...hooks.progress() });
     }
     await new Promise((r) => setTimeout(r, 1));
   }
   return performance.now() - t0;
 }
 
+/** Counts what settles, so a run keeps no promise per operation. */
+export class Outcomes {
+  completed = 0;
+  rejected = 0;
+  private waiting: (() => void) | undefined;
+
+  constructor(private submitted = 0) {}
+
+  track(result: Promise<unknown>): void {
+    this.submitted++;
+    result.then(
+      () => this.settle(true),
+      () => this.settle(false),
+    );
+  }
+
+  /** Resolves once every tracked result has settled. */
+  settled(): Promise<void> {
+    if (this.completed + this.rejected === this.submitted) return Promise.resolve();
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  private settle(ok: boolean): void {
+    if (ok) this.completed++;
+    else this.rejected++;
+    if (this.completed + this.rejected === this.submitted) this.waiting?.();
+  }
+}
+
+/** Labels `#0`, `#1`, … of a world's targets. */
+export function targetLabels(world: World): Map<string, string> {
+  return new Map(world.targets.map((t, i) => [t, `#${i}`]));
+}
+
 /**
  * The stress test on the arbiter: staging, windows, priority arbitration before anything
  * executes, and winner-only registration of operation records in the store (a record is created
  * when an operation starts and marked final when it ends; a record that ends rejected, e.g.
- * preempted, is a zombie and is removed at once).
+ * preempted, is a zombie and is removed at once). The arbiter decides with the default rule; a
+ * `selectWinner` that returns that same winner lets the run see every decision (executing
+ * operations, their start, the clock) to follow the grace period.
  */
 export async function runStress(input: Partial<StressOptions> = {}): Promise<StressReport> {
   const options: StressOptions = { ...DEFAULT_STRESS, ...input };
   const world = buildWorld(options.targets);
+  const labels = targetLabels(world);
   const ledger = new Ledger(world);
   const workRandom = seededRandom(options.seed ^ 0x5eed);
-  const memory = new MemorySampler().start();
+  const memory = new MemorySampler();
+  const settledStart = memory.settled();
+  memory.start();
+  const grace = new GraceTracker(options.gracePeriodMs);
+  let windows = 0;
+  const selectWinner: SelectWinner = (candidates, ctx) => {
+    windows++;
+    const winner = defaultSelectWinner(candidates);
+    if (winner) grace.decision(ctx.now, ctx.executing, winner);
+    return winner;
+  };
   const arbiter = createArbiter({
     windowMs: options.windowMs,
     gracePeriodMs: options.gracePeriodMs,
     maxStagedPerTarget: Math.max(20, options.batchMax * 4),
+    selectWinner,
+    // The run never reads finished operations back: keeping none makes the memory status about
+    // what the arbiter needs, not about its audit trail (bounded by maxRetained anyway).
+    cleanup: { strategy: 'immediate' },
   });
   const records = new Map<string, string>();
   let registered = 0;
@@ -265,9 +415,12 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
   let detected = 0;
   let resolved = 0;
   let retried = 0;
+  const retriedIds = new Set<string>();
+  let failedThenRetried = 0;
+  let recovered = 0;
+  const winners = new Map<string, number>();
   const candidatesPerConflict: number[] = [];
   const resolutionMs: number[] = [];
-  const outcome = { completed: 0, rejected: 0 };
 
   arbiter.events$.subscribe((e: ArbiterEvent) => {
     switch (e.type) {
@@ -281,9 +434,17 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
         break;
       case 'operation.retrying':
         retried++;
+        if (!retriedIds.has(e.operationId)) {
+          retriedIds.add(e.operationId);
+          failedThenRetried++;
+        }
+        break;
+      case 'operation.preempted':
+        grace.preempted(e.operationId);
         break;
       case 'operation.started':
         if (e.attempt === 1) {
+          winners.set(e.target, (winners.get(e.target) ?? 0) + 1);
           // Winner-only promotion: the record enters the store when the operation wins.
           const rec = world.store.create({ kind: 'operation', operationId: e.operationId, target: e.target, status: 'executing' });
           records.set(e.operationId, rec.id);
@@ -292,11 +453,15 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
         }
         break;
       case 'operation.completed': {
+        grace.finished(e.operationId, 'completed');
+        if (retriedIds.delete(e.operationId)) recovered++;
         const id = records.get(e.operationId);
         if (id) world.store.update(id, (d: { status: string }) => void (d.status = 'completed'));
         break;
       }
       case 'operation.rejected': {
+        grace.finished(e.operationId, e.code);
+        retriedIds.delete(e.operationId);
         const id = records.get(e.operationId);
         if (id) {
           zombies++;
@@ -314,12 +479,12 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
   });
 
   const submittedAt = performance.now();
-  const handles: Array<Promise<unknown>> = [];
-  await driveBatches(
-    options,
-    world.targets,
-    (target, priority, type, index) => {
+  const outcome = new Outcomes();
+  let submitted = 0;
+  await driveBatches(options, world.targets, {
+    submit(target, priority, type, index) {
       const label = `${type}_${index}`;
+      submitted++;
       const h = arbiter.submit({
         target,
         type,
@@ -330,24 +495,29 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
           return r.writes;
         },
       });
-      handles.push(
-        h.result.then(
-          () => void outcome.completed++,
-          () => void outcome.rejected++,
-        ),
-      );
+      outcome.track(h.result);
     },
-    () => ({ submitted: handles.length, completed: outcome.completed, rejected: outcome.rejected }),
-  );
+    busy: (target) => ledger.executingOn(target) > 0,
+    progress() {
+      const staged = arbiter.metrics().stagedByTarget;
+      const targets: TargetStatus[] = world.targets.map((t) => ({
+        label: labels.get(t)!,
+        staged: staged[t] ?? 0,
+        executing: ledger.executingOn(t),
+        winners: winners.get(t) ?? 0,
+      }));
+      return { submitted, completed: outcome.completed, rejected: outcome.rejected, targets };
+    },
+  });
   // Grace: let what was submitted reach a final state.
-  await arbiter.drain();
-  await Promise.all(handles);
+  await arbiter.onIdle();
+  await outcome.settled();
   await yieldToLoop();
   const elapsedMs = performance.now() - submittedAt;
   const m = arbiter.metrics();
   await arbiter.stop();
   const mem = memory.stop();
-  const submitted = handles.length;
+  const settledEnd = memory.settled();
   const inProgress = submitted - outcome.completed - outcome.rejected;
   const rejectedByCode = Object.fromEntries(Object.entries(m.rejectedByCode).filter(([, n]) => n > 0));
   const integrity = ledger.checks([
@@ -365,47 +535,85 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
     inProgress,
     rejectedByCode,
     retried,
+    failedThenRetried,
+    recovered,
+    windows,
     detected,
     resolved,
     candidatesPerConflict,
     resolutionMs,
     ledger,
+    grace: grace.figures(),
     registry: { registered, zombies, cleanupOps, cleanupMs, peakRecords, recordsLeft: records.size },
     memory: mem,
+    heapSamples: memory.heapSamples(),
+    settledHeap: { start: settledStart, end: settledEnd },
+    winners,
     elapsedMs,
     integrity,
   });
 }
 
+/** A run's raw figures, either mode. */
+export interface RawStress {
+  submitted: number;
+  completed: number;
+  rejected: number;
+  inProgress: number;
+  rejectedByCode: Record<string, number>;
+  retried: number;
+  failedThenRetried: number;
+  recovered: number;
+  windows: number;
+  detected: number;
+  resolved: number;
+  candidatesPerConflict: number[];
+  resolutionMs: number[];
+  ledger: Ledger;
+  grace: GraceFigures;
+  registry: StressReport['registry'];
+  memory: MemoryFigures;
+  heapSamples: readonly number[];
+  /** Heap after a full collection before the load and after it (bytes), when one could be run. */
+  settledHeap: { start: number | undefined; end: number | undefined };
+  winners: ReadonlyMap<string, number>;
+  elapsedMs: number;
+  integrity: IntegrityCheck[];
+}
+
 /** Assembles a {@link StressReport} from a run's raw figures. */
-export function finishReport(
-  mode: 'pre' | 'post',
-  options: StressOptions,
-  raw: {
-    submitted: number;
-    completed: number;
-    rejected: number;
-    inProgress: number;
-    rejectedByCode: Record<string, number>;
-    retried: number;
-    detected: number;
-    resolved: number;
-    candidatesPerConflict: number[];
-    resolutionMs: number[];
-    ledger: Ledger;
-    registry: StressReport['registry'];
-    memory: MemoryFigures;
-    elapsedMs: number;
-    integrity: IntegrityCheck[];
-  },
-): StressReport {
+export function finishReport(mode: 'pre' | 'post', options: StressOptions, raw: RawStress): StressReport {
   const { onProgress: _onProgress, ...config } = options;
   const unaccounted = raw.submitted - (raw.completed + raw.rejected + raw.inProgress);
   const integrity = [
     ...raw.integrity,
     { name: 'operation accounting balances', ok: unaccounted === 0 && raw.inProgress === 0, detail: `${unaccounted} unaccounted, ${raw.inProgress} in progress` },
   ];
+  const ok = integrity.every((c) => c.ok);
   const secs = raw.elapsedMs / 1000;
+  const modifications = modificationsByKind(raw.ledger.byType);
+  const status = memoryStatus({ samples: raw.heapSamples, settledStart: raw.settledHeap.start, settledEnd: raw.settledHeap.end, limitMb: options.maxMemoryMb });
+  const labels = targetLabels(raw.ledger.world);
+  const targets = raw.ledger.world.targets.map((id) => ({
+    label: labels.get(id)!,
+    id,
+    winners: raw.winners.get(id) ?? 0,
+    completed: raw.ledger.completedByTarget.get(id) ?? 0,
+  }));
+  const assessment = assessStress({
+    submitted: raw.submitted,
+    completed: raw.completed,
+    targetCompletionRate: options.targetCompletionRate,
+    windows: raw.windows,
+    conflictsDetected: raw.detected,
+    conflictsResolved: raw.resolved,
+    grace: raw.grace,
+    modifications,
+    targetsModified: raw.ledger.targetsModified(),
+    targets: raw.ledger.world.targets.length,
+    memory: status,
+    integrityOk: ok,
+  });
   return {
     mode,
     config,
@@ -417,8 +625,11 @@ export function finishReport(
       unaccounted,
       rejectedByCode: raw.rejectedByCode,
       retried: raw.retried,
+      failedThenRetried: raw.failedThenRetried,
+      recovered: raw.recovered,
     },
     conflicts: {
+      windows: raw.windows,
       detected: raw.detected,
       resolved: raw.resolved,
       opsPerConflict: mean(raw.candidatesPerConflict),
@@ -427,18 +638,23 @@ export function finishReport(
     },
     operations: {
       byType: raw.ledger.byType,
+      modifications,
       avgExecutionMs: mean(raw.ledger.executionMs),
       occConflicts: raw.ledger.occConflicts,
     },
+    grace: raw.grace,
     registry: raw.registry,
-    memory: raw.memory,
+    memory: { ...raw.memory, status },
     throughput: {
       elapsedMs: raw.elapsedMs,
       submittedPerSec: raw.submitted / secs,
       completedPerSec: raw.completed / secs,
       completionRate: raw.submitted ? raw.completed / raw.submitted : 0,
+      rejectionRate: raw.submitted ? raw.rejected / raw.submitted : 0,
     },
+    targets,
     integrity,
-    ok: integrity.every((c) => c.ok),
+    ok,
+    assessment,
   };
 }

@@ -1,5 +1,6 @@
 import { ArbiterInputError } from '../errors.js';
 import { kindOf } from '../validate.js';
+import { defineData } from './data.js';
 
 /**
  * A parsed entity address: the entity id and the field path inside its data.
@@ -22,7 +23,7 @@ export function isAddressableId(id: string): boolean {
 }
 
 /**
- * Parses the seeds' address form `@<id>.<field>`; nested fields and array indices are separated
+ * Parses the address form `@<id>.<field>`; nested fields and array indices are separated
  * by `.` (`@<id>.items.0.qty`). A malformed address throws `ArbiterInputError` (field `address`).
  *
  * @example
@@ -80,7 +81,8 @@ export function formatAddress(id: string, path: string | readonly string[]): str
 
 function hasField(container: unknown, key: string): boolean {
   if (Array.isArray(container)) return /^(0|[1-9]\d*)$/.test(key) && Number(key) < container.length;
-  if (typeof container === 'object' && container !== null) return Object.prototype.hasOwnProperty.call(container, key);
+  // Own fields only: `constructor`, `toString` or `__proto__` name a field only when the data has one.
+  if (typeof container === 'object' && container !== null) return Object.hasOwn(container, key);
   return false;
 }
 
@@ -102,6 +104,6 @@ export function writePath(data: unknown, path: readonly string[], value: unknown
   const parent = readPath(data, path.slice(0, -1));
   const last = path[path.length - 1];
   if (!parent.found || last === undefined || !hasField(parent.value, last)) return false;
-  (parent.value as Record<string, unknown>)[last] = value;
+  defineData(parent.value as object, last, value);
   return true;
 }

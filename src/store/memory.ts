@@ -1,8 +1,9 @@
 import { ArbiterInputError, OccConflictError } from '../errors.js';
 import { newId } from '../ids.js';
-import { expectFunction, expectInteger, expectNonEmptyString, expectObject, kindOf } from '../validate.js';
+import { optionKeys, readOptions } from '../keys.js';
+import { expectFunction, expectInteger, expectNonEmptyString, kindOf } from '../validate.js';
 import { isAddressableId, parseAddress, parsePath, readPath, writePath } from './address.js';
-import { copyData } from './data.js';
+import { cloneSnapshotData, copyData } from './data.js';
 import { Lineage } from './lineage.js';
 import { monotonicNanos } from './time.js';
 import type { CreateOptions, Entity, EntityStore, WriteOptions } from './types.js';
@@ -22,9 +23,15 @@ export interface StoreOptions {
   now?: () => bigint;
 }
 
+const STORE_OPTION_KEYS = optionKeys<StoreOptions>({ maxHistory: true, now: true });
+const CREATE_OPTION_KEYS = optionKeys<CreateOptions>({ id: true, parentId: true });
+const WRITE_OPTION_KEYS = optionKeys<WriteOptions>({ expectedVersion: true });
+
 interface Node {
   lineage: Lineage;
   children: Set<string> | undefined;
+  /** Creation order: the map iterates in it, so a query can stop before entities created after it began. */
+  seq: number;
 }
 
 function isThenable(value: unknown): boolean {
@@ -42,9 +49,13 @@ function isThenable(value: unknown): boolean {
  * never change stored state through a snapshot. Every write is synchronous, so a compare-and-set
  * (`expectedVersion`) is atomic with respect to every other caller in the process.
  *
+ * `options` (and every `create` and write options object) is read once into a snapshot; an
+ * unknown key is an `ArbiterInputError` naming it, with a suggestion (`maxHistroy` → did you mean
+ * `maxHistory`?).
+ *
  * @example
  * ```ts
- * import { createStore, OccConflictError } from 'arbiter';
+ * import { createStore, OccConflictError } from 'xstate-arbiter';
  * const store = createStore();
  * const item = store.create({ sku: 'A-1', stock: 3 });
  * store.update(item.id, (d) => { d.stock -= 1; }, { expectedVersion: 0 });
@@ -57,20 +68,21 @@ function isThenable(value: unknown): boolean {
  * @see EntityStore
  */
 export function createStore(options: StoreOptions = {}): EntityStore {
-  expectObject(options, 'options');
-  if (options.maxHistory !== undefined && options.maxHistory !== Infinity) {
-    expectInteger(options.maxHistory, 'maxHistory', 1);
-  }
-  if (options.now !== undefined) expectFunction(options.now, 'now');
-  const maxHistory = options.maxHistory ?? Infinity;
-  const clock = options.now ?? monotonicNanos;
+  const o = readOptions(options, STORE_OPTION_KEYS);
+  if (o.maxHistory !== undefined && o.maxHistory !== Infinity) expectInteger(o.maxHistory, 'maxHistory', 1);
+  if (o.now !== undefined) expectFunction(o.now, 'now');
+  const maxHistory = (o.maxHistory as number | undefined) ?? Infinity;
+  const clock = (o.now as (() => bigint) | undefined) ?? monotonicNanos;
   const nodes = new Map<string, Node>();
+  let created = 0;
   let last = -1n;
 
   // Strictly increasing even when the platform clock is coarse (performance.now() may be
-  // clamped in browsers), so lastModified alone orders any two changes of one store.
+  // clamped in browsers), so lastModified alone orders any two changes of one store. Called
+  // before anything changes, so a `now` that throws or answers garbage leaves the store intact.
   function stamp(): bigint {
-    const t = clock();
+    const t: unknown = clock();
+    if (typeof t !== 'bigint') throw new ArbiterInputError('now', `Expected \`now\` to return a bigint (nanoseconds), got ${kindOf(t)}`);
     last = t > last ? t : last + 1n;
     return last;
   }
@@ -83,13 +95,19 @@ export function createStore(options: StoreOptions = {}): EntityStore {
   }
 
   function check(n: Node, options: WriteOptions | undefined): void {
-    if (options === undefined) return;
-    expectObject(options, 'options');
-    const expected = options.expectedVersion;
-    if (expected === undefined) return;
-    expectInteger(expected, 'expectedVersion', 0);
+    const { expectedVersion } = readOptions(options, WRITE_OPTION_KEYS);
+    if (expectedVersion === undefined) return;
+    expectInteger(expectedVersion, 'expectedVersion', 0);
     const actual = n.lineage.current.version;
-    if (expected !== actual) throw new OccConflictError({ id: n.lineage.current.id, expected, actual });
+    if (expectedVersion !== actual) throw new OccConflictError({ id: n.lineage.current.id, expected: expectedVersion, actual });
+  }
+
+  // A callback (`update`'s fn) may write to the store itself: committing the draft it computed
+  // from an older version would silently drop that write, so it is a conflict instead.
+  function unchanged(n: Node, read: Entity, id: string): void {
+    if (nodes.get(id) !== n) throw new ArbiterInputError('fn', `Expected \`fn\` not to delete entity ${id} while updating it`);
+    const actual = n.lineage.current;
+    if (actual !== read) throw new OccConflictError({ id, expected: read.version, actual: actual.version });
   }
 
   function snapshot(prev: Entity | undefined, id: string, data: unknown, parentId: string | undefined, rootId: string, t: bigint): Entity {
@@ -143,20 +161,20 @@ export function createStore(options: StoreOptions = {}): EntityStore {
     },
 
     create<TData>(data: TData, options?: CreateOptions): Entity<TData> {
-      if (options !== undefined) expectObject(options, 'options');
+      const o = readOptions(options, CREATE_OPTION_KEYS);
       let id = newId();
-      if (options?.id !== undefined) {
-        expectNonEmptyString(options.id, 'id');
-        if (!isAddressableId(options.id)) {
-          throw new ArbiterInputError('id', `Expected \`id\` to contain no ".", "@" or whitespace, got ${kindOf(options.id)}`);
+      if (o.id !== undefined) {
+        expectNonEmptyString(o.id, 'id');
+        if (!isAddressableId(o.id)) {
+          throw new ArbiterInputError('id', `Expected \`id\` to contain no ".", "@" or whitespace, got ${kindOf(o.id)}`);
         }
-        if (nodes.has(options.id)) throw new ArbiterInputError('id', `Expected \`id\` to be unique, got ${kindOf(options.id)} which is already in the store`);
-        id = options.id;
+        if (nodes.has(o.id)) throw new ArbiterInputError('id', `Expected \`id\` to be unique, got ${kindOf(o.id)} which is already in the store`);
+        id = o.id;
       }
-      const parent = options?.parentId !== undefined ? node(options.parentId, 'parentId') : undefined;
+      const parent = o.parentId !== undefined ? node(o.parentId, 'parentId') : undefined;
       const frozen = copyData(data, 'data', true);
       const entity = snapshot(undefined, id, frozen, parent?.lineage.current.id, parent?.lineage.current.rootId ?? id, stamp());
-      nodes.set(id, { lineage: new Lineage(entity, maxHistory), children: undefined });
+      nodes.set(id, { lineage: new Lineage(entity, maxHistory), children: undefined, seq: created++ });
       if (parent) (parent.children ??= new Set()).add(id);
       return entity as Entity<TData>;
     },
@@ -174,12 +192,13 @@ export function createStore(options: StoreOptions = {}): EntityStore {
       expectFunction(fn, 'fn');
       check(n, options);
       const cur = n.lineage.current as Entity<TData>;
-      const draft = copyData(cur.data, 'data', false);
+      const draft = cloneSnapshotData(cur.data);
       const returned = fn(draft, cur);
       if (isThenable(returned)) {
         throw new ArbiterInputError('fn', 'Expected `fn` to return the next data synchronously, got a promise (compute first, then update)');
       }
       const next = copyData(returned === undefined ? draft : returned, 'data', true);
+      unchanged(n, cur, id);
       return commit(n, next, cur.parentId, cur.rootId) as Entity<TData>;
     },
 
@@ -189,7 +208,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
       check(n, options);
       const cur = n.lineage.current;
       const copy = copyData(value, 'value', false);
-      const draft = copyData(cur.data, 'data', false);
+      const draft = cloneSnapshotData(cur.data);
       if (!writePath(draft, path, copy)) {
         throw new ArbiterInputError('address', `Expected \`address\` to name an existing field of entity ${id}, got ${kindOf(address)}`);
       }
@@ -207,7 +226,7 @@ export function createStore(options: StoreOptions = {}): EntityStore {
         throw new ArbiterInputError('sourceField', `Expected \`sourceField\` to name an existing field of entity ${sourceId}, got ${kindOf(sourceField)}`);
       }
       const cur = target.lineage.current;
-      const draft = copyData(cur.data, 'data', false);
+      const draft = cloneSnapshotData(cur.data);
       if (!writePath(draft, to, copyData(read.value, 'value', false))) {
         throw new ArbiterInputError('targetField', `Expected \`targetField\` to name an existing field of entity ${targetId}, got ${kindOf(targetField)}`);
       }
@@ -270,8 +289,13 @@ export function createStore(options: StoreOptions = {}): EntityStore {
 
     query<TData>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[] {
       if (predicate !== undefined) expectFunction(predicate, 'predicate');
+      // A predicate may write to the store: entities it creates come after the ones that existed
+      // when the query began (the map keeps creation order), so the loop stops there instead of
+      // following them forever.
+      const end = created;
       const out: Entity<TData>[] = [];
       for (const n of nodes.values()) {
+        if (n.seq >= end) break;
         const e = n.lineage.current as Entity<TData>;
         if (predicate === undefined || predicate(e)) out.push(e);
       }

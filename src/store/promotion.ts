@@ -1,13 +1,16 @@
 import { ArbiterInputError } from '../errors.js';
+import { optionKeys, readOptions } from '../keys.js';
 import type { OperationStatus, RejectionCode } from '../types.js';
+import { kindOf } from '../validate.js';
+import { createStore } from './memory.js';
 import type { EntityStore } from './types.js';
 
 /**
- * The data of the record a winning operation gets in the store.
+ * The data of the record a winning operation gets in the record store (`arbiter.recordStore`).
  *
  * @example
  * ```ts
- * const zombies = store.query<OperationRecordData>((e) => e.data.kind === 'operation' && e.data.status === 'rejected');
+ * const zombies = arbiter.recordStore!.query<OperationRecordData>((e) => e.data.status === 'rejected');
  * ```
  */
 export interface OperationRecordData {
@@ -48,8 +51,18 @@ export interface PromotableOperation {
 export type PromotionPhase = 'promote' | 'settle';
 
 /**
- * Winner-only promotion: registers an operation record in the store when (and only when) an
- * operation wins, records its final status, and counts zombies (promoted, then rejected).
+ * Reports a store failure during promotion; see `createArbiter({ onStoreError })`.
+ *
+ * @example
+ * ```ts
+ * const onStoreError: PromotionErrorHandler = (err, phase, id) => log.warn({ err, phase, id });
+ * ```
+ */
+export type PromotionErrorHandler = (err: unknown, phase: PromotionPhase, operationId: string) => void;
+
+/**
+ * Winner-only promotion: registers an operation record in the record store when (and only when)
+ * an operation wins, records its final status, and counts zombies (promoted, then rejected).
  *
  * A store that throws never stops an operation: a failed `promote` leaves the operation without a
  * `storeId` (it still executes and reaches its final state), a failed `settle` leaves the record's
@@ -59,24 +72,35 @@ export type PromotionPhase = 'promote' | 'settle';
  * ```ts
  * const promotion = new Promotion(createStore());
  * const storeId = promotion.promote({ id: 'op-1', target: 'a', type: 'write', priority: 5 });
- * promotion.settle(storeId, 'rejected', 'preempted');
+ * promotion.settle(storeId!, 'op-1', 'rejected', 'preempted');
  * promotion.zombies; // 1
  * ```
  */
 export class Promotion {
-  /** Operation records that entered the store. */
+  /** Operation records that entered the record store. */
   promoted = 0;
   /** Promoted operations that ended rejected. */
   zombies = 0;
-  /** Store calls that threw. */
+  /** Record store calls that threw. */
   errors = 0;
 
+  /**
+   * @param records where the operation records go (see {@link createPromotion} for the default)
+   * @param onError told about every record store failure; its own failure is contained
+   * @param owned whether `records` was created for the arbiter (no one else holds it)
+   */
   constructor(
-    readonly store: EntityStore,
-    private readonly onError?: ((err: unknown, phase: PromotionPhase, operationId: string) => void) | undefined,
+    readonly records: EntityStore,
+    private readonly onError?: PromotionErrorHandler | undefined,
+    readonly owned = false,
   ) {}
 
-  /** Registers the winner; returns its store id, or `undefined` when the store failed. */
+  /** @deprecated Since 0.2, removed in 0.3: the record store is {@link Promotion.records}. */
+  get store(): EntityStore {
+    return this.records;
+  }
+
+  /** Registers the winner; returns its record id, or `undefined` when the record store failed. */
   promote(op: PromotableOperation): string | undefined {
     const data: OperationRecordData = {
       kind: 'operation',
@@ -87,7 +111,7 @@ export class Promotion {
       status: 'executing',
     };
     try {
-      const id = this.store.create(data).id;
+      const id = this.records.create(data).id;
       this.promoted++;
       return id;
     } catch (err) {
@@ -101,8 +125,8 @@ export class Promotion {
     if (status === 'rejected') this.zombies++;
     try {
       // The record may already be gone (a cleanup removed it): nothing to record then.
-      if (!this.store.has(storeId)) return;
-      this.store.update<OperationRecordData>(storeId, (d) => ({ ...d, status, ...(code !== undefined ? { code } : {}) }));
+      if (!this.records.has(storeId)) return;
+      this.records.update<OperationRecordData>(storeId, (d) => ({ ...d, status, ...(code !== undefined ? { code } : {}) }));
     } catch (err) {
       this.fail(err, 'settle', operationId);
     }
@@ -119,25 +143,91 @@ export class Promotion {
 }
 
 /**
- * Validates the `store` option of `createArbiter` and builds its {@link Promotion}, or returns
- * `undefined` without a store.
+ * The store options of `createArbiter` that promotion reads.
  *
  * @example
  * ```ts
- * const promotion = createPromotion(options.store, options.onStoreError);
+ * createPromotion({ store, recordStore: auditStore, onStoreError: (err) => log.warn(err) });
  * ```
  */
+export interface PromotionOptions {
+  /**
+   * Your entity store (`createArbiter({ store })`, exposed as `arbiter.store`). Promotion never
+   * writes to it unless you pass it as `recordStore` too; giving it turns records on.
+   */
+  store?: EntityStore;
+  /**
+   * Where operation records go (exposed as `arbiter.recordStore`):
+   * - omitted: a new in-memory store of the arbiter's own when `store` is given, else no records;
+   * - an `EntityStore`: that one (records on, with or without `store`); pass the same store as
+   *   `store` to keep records beside your entities, as 0.1 did;
+   * - `false`: no records at all, even with `store` (`metrics().promoted` stays 0).
+   */
+  recordStore?: EntityStore | false;
+  /** Told when the record store throws; the operation goes on without a record. */
+  onStoreError?: PromotionErrorHandler;
+}
+
+const PROMOTION_OPTION_KEYS = optionKeys<PromotionOptions>({ store: true, recordStore: true, onStoreError: true });
+const STORE_METHODS = ['create', 'get', 'has', 'update', 'delete'] as const;
+
+function expectStore(value: unknown, field: string): asserts value is EntityStore {
+  const s = value as Record<string, unknown> | null;
+  const missing = typeof s === 'object' && s !== null ? STORE_METHODS.filter((m) => typeof s[m] !== 'function') : STORE_METHODS;
+  if (missing.length > 0) {
+    throw new ArbiterInputError(
+      field,
+      `Expected \`${field}\` to be an EntityStore (see createStore), got ${typeof s === 'object' && s !== null ? `an object without ${missing.join(', ')}` : kindOf(value)}`,
+    );
+  }
+}
+
+
+/**
+ * Validates the store options of `createArbiter` and builds its {@link Promotion}, or returns
+ * `undefined` when there are no records to keep. The records go to `recordStore`, by default a
+ * new in-memory store when `store` is given, so your entity store holds only your entities
+ * (see {@link PromotionOptions}).
+ *
+ * The positional form `createPromotion(store, onStoreError)` is the 0.1 behaviour, records in
+ * `store` itself; it is deprecated and goes in 0.3.
+ *
+ * @example
+ * ```ts
+ * const promotion = createPromotion({ store: options.store, recordStore: options.recordStore, onStoreError: options.onStoreError });
+ * promotion?.records; // arbiter.recordStore
+ * ```
+ */
+export function createPromotion(options: PromotionOptions): Promotion | undefined;
+/** @deprecated Since 0.2, removed in 0.3: records go into `store` itself. Use `createPromotion({ store, recordStore })`. */
+export function createPromotion(store: EntityStore | undefined, onError?: PromotionErrorHandler | undefined): Promotion | undefined;
 export function createPromotion(
-  store: EntityStore | undefined,
-  onError?: ((err: unknown, phase: PromotionPhase, operationId: string) => void) | undefined,
+  ...args: [PromotionOptions] | [EntityStore | undefined, (PromotionErrorHandler | undefined)?]
 ): Promotion | undefined {
+  const [first, legacyOnError] = args;
+  // The 0.1 form passes a store (which has `create`) or two arguments; the options form, one object.
+  const legacy =
+    args.length >= 2 ||
+    first === undefined ||
+    (typeof first === 'object' && first !== null && typeof (first as { create?: unknown }).create === 'function');
+  if (legacy) {
+    // 0.1: the records share the user's store.
+    if (first === undefined) return undefined;
+    expectStore(first, 'store');
+    if (legacyOnError !== undefined && typeof legacyOnError !== 'function') {
+      throw new ArbiterInputError('onStoreError', `Expected \`onStoreError\` to be a function, got ${kindOf(legacyOnError)}`);
+    }
+    return new Promotion(first, legacyOnError);
+  }
+  const { store, recordStore, onStoreError } = readOptions(first, PROMOTION_OPTION_KEYS);
+  if (store !== undefined) expectStore(store, 'store');
+  if (recordStore !== undefined && recordStore !== false) expectStore(recordStore, 'recordStore');
+  if (onStoreError !== undefined && typeof onStoreError !== 'function') {
+    throw new ArbiterInputError('onStoreError', `Expected \`onStoreError\` to be a function, got ${kindOf(onStoreError)}`);
+  }
+  const onError = onStoreError as PromotionErrorHandler | undefined;
+  if (recordStore === false) return undefined;
+  if (recordStore !== undefined) return new Promotion(recordStore as EntityStore, onError);
   if (store === undefined) return undefined;
-  const s = store as unknown as Record<string, unknown> | null;
-  if (!s || typeof s !== 'object' || ['create', 'update', 'has'].some((m) => typeof s[m] !== 'function')) {
-    throw new ArbiterInputError('store', 'Expected `store` to be an EntityStore (see createStore), got ' + (s === null ? 'null' : typeof s));
-  }
-  if (onError !== undefined && typeof onError !== 'function') {
-    throw new ArbiterInputError('onStoreError', `Expected \`onStoreError\` to be a function, got ${typeof onError}`);
-  }
-  return new Promotion(store, onError);
+  return new Promotion(createStore(), onError, true);
 }

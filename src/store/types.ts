@@ -50,7 +50,7 @@ export interface Entity<TData = unknown> {
  *
  * @example
  * ```ts
- * store.update(id, (d) => ({ ...d, stock: d.stock - 1 }), { expectedVersion: snapshot.version });
+ * store.update<{ stock: number }>(id, (d) => ({ ...d, stock: d.stock - 1 }), { expectedVersion: snapshot.version });
  * ```
  */
 export interface WriteOptions {
@@ -73,21 +73,23 @@ export interface CreateOptions {
 }
 
 /**
- * The entity store: the seeds' "registry". Every method is synchronous and atomic: a method that
- * throws has changed nothing.
+ * The entity store: a registry of versioned entities. Every method is synchronous and atomic: a
+ * method that throws has changed nothing.
  *
- * Reads return frozen snapshots; writes copy what they are given. Unknown ids, malformed
- * addresses and unknown fields throw `ArbiterInputError`; a stale `expectedVersion` throws
- * `OccConflictError`.
+ * Reads return frozen snapshots; writes copy what they are given, keeping every key as own data
+ * (`__proto__`, `constructor` and `prototype` included). Unknown ids, malformed addresses, unknown
+ * fields and unknown option keys throw `ArbiterInputError`; a stale `expectedVersion` throws
+ * `OccConflictError`. Options objects are read once per field.
  *
  * @example
  * ```ts
- * import { createStore } from 'arbiter';
+ * import { createStore } from 'xstate-arbiter';
  * const store = createStore();
- * const a = store.create({ balance: 100 });
- * store.update(a.id, (d) => ({ balance: d.balance - 10 }), { expectedVersion: a.version });
+ * type Account = { balance: number };
+ * const a = store.create<Account>({ balance: 100 });
+ * store.update<Account>(a.id, (d) => ({ balance: d.balance - 10 }), { expectedVersion: a.version });
  * store.put(`@${a.id}.balance`, 50);
- * store.history(a.id).map((v) => v.data.balance); // [100, 90, 50]
+ * store.history<Account>(a.id).map((v) => v.data.balance); // [100, 90, 50]
  * ```
  * @see createStore
  */
@@ -96,14 +98,18 @@ export interface EntityStore {
   readonly size: number;
   /** Creates an entity at version 0. `data` (plain data, see {@link EntityData}) is copied and frozen. */
   create<TData>(data: TData, options?: CreateOptions): Entity<TData>;
-  /** The current snapshot, or `undefined` for an unknown id. */
-  get<TData = any>(id: string): Entity<TData> | undefined;
+  /**
+   * The current snapshot, or `undefined` for an unknown id. The data is `unknown` unless you name
+   * its type (`get<Account>(id)`): the store does not check it against your type.
+   */
+  get<TData = unknown>(id: string): Entity<TData> | undefined;
   has(id: string): boolean;
   /**
    * Compare-and-set. `fn` receives a private, mutable copy of the current data: modify it and
-   * return nothing, or return the next data. If `fn` throws, the entity is unchanged.
+   * return nothing, or return the next data. If `fn` throws, the entity is unchanged; if `fn`
+   * itself writes this entity, the update throws `OccConflictError` instead of overwriting that write.
    */
-  update<TData = any>(
+  update<TData = unknown>(
     id: string,
     fn: (draft: TData, current: Entity<TData>) => TData | void,
     options?: WriteOptions,
@@ -112,10 +118,10 @@ export interface EntityStore {
   put(address: string, value: unknown, options?: WriteOptions): Entity;
   /** Copies `sourceField` of `sourceId` into the existing `targetField` of `targetId` (dotted paths). */
   borrow(targetId: string, sourceId: string, sourceField: string, targetField: string, options?: WriteOptions): Entity;
-  /** Records a new version without changing the data (the seeds' forced versioning). */
+  /** Records a new version without changing the data (forced versioning). */
   version(id: string, options?: WriteOptions): Entity;
   /** Every kept version, oldest first (all of them unless `maxHistory` bounds it). */
-  history<TData = any>(id: string): readonly Entity<TData>[];
+  history<TData = unknown>(id: string): readonly Entity<TData>[];
   /** Makes the entity the root of its own tree (its subtree comes along). A no-op on a root. */
   promoteToRoot(id: string, options?: WriteOptions): Entity;
   /** Attaches `childId` (and its subtree) under `parentId`, moving it if attached elsewhere. */
@@ -126,6 +132,9 @@ export interface EntityStore {
   delete(id: string, options?: WriteOptions): boolean;
   /** Ids of the entities attached directly to `id`. */
   children(id: string): readonly string[];
-  /** Current snapshots for which `predicate` returns true, in creation order. */
-  query<TData = any>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[];
+  /**
+   * Current snapshots for which `predicate` returns true, in creation order. Entities created
+   * while it runs (by the predicate) are not visited.
+   */
+  query<TData = unknown>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[];
 }

@@ -14,7 +14,9 @@ function setup(options: ArbiterOptions = {}) {
 /** A winner that is preempted: it had a store record, so it becomes a zombie. */
 async function zombieScenario(options: ArbiterOptions) {
   const store = createStore();
-  const { clock, arbiter } = setup({ gracePeriodMs: 50, store, ...options });
+  // The records go into the same store on purpose (`recordStore: store`): a store of your own keeps
+  // completed records; only zombies leave it with their audit record.
+  const { clock, arbiter } = setup({ gracePeriodMs: 50, store, recordStore: store, ...options });
   const low = arbiter.submit({
     target: 'acct',
     priority: Priority.LOW,
@@ -44,6 +46,24 @@ test("cleanup: 'immediate' - final records are gone at once and the zombie's sto
   t.is(m.zombies, 1);
   t.is(m.retained, 0);
   t.is(arbiter.health().checks.zombieCount!.value, 0);
+  await arbiter.stop();
+});
+
+test("cleanup - a record store of the arbiter's own keeps the audit trail only: every record leaves with its operation's", async (t) => {
+  const store = createStore();
+  store.create({ account: 'acct', balance: 100 });
+  const { clock, arbiter } = setup({ store, cleanup: { strategy: 'deferred', retentionMs: 1000 } });
+  const a = arbiter.submit({ target: 'acct', priority: Priority.HIGH, execute: () => 'a' });
+  const b = arbiter.submit({ target: 'other', priority: Priority.HIGH, execute: () => 'b' });
+  await advance(clock, 100);
+  await Promise.all([a.result, b.result]);
+  t.is(store.size, 1, 'your store holds only your entities');
+  t.not(arbiter.recordStore, store);
+  t.is(operationRecords(arbiter.recordStore!).length, 2);
+  await advance(clock, 1000);
+  t.is(arbiter.operations.size, 0);
+  t.is(operationRecords(arbiter.recordStore!).length, 0, 'completed records left with their audit records');
+  t.is(arbiter.recordStore!.size, 0);
   await arbiter.stop();
 });
 

@@ -1,11 +1,13 @@
 import test from 'ava';
+import fc from 'fast-check';
 import client from 'prom-client';
 import { SimulatedClock } from 'xstate';
-import { MetricsCollector, resolveMetricsOptions } from '../../actors/metrics.js';
+import { MetricsCollector, resolveMetricsOptions, type CollectorEvent } from '../../actors/metrics.js';
 import {
   ArbiterInputError,
   createArbiter,
   createStore,
+  extendLifecycle,
   OccConflictError,
   Priority,
   type ArbiterEvent,
@@ -148,7 +150,7 @@ test('.metricsText() - Prometheus text from a registry of its own', async (t) =>
   t.regex(text, /^shop_operations_per_conflict_bucket\{le="5",service="cart"\} 0$/m);
   t.regex(text, /^shop_operations_per_conflict_bucket\{le="6",service="cart"\} 1$/m);
   t.regex(text, /^shop_operations_per_conflict_sum\{service="cart"\} 6$/m);
-  t.regex(text, /^shop_decision_latency_milliseconds_count\{service="cart"\} 6$/m);
+  t.regex(text, /^shop_decision_latency_seconds_count\{service="cart"\} 6$/m);
   t.regex(text, /^shop_throughput_per_second\{kind="completed",service="cart"\} 10$/m);
   // Exported twice: counters and histograms do not double.
   const again = await arbiter.metricsText();
@@ -260,6 +262,10 @@ test('MetricsCollector - throughput slides: old buckets leave the window', (t) =
 
 test('createArbiter() - rejects bad metrics options', (t) => {
   for (const metrics of [
+    { labels: { operation_type: 'x' } },
+    { maxTypes: -1 },
+    { registry: {} },
+    { registry: 'global' },
     'yes',
     { prefix: 'has space' },
     { prefix: 7 },
@@ -273,4 +279,351 @@ test('createArbiter() - rejects bad metrics options', (t) => {
     const err = t.throws(() => createArbiter({ metrics } as unknown as ArbiterOptions), { instanceOf: ArbiterInputError });
     t.true(err!.field.startsWith('metrics'), err!.field);
   }
+});
+
+// ─── Durations in seconds, as Prometheus naming requires ───────────────────────────────────────
+
+test('.metricsText() - durations are exported in seconds under _seconds names', async (t) => {
+  const { clock, arbiter } = setup({ retry: { baseDelayMs: 10, factor: 2, jitter: false } });
+  const handles = [2, 5, 8].map((priority) => arbiter.submit({ target: 'acct', priority, execute: () => new Promise((r) => clock.setTimeout(() => r(1), 40)) }));
+  await advance(clock, 100); // the window closes: one winner, two losers, all decided at 100 ms
+  await advance(clock, 40); // the winner's execute takes 40 ms
+  await Promise.allSettled(handles.map((h) => h.result));
+  const m = arbiter.metrics();
+  t.is(m.histograms.executionTimeMs.sum, 40, 'metrics() keeps milliseconds');
+  t.is(m.histograms.decisionLatencyMs.sum, 100 + 100 + 140);
+  const text = await arbiter.metricsText();
+  t.regex(text, /^# TYPE arbiter_execution_time_seconds histogram$/m);
+  t.regex(text, /^arbiter_execution_time_seconds_sum 0\.04$/m);
+  t.regex(text, /^arbiter_execution_time_seconds_bucket\{le="0\.025"\} 0$/m);
+  t.regex(text, /^arbiter_execution_time_seconds_bucket\{le="0\.05"\} 1$/m);
+  t.regex(text, /^arbiter_decision_latency_seconds_sum 0\.34$/m);
+  t.regex(text, /^arbiter_decision_latency_seconds_bucket\{le="0\.1"\} 2$/m);
+  t.regex(text, /^arbiter_resolution_time_seconds_count 1$/m);
+  t.notRegex(text, /_milliseconds|_microseconds/);
+  await arbiter.stop();
+});
+
+// ─── Priority distribution, success rate by type ────────────────────────────────────────────────
+
+test('.metrics() - priorities: effective priorities of submissions and of winners', async (t) => {
+  const { clock, arbiter } = setup();
+  const hs = [
+    ...[1, 2, 5, 5, 8, 10].map((priority) => arbiter.submit({ target: 'a', priority, execute: () => 1 })), // 10 wins
+    ...[2, 5].map((priority) => arbiter.submit({ target: 'b', priority, execute: () => 1 })), // 5 wins
+    arbiter.submit({ target: 'c', priority: 8, execute: () => 1 }), // alone: wins
+  ];
+  const before = arbiter.metrics().priorities;
+  t.like(before.submitted, { 1: 1, 2: 2, 5: 3, 8: 2, 10: 1, 3: 0 });
+  t.is(Object.values(before.won).reduce((a, b) => a + b, 0), 0, 'nobody has won before the window closes');
+  await advance(clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  const { submitted, won } = arbiter.metrics().priorities;
+  t.deepEqual(Object.keys(submitted), ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+  t.like(won, { 1: 0, 2: 0, 5: 1, 8: 1, 10: 1 });
+  const text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_submitted_by_priority_total\{priority="5"\} 3$/m);
+  t.regex(text, /^arbiter_won_by_priority_total\{priority="10"\} 1$/m);
+  t.regex(text, /^arbiter_won_by_priority_total\{priority="2"\} 0$/m);
+  await arbiter.stop();
+});
+
+test('.metrics() - byType: winners, completions, failures and success rate per operation type', async (t) => {
+  const { clock, arbiter } = setup();
+  const hs = [
+    arbiter.submit({ target: 'a', type: 'deposit', priority: 5, execute: () => 1 }), // wins, completes
+    arbiter.submit({ target: 'a', type: 'withdraw', priority: 2, execute: () => 1 }), // loses
+    arbiter.submit({ target: 'b', type: 'withdraw', priority: 8, execute: () => { throw new Error('overdraft'); } }), // wins, fails
+    arbiter.submit({ target: 'c', type: 'withdraw', priority: 5, execute: () => 1 }), // wins, completes
+  ];
+  await advance(clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  const { byType, otherTypes } = arbiter.metrics();
+  t.deepEqual(byType, {
+    deposit: { submitted: 1, won: 1, completed: 1, rejected: 0, executionFailures: 0, successRate: 1 },
+    withdraw: { submitted: 3, won: 2, completed: 1, rejected: 2, executionFailures: 1, successRate: 0.5 },
+  });
+  t.is(otherTypes.submitted, 0);
+  const text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_operations_by_type_total\{operation_type="withdraw",stage="won"\} 2$/m);
+  t.regex(text, /^arbiter_operations_by_type_total\{operation_type="withdraw",stage="rejected"\} 2$/m);
+  t.regex(text, /^arbiter_type_success_ratio\{operation_type="withdraw"\} 0\.5$/m);
+  t.regex(text, /^arbiter_type_success_ratio\{operation_type="deposit"\} 1$/m);
+  await arbiter.stop();
+});
+
+test('.metrics() - maxTypes: types past the bound are summed in otherTypes', async (t) => {
+  const { clock, arbiter } = setup({ metrics: { maxTypes: 2 } });
+  const hs = ['a', 'b', 'c', 'd', 'c'].map((type, i) => arbiter.submit({ target: `t${i}`, type, execute: () => 1 }));
+  await advance(clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  const m = arbiter.metrics();
+  t.deepEqual(Object.keys(m.byType), ['a', 'b']);
+  t.like(m.otherTypes, { submitted: 3, won: 3, completed: 3, successRate: 1 });
+  t.notRegex(await arbiter.metricsText(), /operation_type="c"/);
+  await arbiter.stop();
+});
+
+// ─── Extended lifecycles: every metric means what it says ───────────────────────────────────────
+
+const approval = extendLifecycle({
+  afterWin: {
+    approval: {
+      on: {
+        approve: 'next',
+        deny: { target: 'rejected', code: 'denied', reason: 'denied by a reviewer' },
+      },
+    },
+  },
+});
+
+test('.metrics() with an approval step - executionTimeMs counts from the first start of execute, not from winning', async (t) => {
+  const { clock, arbiter } = setup({ lifecycle: approval });
+  const h = arbiter.submit({ target: 'doc', execute: () => new Promise((r) => clock.setTimeout(() => r('published'), 10)) });
+  await advance(clock, 100); // wins, waits in approval
+  await advance(clock, 5000);
+  h.send({ type: 'approve' });
+  await advance(clock, 10);
+  t.is(await h.result, 'published');
+  const m = arbiter.metrics();
+  t.is(m.histograms.executionTimeMs.max, 10);
+  t.is(m.histograms.decisionLatencyMs.max, 5110);
+  t.regex(await arbiter.metricsText(), /^arbiter_execution_time_seconds_sum 0\.01$/m);
+  await arbiter.stop();
+});
+
+test('.metricsText() with an approval step - a custom rejection code is exported', async (t) => {
+  const { clock, arbiter } = setup({ lifecycle: approval });
+  const denied = arbiter.submit({ target: 'doc', type: 'delete', execute: () => 1 });
+  await advance(clock, 100);
+  denied.send({ type: 'deny' });
+  await advance(clock, 1);
+  await t.throwsAsync(denied.result, { message: /denied by a reviewer/ });
+  const m = arbiter.metrics();
+  t.is(m.rejected, 1);
+  t.is(m.rejectedByCode['denied'], 1);
+  t.is(m.rejectedByCode['lost-arbitration'], 0, 'built-in codes stay, at 0');
+  t.like(m.byType['delete'], { won: 1, rejected: 1, executionFailures: 0, successRate: 0 });
+  t.is(m.priorities.won['5'], 1, 'a winner rejected by a custom step still won');
+  const text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_operations_rejected_total\{code="denied"\} 1$/m);
+  const sum = [...text.matchAll(/^arbiter_operations_rejected_total\{code="[^"]*"\} (\d+)$/gm)].reduce((a, x) => a + Number(x[1]), 0);
+  t.is(sum, m.rejected, 'the rejected counter sums to metrics().rejected');
+  await arbiter.stop();
+});
+
+test('.metrics() - a submission after stop() is rejected shutdown but not counted: events$ has completed, and metrics are its fold', async (t) => {
+  const { arbiter } = setup();
+  arbiter.submit({ target: 'early', execute: () => new Promise(() => {}) });
+  await arbiter.stop();
+  const before = arbiter.metrics();
+  t.is(before.rejectedByCode.shutdown, 1);
+  const h = arbiter.submit({ target: 'late', execute: () => 1 });
+  await t.throwsAsync(h.result, { message: /stopped/ });
+  t.is(h.status(), 'rejected');
+  const m = arbiter.metrics();
+  t.is(m.submitted, 1);
+  t.is(m.rejected, 1);
+  t.is(m.inFlight, 0);
+  t.is(m.unaccounted, 0);
+});
+
+test('.metrics() with custom codes named like Object.prototype members - each counted as a number', async (t) => {
+  const lifecycle = extendLifecycle({
+    afterWin: {
+      review: {
+        on: {
+          proto: { target: 'rejected', code: '__proto__', reason: 'r' },
+          ctor: { target: 'rejected', code: 'constructor', reason: 'r' },
+        },
+      },
+    },
+  });
+  const { clock, arbiter } = setup({ lifecycle });
+  const a = arbiter.submit({ target: 'a', execute: () => 1 });
+  const b = arbiter.submit({ target: 'b', execute: () => 1 });
+  const c = arbiter.submit({ target: 'c', execute: () => 1 });
+  await advance(clock, 100);
+  a.send({ type: 'proto' });
+  b.send({ type: 'ctor' });
+  c.send({ type: 'ctor' });
+  await advance(clock, 1);
+  const m = arbiter.metrics();
+  t.true(Object.prototype.hasOwnProperty.call(m.rejectedByCode, '__proto__'));
+  t.is(m.rejectedByCode['__proto__'], 1);
+  const ctor: string = 'constructor'; // a literal would name Object's own member to TypeScript
+  t.is(m.rejectedByCode[ctor], 2);
+  t.is(Object.values(m.rejectedByCode).reduce((x, y) => x + y, 0), m.rejected);
+  const text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_operations_rejected_total\{code="__proto__"\} 1$/m);
+  t.regex(text, /^arbiter_operations_rejected_total\{code="constructor"\} 2$/m);
+  await arbiter.stop();
+});
+
+// ─── Counters fed by the core's lifecycle events (synthetic events here) ───────────────────────
+
+const base = (type: string, extra: Record<string, unknown> = {}, target = 't') => ({ type, seq: 0, at: 0, target, ...extra }) as unknown as CollectorEvent;
+
+test('MetricsCollector - grace-period saves, coordinators, promotion, cleanup and arbitration timeouts', async (t) => {
+  const now = { t: 0 };
+  const collector = new MetricsCollector(resolveMetricsOptions(undefined), fakeSource(now));
+  const submitted = (id: string) => collector.observe({ type: 'operation.submitted', seq: 0, at: 0, target: 't', operationId: id, operationType: 'op', priority: 2, effectivePriority: 2 });
+  submitted('holder-1');
+  submitted('holder-2');
+  const protectedBy = (id: string, by: string) => collector.observe(base('operation.protected', { operationId: id, priority: 2, byId: by, byPriority: 10, ageMs: 50, gracePeriodMs: 200 }));
+  protectedBy('holder-1', 'w1');
+  protectedBy('holder-1', 'w2'); // the same holder protected in a second window: one save
+  protectedBy('holder-2', 'w3');
+  for (const type of ['coordinator.started', 'coordinator.started', 'coordinator.started']) collector.observe(base(type));
+  collector.observe(base('coordinator.stopped', { reason: 'idle' }));
+  collector.observe(base('coordinator.failed', { reason: 'boom', rejected: 3 }));
+  collector.observe(base('operation.promoted', { operationId: 'x', durationMs: 2, ok: true }));
+  collector.observe(base('operation.promoted', { operationId: 'y', durationMs: 4, ok: true }));
+  collector.observe(base('operation.promoted', { operationId: 'z', durationMs: 1, ok: false }));
+  for (const ms of [1, 3, 5]) collector.observe(base('cleanup.completed', { operationId: 'z', durationMs: ms }));
+  collector.observe(base('cleanup.failed', { operationId: 'q', durationMs: 7, error: 'store down' }));
+  collector.observe(base('arbitration.timedOut', { candidateIds: ['a', 'b'], timeoutMs: 50 }));
+  const m = collector.snapshot();
+  t.is(m.gracePeriodSaves, 2);
+  t.is(m.coordinatorStarts, 3);
+  t.is(m.coordinatorStops, 1);
+  t.is(m.coordinatorFailures, 1);
+  t.like(m.histograms.promotionTimeMs, { count: 2, sum: 6, max: 4 });
+  t.is(m.promotionFailures, 1);
+  t.deepEqual(m.cleanup, { succeeded: 3, failed: 1, successRate: 0.75 });
+  t.like(m.histograms.cleanupLatencyMs, { count: 4, sum: 16 });
+  t.is(m.arbitrationTimeouts, 1);
+  t.is(m.metricsErrors, 0);
+  const text = await collector.text();
+  t.regex(text, /^arbiter_grace_period_saves_total 2$/m);
+  t.regex(text, /^arbiter_coordinator_starts_total 3$/m);
+  t.regex(text, /^arbiter_coordinator_stops_total 1$/m);
+  t.regex(text, /^arbiter_coordinator_failures_total 1$/m);
+  t.regex(text, /^arbiter_promotion_time_seconds_sum 0\.006$/m);
+  t.regex(text, /^arbiter_promotion_failures_total 1$/m);
+  t.regex(text, /^arbiter_cleanup_total\{result="succeeded"\} 3$/m);
+  t.regex(text, /^arbiter_cleanup_total\{result="failed"\} 1$/m);
+  t.regex(text, /^arbiter_cleanup_success_ratio 0\.75$/m);
+  t.regex(text, /^arbiter_cleanup_duration_seconds_count 4$/m);
+  t.regex(text, /^arbiter_arbitration_timeouts_total 1$/m);
+});
+
+test('MetricsCollector - before any cleanup, the success ratio is NaN rather than 0 or 1', async (t) => {
+  const collector = new MetricsCollector(resolveMetricsOptions(undefined), fakeSource({ t: 0 }));
+  t.is(collector.snapshot().cleanup.successRate, undefined);
+  // prom-client writes `Nan`; Prometheus parses floats case-insensitively.
+  t.regex(await collector.text(), /^arbiter_cleanup_success_ratio nan$/im);
+});
+
+// ─── The application's own prom-client registry ───────────────────────────────────────────────
+
+test('createArbiter({ metrics: { registry } }) - the metrics are served by the application registry', async (t) => {
+  const registry = new client.Registry();
+  new client.Counter({ name: 'app_requests_total', help: 'the application metric', registers: [registry] });
+  const { clock, arbiter } = setup({ metrics: { registry } });
+  // Registered when createArbiter returns: a scrape right away sees them.
+  t.regex(await registry.metrics(), /^arbiter_operations_submitted_total 0$/m);
+  const hs = [2, 8].map((priority) => arbiter.submit({ target: 'acct', priority, execute: () => 1 }));
+  await advance(clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  const text = await registry.metrics();
+  t.regex(text, /^app_requests_total 0$/m);
+  t.regex(text, /^arbiter_operations_submitted_total 2$/m);
+  t.regex(text, /^arbiter_operations_rejected_total\{code="lost-arbitration"\} 1$/m);
+  // Histogram observations waiting in the reservoir reach the application's scrape too.
+  t.regex(text, /^arbiter_decision_latency_seconds_count 2$/m);
+  t.notRegex(await arbiter.metricsText(), /app_requests_total/, 'metricsText() stays the arbiter alone');
+  await arbiter.stop();
+});
+
+test('createArbiter({ metrics: { registry } }) - a name already taken is refused and the registry is left as it was', (t) => {
+  const registry = new client.Registry();
+  const first = createArbiter({ clock: new SimulatedClock(), metrics: { registry } });
+  const names = registry.getMetricsAsArray().length;
+  const expected = new MetricsCollector(resolveMetricsOptions(undefined), fakeSource({ t: 0 })).metricNames();
+  t.deepEqual(registry.getMetricsAsArray().map((m) => m.name).sort(), [...expected].sort(), 'the names checked are the names registered');
+  const err = t.throws(() => createArbiter({ clock: new SimulatedClock(), metrics: { registry } }), { instanceOf: ArbiterInputError });
+  t.is(err!.field, 'metrics.registry');
+  t.regex(err!.message, /arbiter_operations_submitted_total/);
+  t.is(registry.getMetricsAsArray().length, names);
+  const second = createArbiter({ clock: new SimulatedClock(), metrics: { registry, prefix: 'second_' } });
+  t.is(registry.getMetricsAsArray().length, names * 2);
+  void first.stop();
+  void second.stop();
+});
+
+// ─── Any string as a key: targets, types and codes ─────────────────────────────────────────────
+
+const nasty = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', 'a"b', 'a\\b', 'a\nb', '\\"\n', '}', 'x,y=z'),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+);
+
+/** Prometheus text format: a label value escapes backslash, double quote and line feed. */
+const promEscape = (s: string) => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? [-+0-9.eEInfNa]+$/;
+
+function assertExposition(t: import('ava').ExecutionContext, text: string): void {
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# ')) continue;
+    if (!SAMPLE.test(line)) t.fail(`not a Prometheus sample line: ${JSON.stringify(line)}`);
+  }
+}
+
+test('.metrics() and .metricsText() - any string is a target and an operation type (property)', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(nasty, nasty, async (target, type) => {
+      const { clock, arbiter } = setup();
+      arbiter.submit({ target, type, priority: 2, execute: () => 1 });
+      arbiter.submit({ target, type, priority: 8, execute: () => 1 });
+      const staged = arbiter.metrics().stagedByTarget;
+      const text1 = await arbiter.metricsText();
+      await advance(clock, 100);
+      await arbiter.onIdle();
+      const m = arbiter.metrics();
+      const text2 = await arbiter.metricsText();
+      await arbiter.stop();
+      const ok =
+        Object.keys(staged).length === 1 &&
+        Object.prototype.hasOwnProperty.call(staged, target) &&
+        staged[target] === 2 &&
+        Object.keys(m.byType).length === 1 &&
+        Object.prototype.hasOwnProperty.call(m.byType, type) &&
+        m.byType[type]!.submitted === 2 &&
+        m.byType[type]!.won === 1 &&
+        new RegExp(`^arbiter_staged_by_target\\{target="${reEscape(promEscape(target))}"\\} 2$`, 'm').test(text1) &&
+        new RegExp(`^arbiter_operations_by_type_total\\{operation_type="${reEscape(promEscape(type))}",stage="submitted"\\} 2$`, 'm').test(text2);
+      if (!ok) t.log({ target, type, staged, byType: m.byType });
+      assertExposition(t, text1);
+      assertExposition(t, text2);
+      return ok;
+    }),
+    { numRuns: 60 },
+  );
+  t.pass();
+});
+
+test('MetricsCollector - any string is a rejection code, in rejectedByCode and the Prometheus text (property)', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(nasty, { minLength: 1, maxLength: 4 }), async (codes) => {
+      const collector = new MetricsCollector(resolveMetricsOptions(undefined), fakeSource({ t: 0 }));
+      codes.forEach((code, i) => {
+        for (let k = 0; k <= i; k++) {
+          collector.observe({ type: 'operation.rejected', seq: 0, at: 0, target: 't', operationId: `${i}.${k}`, priority: 5, code: code as never, reason: 'r', attempt: 0, durationMs: 1, won: false, from: 'staged', operationType: 'op' });
+        }
+      });
+      const byCode = collector.snapshot().rejectedByCode;
+      const text = await collector.text();
+      assertExposition(t, text);
+      return codes.every(
+        (code, i) =>
+          Object.prototype.hasOwnProperty.call(byCode, code) &&
+          byCode[code] === i + 1 &&
+          new RegExp(`^arbiter_operations_rejected_total\\{code="${reEscape(promEscape(code))}"\\} ${i + 1}$`, 'm').test(text),
+      );
+    }),
+    { numRuns: 100 },
+  );
+  t.pass();
 });

@@ -2,8 +2,7 @@ import test from 'ava';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import WebSocket from 'ws';
 import { assign, createActor, createMachine, fromPromise, setup } from 'xstate';
-import { AppHub, InspectorDependencyError, startInspector, type FeedMessage } from '../../inspector/index.js';
-import { loadDependency } from '../../inspector/deps.js';
+import { AppHub, startInspector, type FeedMessage } from '../../inspector/index.js';
 import { flush } from '../helpers/index.js';
 
 type Msg = Record<string, any>;
@@ -119,16 +118,6 @@ test('startInspector() - an XState app connects with createWebSocketInspector an
   page.close();
   await flush();
   await server.close();
-});
-
-test('loadDependency() - a missing package is an InspectorDependencyError with the install command', async (t) => {
-  const missing = () => import('definitely-not-installed-package' as string);
-  const err = await t.throwsAsync(loadDependency('definitely-not-installed-package', missing), { instanceOf: InspectorDependencyError });
-  t.is(err?.dependency, 'definitely-not-installed-package');
-  t.regex(err?.message ?? '', /install definitely-not-installed-package to use xstate-arbiter\/inspector: npm install definitely-not-installed-package/);
-  // Another failure is not dressed up as a missing package.
-  await t.throwsAsync(loadDependency('ws', () => Promise.reject(new Error('boom'))), { message: 'boom' });
-  t.is(typeof (await loadDependency('ws', () => import('ws'))).WebSocketServer, 'function');
 });
 
 test('startInspector({ maxApps, maxAppMessageBytes }) - apps beyond the limit are refused; an oversized frame disconnects only its app', async (t) => {

@@ -1,10 +1,19 @@
 import test from 'ava';
-import type { InspectionEvent } from 'xstate';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { ArbiterInputError } from '../../src/index.js';
 import { advance, harness } from '../helpers/index.js';
 
+const logicId = (a: unknown) => (a as unknown as { logic: { id?: string } }).logic.id ?? '?';
+const parentOf = (a: unknown) => (a as unknown as { _parent?: AnyActorRef })._parent;
+/** Root actors announced: the roots of the coordinators' small systems, and the observers actor. */
 const rootsOf = (events: InspectionEvent[]) =>
-  events.filter((e) => e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId).map((e) => (e.actorRef as unknown as { logic: { id: string } }).logic.id);
+  events.filter((e) => e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId).map((e) => logicId(e.actorRef));
+/** Coordinators announced, each as the logic id of its parent (the root of its system). */
+const coordinatorsOf = (events: InspectionEvent[]) =>
+  events.filter((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'coordinator').map((e) => logicId(parentOf(e.actorRef)!));
+/** Operations announced, each as the logic id of its parent (its coordinator). */
+const operationsOf = (events: InspectionEvent[]) =>
+  events.filter((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation').map((e) => logicId(parentOf(e.actorRef)!));
 
 test('createArbiter({ inspect }) - the observer sees every operation and coordinator actor', async (t) => {
   const seen: InspectionEvent[] = [];
@@ -13,7 +22,10 @@ test('createArbiter({ inspect }) - the observer sees every operation and coordin
   arbiter.submit({ target: 'b', execute: async () => 2 });
   await advance(clock, 10);
   await arbiter.drain();
-  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'coordinator', 'operation', 'operation']);
+  t.deepEqual(rootsOf(seen).sort(), ['coordinators', 'observers']);
+  t.deepEqual(coordinatorsOf(seen), ['coordinators', 'coordinators']);
+  t.deepEqual(operationsOf(seen), ['coordinator', 'coordinator'], 'each operation is announced as a child of its coordinator');
+  for (const e of seen) if (e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation') t.is(e.rootId, parentOf(parentOf(e.actorRef)!)!.sessionId);
   t.true(seen.some((e) => e.type === '@xstate.snapshot' && (e.snapshot as { value?: unknown }).value === 'completed'));
   await arbiter.stop();
 });
@@ -25,7 +37,11 @@ test('arbiter.inspect() - added late: live actors are announced, later ones foll
   const again: InspectionEvent[] = [];
   const sub = arbiter.inspect((e) => seen.push(e));
   const sub2 = arbiter.inspect({ next: (e) => again.push(e) });
-  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'operation']);
+  t.deepEqual(rootsOf(seen).sort(), ['coordinators', 'observers']);
+  t.deepEqual(coordinatorsOf(seen), ['coordinators']);
+  t.deepEqual(operationsOf(seen), ['coordinator']);
+  const observers = seen.filter((e) => e.type === '@xstate.actor' && e.rootId === arbiter.observers.sessionId && e.actorRef !== arbiter.observers);
+  t.deepEqual(observers.map((e) => (e.actorRef as AnyActorRef).id).sort(), ['cleanup', 'health', 'ledger', 'metrics'], 'the observer actors are in the tree');
   const early = seen.find((e) => e.type === '@xstate.actor' && e.actorRef === before.actor);
   t.truthy(early, 'the live operation is announced');
   arbiter.submit({ target: 'a', id: 'late', execute: async () => 2 });
@@ -72,7 +88,13 @@ test('arbiter.inspect(observer, { sampleOperation }) - only sampled operations a
   for (let i = 0; i < 6; i++) arbiter.submit({ target: `t${i}`, execute: async () => i });
   await advance(clock, 10);
   await arbiter.drain();
-  t.deepEqual(rootsOf(seen).sort(), ['coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'coordinator', 'operation', 'operation', 'operation']);
+  t.deepEqual(rootsOf(seen).sort(), ['coordinators', 'observers']);
+  t.is(coordinatorsOf(seen).length, 6, 'coordinators always');
+  t.is(operationsOf(seen).length, 3, 'every other operation is followed');
+  const followed = new Set(seen.filter((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'operation').map((e) => e.actorRef));
+  for (const e of seen) {
+    if (logicId(e.actorRef) === 'operation') t.true(followed.has(e.actorRef), 'no event of an operation that is not followed');
+  }
   t.is(n, 6, 'asked once per operation');
   t.throws(() => arbiter.inspect(() => {}, { sampleOperation: 1 as never }), { instanceOf: ArbiterInputError });
   sub.unsubscribe();

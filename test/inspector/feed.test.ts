@@ -26,10 +26,19 @@ test('statechartOf(operationMachine) - states, event transitions, any-state tran
 test('statechartOf(coordinatorMachine) - eventless transitions are drawn, targetless root ones listed', (t) => {
   const chart = statechartOf(coordinatorMachine);
   const fromDeciding = chart.edges.filter((e) => e.source === 'coordinator.deciding');
-  t.deepEqual(fromDeciding.map((e) => e.target), ['coordinator.collecting', 'coordinator.busy', 'coordinator.idle']);
-  t.deepEqual(fromDeciding.map((e) => e.label), ['always [hasStaged]', 'always [hasHolders]', 'always']);
-  t.deepEqual(chart.handles, ['operation.finished']);
-  t.false(chart.nodes.some((n) => n.type === 'any'));
+  t.deepEqual(fromDeciding.map((e) => e.target), ['coordinator.awaiting', 'coordinator.collecting', 'coordinator.busy', 'coordinator.idle']);
+  t.deepEqual(fromDeciding.map((e) => e.label), ['always [isAwaiting]', 'always [hasStaged]', 'always [hasHolders]', 'always']);
+  t.deepEqual(chart.handles, [
+    'operation.submit',
+    'operation.staged',
+    'xstate.done.actor.operation',
+    'xstate.error.actor.operation',
+    'backend.preempt',
+  ]);
+  // A decision from a shared backend and a shutdown leave any state: drawn from an "any state" node.
+  t.true(chart.nodes.some((n) => n.type === 'any'));
+  const fromAny = chart.edges.filter((e) => e.source === 'coordinator.*').map((e) => `${e.event}→${e.target}`).sort();
+  t.deepEqual(fromAny, ['backend.decided→coordinator.deciding', 'backend.unavailable→coordinator.deciding', 'coordinator.shutdown→coordinator.stopped']);
 });
 
 test('statechartOf() - nested states keep their parent; activeStateIds() walks nested values', (t) => {
@@ -93,14 +102,16 @@ test('InspectorFeed - disconnected, it records nothing and the arbiter runs unin
   t.false(feed.connected);
   // Attaching and detaching leaves no observer behind: a later submission is not recorded.
   feed.connect();
-  t.is(feed.total, 1, 'the live coordinator was announced');
+  // The root of the coordinators' system and the live coordinator, and the observers actor with
+  // its four observers.
+  t.is(feed.total, 7, 'the live coordinator and the observers were announced');
   feed.disconnect();
   const sub = arbiter.inspect((e) => seen.push(e.type));
   sub.unsubscribe();
   seen.length = 0;
   arbiter.submit({ target: 'a', execute: async () => 2 });
   await advance(clock, 10);
-  t.is(feed.total, 1);
+  t.is(feed.total, 7);
   t.deepEqual(seen, []);
   t.deepEqual(await feed.drain(100), []);
   await arbiter.stop();
@@ -118,7 +129,7 @@ test('InspectorFeed - connected: machines first, unique session ids, the actor t
   t.is(feed.pending, 0);
 
   const machines = ofType(messages, 'arbiter.machine');
-  t.deepEqual(machines.map((m) => m.key).sort(), ['coordinator', 'operation']);
+  t.deepEqual(machines.map((m) => m.key).sort(), ['coordinator', 'observers', 'operation']);
   const firstActor = messages.findIndex((m) => m.type === '@xstate.actor');
   t.true(messages.findIndex((m) => m.type === 'arbiter.machine') < firstActor, 'a machine is described before its actors');
 
@@ -126,24 +137,31 @@ test('InspectorFeed - connected: machines first, unique session ids, the actor t
   const ids = actors.map((a) => a.sessionId);
   t.is(new Set(ids).size, ids.length, 'every actor has its own session id (XState restarts at x:0 per system)');
   const roots = actors.filter((a) => a.parentId === undefined);
-  t.deepEqual(roots.map((a) => a.name).sort(), ['coordinator', 'operation', 'operation']);
-  const child = actors.find((a) => a.parentId !== undefined)!;
-  t.is(child.name, 'execute');
+  t.deepEqual(roots.map((a) => a.name).sort(), ['coordinators', 'observers']);
+  const system = roots.find((a) => a.name === 'coordinators')!;
+  const coordinator = actors.find((a) => a.name === 'coordinator')!;
+  t.is(coordinator.parentId, system.sessionId, 'a coordinator is a child of the root of its small system');
+  const operations = actors.filter((a) => a.name === 'operation');
+  t.is(operations.length, 2);
+  for (const op of operations) {
+    t.is(op.parentId, coordinator.sessionId, 'an operation is a child of its coordinator');
+    t.is(op.rootId, system.sessionId);
+  }
+  const child = actors.find((a) => a.name === 'execute')!;
   const parent = actors.find((a) => a.sessionId === child.parentId)!;
   t.is(parent.name, 'operation');
-  t.is(child.rootId, parent.sessionId);
+  t.is(child.rootId, system.sessionId);
   for (const a of actors) t.is(a._version, '0.7.2');
 
   const states = (sid: string) => ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === sid).map((s) => s.snapshot.value);
-  const winner = roots.filter((a) => a.name === 'operation').find((a) => states(a.sessionId).includes('completed'))!;
+  const winner = operations.find((a) => states(a.sessionId).includes('completed'))!;
   t.deepEqual(states(winner.sessionId), ['pending', 'staged', 'executing', 'completed']);
-  const loser = roots.find((a) => a.name === 'operation' && a !== winner)!;
+  const loser = operations.find((a) => a !== winner)!;
   t.deepEqual(states(loser.sessionId), ['pending', 'staged', 'rejected']);
   const loserFinal = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === loser.sessionId).at(-1)!;
   t.is(loserFinal.snapshot.context.code, 'lost-arbitration');
   t.is(loserFinal.event.type, 'arbiter.reject');
 
-  const coordinator = roots.find((a) => a.name === 'coordinator')!;
   t.true(states(coordinator.sessionId).includes('collecting'));
   // Recorded by reference, converted later: the maps a coordinator mutates in place show their
   // state at conversion time (ids only).
@@ -170,16 +188,23 @@ test('InspectorFeed - connecting late announces the live actors with their curre
   t.is(op?.snapshot.value, 'staged');
   const coordinator = actors.find((a) => a.name === 'coordinator' && a.snapshot.value === 'collecting');
   t.deepEqual(coordinator?.snapshot.context.staged, ['op-late'], 'the coordinator context shows its staged operation ids');
-  t.deepEqual(feed.liveMessage().sessionIds.length, 2);
+  // The coordinators' system root, the coordinator and its operation, and the observers actor with
+  // its four observers.
+  t.deepEqual(feed.liveMessage().sessionIds.length, 8);
   // The live actor keeps being followed.
   await advance(clock, 50);
   await h.result;
   const after = await feed.drain(1000);
   const opSnaps = ofType(after, '@xstate.snapshot').filter((s) => s.sessionId === op!.sessionId).map((s) => s.snapshot.value);
   t.deepEqual(opSnaps, ['executing', 'completed']);
-  t.deepEqual(feed.liveMessage().sessionIds, [actors.find((a) => a.name === 'coordinator')!.sessionId]);
+  const observers = actors.filter((a) => a.name !== 'coordinator' && a.name !== 'operation' && a.name !== 'coordinators').map((a) => a.sessionId);
+  t.deepEqual(
+    feed.liveMessage().sessionIds.filter((id) => !observers.includes(id)),
+    [actors.find((a) => a.name === 'coordinators')!.sessionId, actors.find((a) => a.name === 'coordinator')!.sessionId],
+    'the finished operation is no longer live; its coordinator is',
+  );
   const described = ofType(await feed.describeLive(), '@xstate.actor');
-  t.deepEqual(described.map((a) => a.name), ['coordinator']);
+  t.deepEqual(described.map((a) => a.name).filter((n) => n === 'coordinator' || n === 'operation'), ['coordinator']);
   feed.disconnect();
   await arbiter.stop();
 });
@@ -217,7 +242,10 @@ test('InspectorFeed - hostile payloads stay bounded, JSON-safe data', async (t) 
   await h.result;
   const messages = await feed.drain(1000);
   const json = JSON.stringify(messages);
-  t.true(json.length < 60_000, `bounded (${json.length} chars)`);
+  // Each message is bounded (strings cut at 500, depth 6, 50 items): the whole stays small even
+  // though the payload holds 100,000 characters and refers to itself.
+  t.true(json.length < 80_000, `bounded (${json.length} chars)`);
+  for (const m of messages) t.true(JSON.stringify(m).length < 20_000, `one ${m.type} message is bounded`);
   t.true(json.includes('<script>alert(1)</script>'), 'kept as data, escaping is the page’s job');
   t.true(json.includes('[circular]'));
   feed.disconnect();

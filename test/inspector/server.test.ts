@@ -152,7 +152,7 @@ test('attachInspector() - no page connected: nothing is recorded; a page gets he
   await advance(clock, 10);
   await page.until(() => page.messages().filter((m) => m.type === 'arbiter.event' && m.event.type === 'operation.completed').length === 3);
   const messages = page.messages();
-  t.deepEqual(messages.filter((m) => m.type === 'arbiter.machine').map((m) => m.key).sort(), ['coordinator', 'operation']);
+  t.deepEqual(messages.filter((m) => m.type === 'arbiter.machine').map((m) => m.key).sort(), ['coordinator', 'observers', 'operation']);
   t.is(messages.filter((m) => m.type === 'arbiter.event' && m.event.type === 'operation.submitted').length, 30);
   t.is(new Set(messages.filter((m) => m.type === '@xstate.actor').map((m) => m.sessionId)).size, messages.filter((m) => m.type === '@xstate.actor').length);
   // Batched: far fewer frames than messages, none over maxBatch (plus machine descriptions).

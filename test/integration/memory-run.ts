@@ -44,7 +44,7 @@ async function run(count: number): Promise<void> {
     clock.increment(WINDOW_MS);
     await turn();
   }
-  await arbiter.drain();
+  await arbiter.onIdle();
 }
 
 async function settledHeap(): Promise<number> {

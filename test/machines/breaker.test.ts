@@ -13,7 +13,7 @@ async function advance(clock: SimulatedClock, ms: number): Promise<void> {
 }
 
 type Snap = SnapshotFrom<typeof breakerMachine>;
-const OPTIONS = { minimumExecutions: 2, failureRateThreshold: 0.5, halfOpenProbes: 1, openMs: 1000, windowMs: 10_000 };
+const OPTIONS = { minimumExecutions: 2, failureRateThreshold: 0.5, halfOpenProbes: 1, openMs: 1000, rollingWindowMs: 10_000 };
 const COOLDOWN: string = breakerMachine.states['open']!.after[0]!.eventType;
 const key = (s: Snap) => `${String(s.value)} probes=${s.context.probes} executions=${s.context.executions} failures=${s.context.failures}`;
 
@@ -58,7 +58,7 @@ test('breakerMachine - model: every shortest path of the state graph replays on 
 });
 
 test('breakerMachine - opens only past the threshold with enough executions, and the window rolls', (t) => {
-  const actor = createActor(breakerMachine, { input: { options: { minimumExecutions: 10, failureRateThreshold: 0.1, windowMs: 1000 } } }).start();
+  const actor = createActor(breakerMachine, { input: { options: { minimumExecutions: 10, failureRateThreshold: 0.1, rollingWindowMs: 1000 } } }).start();
   // 1 failure in 10 executions is 10 %: not past 0.1.
   for (let i = 0; i < 9; i++) actor.send({ type: 'execution.succeeded', at: 0 });
   actor.send({ type: 'execution.failed', at: 0 });
@@ -88,7 +88,7 @@ function setup(options: ArbiterOptions = {}) {
     random: () => 0.5,
     windowMs: 10,
     logger,
-    breaker: { minimumExecutions: 4, failureRateThreshold: 0.5, openMs: 1000, windowMs: 60_000 },
+    breaker: { minimumExecutions: 4, failureRateThreshold: 0.5, openMs: 1000, rollingWindowMs: 60_000 },
     ...options,
   });
   return { clock, arbiter, logs };

@@ -42,7 +42,7 @@ test('extendLifecycle() - afterWin approval: waits after winning, approve runs e
   t.is(arbiter.metrics().executing, 1); // it holds the target while it waits
   h.send({ type: 'approve', by: 'ada' });
   t.deepEqual(await outcome(h.result), { ok: true, value: 1 });
-  t.is((h.actor.getSnapshot() as { context: { approvedBy: string } }).context.approvedBy, 'ada');
+  t.is((h.actor!.getSnapshot() as { context: { approvedBy: string } }).context.approvedBy, 'ada');
   await arbiter.stop();
 });
 
@@ -134,7 +134,7 @@ test('extendLifecycle() - states: entry actions, targetless handlers and enterIf
   const first = arbiter.submit({ target: 'q1', execute: async () => 'ran' });
   first.send({ type: 'note' });
   first.send({ type: 'note' });
-  t.is((first.actor.getSnapshot() as { context: { notes: number } }).context.notes, 2);
+  t.is((first.actor!.getSnapshot() as { context: { notes: number } }).context.notes, 2);
   t.is(first.status(), 'staged');
   const second = arbiter.submit({ target: 'q2', execute: async () => 'ran' });
   await advance(clock, 100);
@@ -172,7 +172,7 @@ test('extendLifecycle() - context fields from a function of the input', (t) => {
   const lifecycle = extendLifecycle({ context: ({ input }) => ({ tenant: (input.data as { tenant: string }).tenant, id: 'ignored' }) });
   const { arbiter } = setupArbiter(lifecycle);
   const h = arbiter.submit({ id: 'real-id', target: 'x', data: { tenant: 'acme' }, execute: async () => 1 });
-  const ctx = (h.actor.getSnapshot() as { context: { tenant: string; id: string } }).context;
+  const ctx = (h.actor!.getSnapshot() as { context: { tenant: string; id: string } }).context;
   t.is(ctx.tenant, 'acme');
   t.is(ctx.id, 'real-id'); // the arbiter's own fields cannot be overwritten
   void arbiter.stop();

@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 // The README shows test/readme/approval.model.test.ts verbatim, with package imports in place of
 // the relative ones the repository needs.
 const PACKAGE_IMPORTS: Array<[string, string]> = [
-  ["'../../src/index.js'", "'arbiter'"],
-  ["'../../src/testing.js'", "'arbiter/testing'"],
+  ["'../../src/index.js'", "'xstate-arbiter'"],
+  ["'../../src/testing.js'", "'xstate-arbiter/testing'"],
 ];
 
 test('README - the lifecycle section shows the user test file verbatim', async (t) => {
@@ -13,7 +13,7 @@ test('README - the lifecycle section shows the user test file verbatim', async (
   const section = readme.slice(readme.indexOf('## Extending the lifecycle and model-based testing'));
   t.true(section.length > 0);
   const anchor = section.indexOf('test/readme/approval.model.test.ts');
-  const block = /```ts\n([\s\S]*?)```/.exec(section.slice(anchor));
+  const block = /```ts ava\n([\s\S]*?)```/.exec(section.slice(anchor));
   t.truthy(block);
   let file = await readFile(new URL('./approval.model.test.ts', import.meta.url), 'utf8');
   for (const [local, pkg] of PACKAGE_IMPORTS) file = file.replace(local, pkg);

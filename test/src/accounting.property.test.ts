@@ -39,7 +39,7 @@ async function run(actions: Action[], whileExecuting: WhileExecuting): Promise<s
     }
     if (e.type === 'operation.completed' || e.type === 'operation.rejected') {
       holding.get(e.target)?.delete(e.operationId);
-      if (e.type === 'operation.rejected' && !REJECTION_CODES.includes(e.code)) violation ??= `unknown code ${e.code}`;
+      if (e.type === 'operation.rejected' && !(REJECTION_CODES as readonly string[]).includes(e.code)) violation ??= `unknown code ${e.code}`;
     }
   });
   const handles: OperationHandle[] = [];

@@ -60,7 +60,7 @@ test('createArbiter() - 100 simultaneous increments on one target: exactly one a
     arbiter.submit({ target: 'counter', type: 'increment', execute: async () => ++counter }),
   );
   await advance(clock, 100);
-  await arbiter.drain();
+  await arbiter.onIdle();
   const results = await Promise.all(hs.map((h) => outcome(h.result)));
   t.is(counter, 1);
   t.is(results.filter((r) => r.ok).length, 1);
@@ -251,6 +251,7 @@ test('createArbiter() - fail → retry → succeed', async (t) => {
   t.deepEqual(mine, [
     'operation.submitted',
     'operation.staged',
+    'operation.won',
     'operation.started',
     'operation.retrying',
     'operation.started',
@@ -481,15 +482,16 @@ test('createArbiter() - events arrive in lifecycle order per operation, with inc
   const win = arbiter.submit({ target: 'a', priority: 8, execute: async () => 1 });
   const lose = arbiter.submit({ target: 'a', priority: 2, execute: async () => 2 });
   await advance(clock, 100);
-  await arbiter.drain();
+  await arbiter.onIdle();
   const of = (id: string) => events.filter((e) => 'operationId' in e && e.operationId === id).map((e) => e.type);
-  t.deepEqual(of(win.id), ['operation.submitted', 'operation.staged', 'operation.started', 'operation.completed']);
+  t.deepEqual(of(win.id), ['operation.submitted', 'operation.staged', 'operation.won', 'operation.started', 'operation.completed']);
   t.deepEqual(of(lose.id), ['operation.submitted', 'operation.staged', 'operation.rejected']);
   const types = events.map((e) => e.type);
   t.true(types.indexOf('conflict.detected') < types.indexOf('conflict.resolved'));
   t.true(types.indexOf('conflict.resolved') < types.indexOf('operation.rejected'));
   for (let i = 1; i < events.length; i++) t.true(events[i]!.seq > events[i - 1]!.seq);
   for (const e of events) t.is(e.target, 'a');
+  for (const e of events) t.true(Object.isFrozen(e), `${e.type} is frozen: an observer cannot change what the next one sees`);
   await arbiter.stop();
 });
 
@@ -512,7 +514,8 @@ test('events$ - an observer that throws is isolated; the arbiter keeps working',
   t.deepEqual(uncaught, []);
   t.true(errors.length >= 4);
   t.is(arbiter.metrics().observerErrors, errors.length);
-  t.is(delivered, 4, 'other observers still get every event');
+  // coordinator.started, then submitted, staged, won, started, completed.
+  t.is(delivered, 6, 'other observers still get every event');
   await arbiter.stop();
 });
 
@@ -603,12 +606,12 @@ test('createArbiter() - an idle coordinator stops after idleCoordinatorMs', asyn
   await arbiter.stop();
 });
 
-test('arbiter.drain() - resolves once everything in flight is final', async (t) => {
+test('arbiter.onIdle() - resolves once everything in flight is final', async (t) => {
   const { clock, arbiter } = harness();
   let drained = false;
-  t.is(await arbiter.drain(), undefined, 'resolves at once when idle');
+  t.is(await arbiter.onIdle(), undefined, 'resolves at once when idle');
   arbiter.submit({ target: 'a', execute: async () => 1 });
-  const p = arbiter.drain().then(() => (drained = true));
+  const p = arbiter.onIdle().then(() => (drained = true));
   await flush();
   t.false(drained);
   await advance(clock, 100);
@@ -634,11 +637,11 @@ test('arbiter.operations - get and query the audit trail', async (t) => {
 test('createArbiter() - the operation actor is exposed and its snapshot matches status()', async (t) => {
   const { clock, arbiter } = harness();
   const h = arbiter.submit({ target: 'a', execute: async () => 1 });
-  t.is(h.actor.getSnapshot().value, 'staged');
+  t.is(h.actor!.getSnapshot().value, 'staged');
   await advance(clock, 100);
   await h.result;
-  t.is(h.actor.getSnapshot().value, 'completed');
-  t.is(h.actor.getSnapshot().status, 'done');
+  t.is(h.actor!.getSnapshot().value, 'completed');
+  t.is(h.actor!.getSnapshot().status, 'done');
   await arbiter.stop();
 });
 

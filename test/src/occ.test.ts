@@ -35,7 +35,7 @@ test('occ() - a writer in between: backs off by backoffDelay, re-reads, recomput
       if (interfere-- > 0) store.update<Counter>(c.id, (x) => void (x.n += 100));
       d.n *= 2;
     },
-    { sleep: async (ms) => void slept.push(ms), baseDelayMs: 10, factor: 2, jitter: false },
+    { sleep: async (ms) => void slept.push(ms), retry: { baseDelayMs: 10, factor: 2, jitter: false } },
   );
   t.is(attempts, 3);
   t.deepEqual(seen, [10, 110, 210], 'every attempt reads the latest data');
@@ -89,9 +89,12 @@ test('occ() - bad arguments throw ArbiterInputError synchronously', (t) => {
   t.throws(() => occ(store, 'nope', () => {}), { instanceOf: ArbiterInputError, message: /`id`/ });
   t.throws(() => occ(store, c.id, 'x' as never), { instanceOf: ArbiterInputError, message: /`fn`/ });
   t.throws(() => occ({} as EntityStore, c.id, () => {}), { instanceOf: ArbiterInputError, message: /store\.get/ });
-  t.throws(() => occ(store, c.id, () => {}, { maxRetries: -1 }), { instanceOf: ArbiterInputError, message: /retry\.maxRetries/ });
-  t.throws(() => occ(store, c.id, () => {}, { factor: 0.5 }), { instanceOf: ArbiterInputError, message: /retry\.factor/ });
-  t.throws(() => occ(store, c.id, () => {}, { clock: {} as never }), { instanceOf: ArbiterInputError, message: /retry\.clock/ });
+  t.is(t.throws(() => occ(store, c.id, () => {}, { maxRetries: -1 }), { instanceOf: ArbiterInputError })?.field, 'maxRetries');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { retry: { factor: 0.5 } }), { instanceOf: ArbiterInputError })?.field, 'retry.factor');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { factor: 0.5 }), { instanceOf: ArbiterInputError })?.field, 'factor');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { clock: {} as never }), { instanceOf: ArbiterInputError })?.field, 'clock.setTimeout');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { signal: {} as never }), { instanceOf: ArbiterInputError })?.field, 'signal');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { retry: 5 as never }), { instanceOf: ArbiterInputError })?.field, 'retry');
 });
 
 test('occ({ clock }) - the backoff waits on the given clock; { signal } aborts the wait and commits nothing', async (t) => {
@@ -105,7 +108,7 @@ test('occ({ clock }) - the backoff waits on the given clock; { signal } aborts t
       store.update<Counter>(c.id, (x) => void (x.n = 100));
     }
     d.n++;
-  }, { clock, baseDelayMs: 50, jitter: false });
+  }, { clock, retry: { baseDelayMs: 50, jitter: false } });
   await flush();
   t.is(store.get<Counter>(c.id)!.data.n, 100, 'waiting on the clock');
   clock.increment(49);
@@ -118,7 +121,7 @@ test('occ({ clock }) - the backoff waits on the given clock; { signal } aborts t
   const aborted = occ<Counter>(store, c.id, (d) => {
     store.update<Counter>(c.id, (x) => void x.n++);
     d.n = -5;
-  }, { clock, baseDelayMs: 50, signal: controller.signal });
+  }, { clock, retry: { baseDelayMs: 50 }, signal: controller.signal });
   await flush();
   controller.abort(new Error('cancelled'));
   await t.throwsAsync(aborted, { message: 'cancelled' });
@@ -212,4 +215,112 @@ test('occ() - property: random interleavings of increments end with counter == c
     { numRuns: 150 },
   );
   t.true(runsWithConflicts > 0, 'some interleavings exhausted retries, so the property met real conflicts');
+});
+
+test('occ(..., options) - `retry` is the backoff of createArbiter({ retry }); the flat 0.1 form still works (deprecated); not both', async (t) => {
+  const store = createStore();
+  const c = store.create({ n: 0 });
+  const delaysWith = async (options: Parameters<typeof occ>[3]) => {
+    const slept: number[] = [];
+    let interfere = 3;
+    await occ<Counter>(store, c.id, (d) => {
+      if (interfere-- > 0) store.update<Counter>(c.id, (x) => void x.n++);
+      d.n++;
+    }, { ...options, sleep: async (ms) => void slept.push(ms) });
+    return slept;
+  };
+  const backoff = { baseDelayMs: 3, factor: 3, maxDelayMs: 20, jitter: false };
+  t.deepEqual(await delaysWith({ retry: backoff }), [3, 9, 20]);
+  t.deepEqual(await delaysWith(backoff), [3, 9, 20], 'the deprecated flat form means the same');
+  const { arbiter } = harness({ retry: backoff });
+  t.deepEqual(await delaysWith({ retry: arbiter.options.retry }), [3, 9, 20], "an arbiter's resolved retry options fit as they are");
+  await arbiter.stop();
+  const both = t.throws(() => occ(store, c.id, () => {}, { retry: { baseDelayMs: 1 }, factor: 2 }), { instanceOf: ArbiterInputError });
+  t.is(both?.field, 'factor');
+  t.regex(both!.message, /either `retry\.factor` or the deprecated `factor`/);
+});
+
+test('occ(..., options) - unknown keys are ArbiterInputError with a suggestion, at the top and inside retry', (t) => {
+  const store = createStore();
+  const c = store.create({ n: 0 });
+  const top = t.throws(() => occ(store, c.id, () => {}, { maxRetry: 3 } as never), { instanceOf: ArbiterInputError });
+  t.is(top?.field, 'maxRetry');
+  t.regex(top!.message, /did you mean `maxRetries`\?/);
+  const nested = t.throws(() => occ(store, c.id, () => {}, { retry: { baseDelayMS: 3 } } as never), { instanceOf: ArbiterInputError });
+  t.is(nested?.field, 'retry.baseDelayMS');
+  t.regex(nested!.message, /did you mean `retry\.baseDelayMs`\?/);
+  t.is(t.throws(() => occ(store, c.id, () => {}, JSON.parse('{"__proto__": {"maxRetries": 0}}')), { instanceOf: ArbiterInputError })?.field, '__proto__');
+  t.is(store.get(c.id)!.version, 0);
+});
+
+test('occ(..., options) - delays above the timer limit (2^31 - 1 ms) are refused', (t) => {
+  const store = createStore();
+  const c = store.create({ n: 0 });
+  t.notThrows(() => void occ(store, c.id, () => {}, { retry: { maxDelayMs: 2 ** 31 - 1 } }));
+  t.is(t.throws(() => occ(store, c.id, () => {}, { retry: { maxDelayMs: 2 ** 31 } }), { instanceOf: ArbiterInputError })?.field, 'retry.maxDelayMs');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { retry: { baseDelayMs: 2 ** 40 } }), { instanceOf: ArbiterInputError })?.field, 'retry.baseDelayMs');
+  t.is(t.throws(() => occ(store, c.id, () => {}, { maxDelayMs: 2 ** 31 }), { instanceOf: ArbiterInputError })?.field, 'maxDelayMs');
+});
+
+test('occ(..., options) - options and the clock are read once: later answers of getters do not matter', async (t) => {
+  const store = createStore();
+  const c = store.create({ n: 0 });
+  let reads = 0;
+  const options = {
+    get maxRetries() {
+      if (++reads > 1) throw new Error('read twice');
+      return 1;
+    },
+    sleep: noSleep,
+  };
+  let interfere = 5;
+  const err = await occ<Counter>(store, c.id, (d) => {
+    if (interfere-- > 0) store.update<Counter>(c.id, (x) => void x.n++);
+    d.n = -1;
+  }, options).catch((e: unknown) => e);
+  t.true(err instanceof OccConflictError, 'gave up after the first answer: 1 retry');
+  t.is(reads, 1);
+  t.is(interfere, 3);
+
+  const clock = new SimulatedClock();
+  const swapped = { setTimeout: clock.setTimeout.bind(clock), clearTimeout: clock.clearTimeout.bind(clock) };
+  let once = true;
+  const run = occ<Counter>(store, c.id, (d) => {
+    if (once) {
+      once = false;
+      store.update<Counter>(c.id, (x) => void x.n++);
+    }
+    d.n = 42;
+  }, { clock: swapped, retry: { baseDelayMs: 5, jitter: false } });
+  swapped.setTimeout = () => {
+    throw new Error('replaced after the call');
+  };
+  await flush();
+  clock.increment(5);
+  t.is((await run).entity.data.n, 42);
+});
+
+test('occ({ signal }) - aborts at once while fn or a custom sleep never settles; nothing is committed', async (t) => {
+  const store = createStore();
+  const c = store.create({ n: 0 });
+  const controller = new AbortController();
+  let late!: () => void;
+  const hanging = occ<Counter>(store, c.id, () => new Promise<void>((resolve) => (late = resolve)), { signal: controller.signal });
+  await flush();
+  controller.abort(new Error('stop'));
+  await t.throwsAsync(hanging, { message: 'stop' });
+  late();
+  await flush();
+  t.is(store.get(c.id)!.version, 0, 'the result that came after the abort was discarded');
+
+  const second = new AbortController();
+  const sleeping = occ<Counter>(store, c.id, (d) => {
+    store.update<Counter>(c.id, (x) => void x.n++);
+    d.n = -1;
+  }, { signal: second.signal, sleep: () => new Promise<void>(() => {}) });
+  await flush();
+  second.abort(new Error('no more waiting'));
+  await t.throwsAsync(sleeping, { message: 'no more waiting' });
+  t.not(store.get<Counter>(c.id)!.data.n, -1);
+  await t.throwsAsync(occ(store, c.id, () => {}, { signal: AbortSignal.abort(new Error('before')) }), { message: 'before' });
 });

@@ -49,11 +49,13 @@ test('.submit() - a duplicate id is an input error', async (t) => {
   await arbiter.stop();
 });
 
-test('.submit() - a cycle through user ids is an input error naming parentId', async (t) => {
+test('.submit() - its own id as parentId is an input error naming parentId (a parent must exist first, so no cycle can form)', async (t) => {
   const { arbiter } = harness();
   const err = t.throws(() => arbiter.submit({ target: 'a', id: 'x', parentId: 'x', execute }), { instanceOf: ArbiterInputError });
   t.is(err?.field, 'parentId');
-  t.regex(err?.message ?? '', /cycle/);
+  t.regex(err?.message ?? '', /unknown id "x"/);
+  t.is(arbiter.metrics().submitted, 0);
+  t.is(arbiter.operations.get('x'), undefined, 'nothing was registered');
   await arbiter.stop();
 });
 

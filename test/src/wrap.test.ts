@@ -3,14 +3,16 @@ import {
   ArbiterInputError,
   createStore,
   entitiesIn,
+  extendLifecycle,
   isEntity,
   OccConflictError,
   OperationRejectedError,
   Priority,
   withConflictResolution,
+  type ConflictContext,
   type Entity,
 } from '../../src/index.js';
-import { advance, flush, harness } from '../helpers/index.js';
+import { advance, flush, harness, outcome } from '../helpers/index.js';
 
 type Account = { balance: number };
 
@@ -154,8 +156,8 @@ test("withConflictResolution() - mode 'occ': no arbitration, conflicts retried w
   await arbiter.stop();
 });
 
-test('withConflictResolution() - target option, no target → plain call, `this` and name kept', async (t) => {
-  const { store, clock, arbiter, events } = setup();
+test('withConflictResolution() - target option, `this` and name kept', async (t) => {
+  const { clock, arbiter, events } = setup();
   const wrapped = withConflictResolution(
     function named(this: { k: number }, key: string) {
       return `${key}:${this.k}`;
@@ -168,10 +170,159 @@ test('withConflictResolution() - target option, no target → plain call, `this`
   await advance(clock, 100);
   t.is(await r, 'a:7');
   t.like(events.find((e) => e.type === 'operation.submitted'), { target: 'cache-a', operationType: 'named' });
-  const plain = withConflictResolution((x: number) => x * 2, { arbiter });
-  t.is(await plain(21), 42, 'no entity and no target: called through');
-  t.is(arbiter.metrics().submitted, 1);
-  await flush();
+  await arbiter.stop();
+});
+
+test('withConflictResolution() - a call without a target is refused in every mode but none, never run unarbitrated', async (t) => {
+  const { store, arbiter } = setup();
+  let calls = 0;
+  for (const mode of ['staged', 'staged+occ', 'occ'] as const) {
+    const byId = withConflictResolution((id: string, amount: number) => (calls++, `${id}:${amount}`), { arbiter, store, mode });
+    const err = t.throws(() => byId('account-1', 5), { instanceOf: ArbiterInputError }, mode);
+    t.is(err?.field, 'target');
+    t.regex(err!.message, /none of its 2 argument\(s\) is an entity/);
+    t.regex(err!.message, /`target: \(\.\.\.args\) => id`/);
+    t.regex(err!.message, /`whenNoTarget: 'plain'`/);
+    t.throws(() => byId.handle('account-1', 5), { instanceOf: ArbiterInputError, message: /`target`/ });
+  }
+  t.is(calls, 0, 'the function never ran');
+  t.is(arbiter.metrics().submitted, 0);
+  await arbiter.stop();
+});
+
+test("withConflictResolution({ whenNoTarget: 'plain' }) - the explicit opt-out runs such calls plainly; calls with a target are still arbitrated", async (t) => {
+  const { store, clock, arbiter } = setup();
+  const ran: unknown[] = [];
+  const fn = withConflictResolution((x: number | Entity<Account>) => (ran.push(x), typeof x === 'number' ? x * 2 : x.data.balance), {
+    arbiter,
+    whenNoTarget: 'plain',
+  });
+  const plain = fn(21);
+  t.deepEqual(ran, [21], 'called at once, like mode none');
+  t.is(await plain, 42);
+  t.is(arbiter.metrics().submitted, 0);
+  t.throws(() => fn.handle(21), { instanceOf: ArbiterInputError, message: /whenNoTarget 'plain'/ });
+  const acc = store.create({ balance: 9 });
+  const staged = fn(acc);
+  t.is(arbiter.metrics().submitted, 1, 'an entity argument is still arbitrated');
+  await advance(clock, 100);
+  t.is(await staged, 9);
+  await arbiter.stop();
+});
+
+test('withConflictResolution({ context: true }) - fn gets { signal, attempt, operationId, target } after the arguments; the wrapped signature does not have it', async (t) => {
+  const { store, clock, arbiter } = setup();
+  const acc = store.create({ balance: 100 });
+  const seen: ConflictContext[] = [];
+  const slow = withConflictResolution(
+    (account: Entity<Account>, amount: number, ctx: ConflictContext) => {
+      seen.push(ctx);
+      return new Promise<number>((resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason));
+        if (amount === 1) resolve(account.data.balance + amount);
+      });
+    },
+    { arbiter, context: true, priority: (_account, amount) => (amount === 1 ? Priority.LOW : Priority.HIGH) },
+  );
+  // (account, amount) => Promise<number>: the context is not the caller's to pass.
+  const typed: (account: Entity<Account>, amount: number) => Promise<number> = slow;
+  const quick = typed(acc, 1);
+  await advance(clock, 100);
+  t.is(await quick, 101);
+  t.like(seen[0], { attempt: 1, target: acc.id });
+  t.is(typeof seen[0]!.operationId, 'string');
+  t.true(Object.isFrozen(seen[0]));
+  t.false(seen[0]!.signal.aborted);
+
+  const h = slow.handle(acc, 2);
+  await advance(clock, 100);
+  t.is(seen[1]!.operationId, h.id);
+  t.false(seen[1]!.signal.aborted);
+  t.true(h.cancel('user'));
+  t.true(seen[1]!.signal.aborted, "cancelling the operation aborts the signal fn was given");
+  t.like(await outcome(h.result), { ok: false, code: 'cancelled' });
+
+  const occ = withConflictResolution(
+    (account: Entity<Account>, ctx: ConflictContext) => {
+      seen.push(ctx);
+      if (ctx.attempt < 3) store.update<Account>(account.id, (d) => void d.balance++);
+      return store.update<Account>(account.id, (d) => void (d.balance -= 1), { expectedVersion: account.version }).version;
+    },
+    { store, mode: 'occ', context: true, sleep: async () => {} },
+  );
+  seen.length = 0;
+  await occ(acc);
+  t.deepEqual(seen.map((c) => c.attempt), [1, 2, 3]);
+  t.true(seen.every((c) => c.target === acc.id && c.operationId === seen[0]!.operationId && !c.signal.aborted));
+
+  const none = withConflictResolution((x: number, ctx: ConflictContext) => [x, ctx.attempt, ctx.operationId, ctx.signal.aborted], { mode: 'none', context: true });
+  t.deepEqual(await none(5), [5, 1, undefined, false]);
+  await arbiter.stop();
+});
+
+test('withConflictResolution({ context: true }) - the signal is aborted when the operation times out or is preempted', async (t) => {
+  const store = createStore();
+  const { clock, arbiter } = harness({ store, windowMs: 10, gracePeriodMs: 0 });
+  const acc = store.create({ balance: 1 });
+  const signals: AbortSignal[] = [];
+  const hang = withConflictResolution(
+    (_a: Entity<Account>, ctx: ConflictContext) => {
+      signals.push(ctx.signal);
+      return new Promise<never>(() => {});
+    },
+    { arbiter, context: true, timeoutMs: 50, priority: Priority.LOW },
+  );
+  const timedOut = hang(acc);
+  await advance(clock, 10);
+  t.is(signals.length, 1);
+  await advance(clock, 50);
+  t.is((await outcome(timedOut) as { code: string }).code, 'timeout');
+  t.true(signals[0]!.aborted);
+
+  const first = hang.handle(acc);
+  await advance(clock, 10);
+  const urgent = withConflictResolution(() => 'urgent', { arbiter, target: () => acc.id, priority: Priority.CRITICAL, mode: 'staged' });
+  const win = urgent();
+  await advance(clock, 10);
+  await advance(clock, 10);
+  t.is(await win, 'urgent');
+  t.is((await outcome(first.result) as { code: string }).code, 'preempted');
+  t.true(signals[1]!.aborted);
+  await arbiter.stop();
+});
+
+test('withConflictResolution().handle() - returns the operation handle: status(), send() a custom step event, result', async (t) => {
+  const store = createStore();
+  const lifecycle = extendLifecycle({
+    afterWin: { approval: { on: { approve: 'next', deny: { target: 'rejected', code: 'denied', reason: 'denied' } } } },
+  });
+  const { clock, arbiter } = harness({ store, lifecycle });
+  const acc = store.create({ balance: 100 });
+  const withdraw = withConflictResolution(
+    (a: Entity<Account>, amount: number) => store.update<Account>(a.id, (d) => void (d.balance -= amount)).data.balance,
+    { arbiter, type: 'withdraw' },
+  );
+  const h = withdraw.handle(acc, 30);
+  t.is(h.target, acc.id);
+  t.is(h.status(), 'staged');
+  await advance(clock, 100);
+  t.is(store.get<Account>(acc.id)!.data.balance, 100, 'waiting for approval, not run yet');
+  h.send({ type: 'approve' });
+  await advance(clock, 0);
+  t.is(await h.result, 70);
+  t.is(h.status(), 'completed');
+
+  const denied = withdraw.handle(acc, 1000);
+  await advance(clock, 100);
+  denied.send({ type: 'deny' });
+  await advance(clock, 0);
+  t.like(await outcome(denied.result), { ok: false, code: 'denied' });
+  t.is(store.get<Account>(acc.id)!.data.balance, 70);
+
+  const occOnly = withConflictResolution((a: Entity<Account>) => a, { store, mode: 'occ' });
+  t.is(t.throws(() => occOnly.handle(acc), { instanceOf: ArbiterInputError })?.field, 'mode');
+  const none = withConflictResolution((a: Entity<Account>) => a, { mode: 'none' });
+  t.throws(() => none.handle(acc), { instanceOf: ArbiterInputError, message: /mode 'none'/ });
   await arbiter.stop();
 });
 
@@ -189,4 +340,79 @@ test('withConflictResolution() - bad options throw ArbiterInputError when wrappi
   const badPriority = withConflictResolution((a: Entity) => a, { arbiter, priority: () => 0 });
   t.throws(() => badPriority(store.create({})), { instanceOf: ArbiterInputError, message: /`priority`/ });
   t.is(arbiter.metrics().submitted, 0);
+});
+
+test('withConflictResolution() - every bad option value is refused at wrap time, in every mode, before any call', (t) => {
+  const { store, arbiter } = setup();
+  const fn = (a: Entity) => a;
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['timeoutMs', { timeoutMs: -1 }],
+    ['timeoutMs', { timeoutMs: Number.NaN }],
+    ['timeoutMs', { timeoutMs: 2 ** 31 }],
+    ['timeoutMs', { timeoutMs: '10' }],
+    ['maxRetries', { maxRetries: -1 }],
+    ['maxRetries', { maxRetries: 1.5 }],
+    ['type', { type: '' }],
+    ['priority', { priority: 0 }],
+    ['data', { data: 5 }],
+    ['sleep', { sleep: 'soon' }],
+    ['random', { random: 0.5 }],
+    ['clock.setTimeout', { clock: {} }],
+    ['clock', { clock: 5 }],
+    ['whenNoTarget', { whenNoTarget: 'call' }],
+    ['context', { context: 'yes' }],
+    ['store.get', { store: {} }],
+    ['arbiter.submit', { arbiter: {} }],
+  ];
+  for (const mode of ['none', 'staged', 'occ', 'staged+occ'] as const) {
+    for (const [field, bad] of cases) {
+      const options = { arbiter, store, mode, ...bad } as never;
+      const err = t.throws(() => withConflictResolution(fn, options), { instanceOf: ArbiterInputError }, `${mode} ${JSON.stringify(bad)}`);
+      t.is(err?.field, field, `${mode} ${JSON.stringify(bad)}`);
+    }
+  }
+  t.notThrows(() => withConflictResolution(fn, { arbiter, timeoutMs: 2 ** 31 - 1 }));
+  t.is(arbiter.metrics().submitted, 0);
+});
+
+test('withConflictResolution() - unknown option keys are refused with a suggestion; __proto__ is never followed', (t) => {
+  const { arbiter } = setup();
+  const fn = (a: Entity) => a;
+  const typo = t.throws(() => withConflictResolution(fn, { arbiter, timeout: 10 } as never), { instanceOf: ArbiterInputError });
+  t.is(typo?.field, 'timeout');
+  t.regex(typo!.message, /did you mean `timeoutMs`\?/);
+  t.regex(t.throws(() => withConflictResolution(fn, { arbiter, Priority: 3 } as never), { instanceOf: ArbiterInputError })!.message, /did you mean `priority`\?/);
+  t.regex(t.throws(() => withConflictResolution(fn, { arbiter, when_no_target: 'plain' } as never), { instanceOf: ArbiterInputError })!.message, /did you mean `whenNoTarget`\?/);
+  const proto = JSON.parse('{"__proto__": {"mode": "none"}}') as Record<string, unknown>;
+  proto['arbiter'] = arbiter;
+  t.is(t.throws(() => withConflictResolution(fn, proto as never), { instanceOf: ArbiterInputError })?.field, '__proto__');
+});
+
+test('withConflictResolution() - options are read once: a getter that answers validation and then changes or throws does not matter', async (t) => {
+  const { store, clock, arbiter } = setup();
+  const reads = new Map<string, number>();
+  const count = (key: string) => reads.set(key, (reads.get(key) ?? 0) + 1).get(key)!;
+  const options = {
+    arbiter,
+    get mode() {
+      return count('mode') === 1 ? 'staged' : 'eager';
+    },
+    get timeoutMs() {
+      if (count('timeoutMs') > 1) throw new Error('read twice');
+      return 500;
+    },
+    get priority() {
+      return count('priority') === 1 ? Priority.HIGH : 99;
+    },
+  };
+  const withdraw = withConflictResolution((a: Entity<Account>) => a.data.balance, options as never);
+  const acc = store.create({ balance: 3 });
+  const calls = [withdraw(acc), withdraw(acc)];
+  await advance(clock, 100);
+  await advance(clock, 100);
+  t.like(await outcome(calls[0]!), { ok: true, value: 3 });
+  t.deepEqual([...reads.values()], [1, 1, 1], 'each option was read exactly once, at wrap time');
+  t.true(arbiter.operations.query().every((o) => o.priority === Priority.HIGH));
+  await Promise.allSettled(calls);
+  await arbiter.stop();
 });

@@ -7,7 +7,7 @@ import type { OperationHandle } from '../../../src/index.js';
 import { advance, ArbiterTestClock, flush, modelEdges, toTestMachine } from '../../../src/testing.js';
 
 // A window long enough that no bucket expires while a path runs, and a small minimum.
-const OPTIONS = { failureRateThreshold: 0.4, windowMs: 1_000_000, minimumExecutions: 2, openMs: 1000, halfOpenProbes: 1 };
+const OPTIONS = { failureRateThreshold: 0.4, rollingWindowMs: 1_000_000, minimumExecutions: 2, openMs: 1000, halfOpenProbes: 1 };
 const WINDOW_MS = 10;
 
 test('breaker model - createTestModel refuses the real machine (after)', (t) => {

@@ -202,7 +202,7 @@ test('.version() and .history() - lineage keeps every version, oldest first', (t
   t.deepEqual(h.map((v) => v.version), [0, 1, 2, 3]);
   t.deepEqual(h.map((v) => v.data.n), [0, 1, 1, 5]);
   for (let i = 1; i < h.length; i++) t.true(h[i]!.lastModified > h[i - 1]!.lastModified);
-  t.is(h[3], store.get(e.id));
+  t.is(h[3], store.get<{ n: number }>(e.id));
   t.throws(() => store.version(e.id, { expectedVersion: 0 }), { instanceOf: OccConflictError });
   t.throws(() => store.history('nope'), { instanceOf: ArbiterInputError });
   (h as Entity[]).length = 0;
@@ -299,4 +299,115 @@ test('createStore() - lastModified is strictly increasing even when the clock st
   const a1 = store.version(a.id);
   t.true(b.lastModified > a.lastModified);
   t.true(a1.lastModified > b.lastModified);
+});
+
+test('createStore(options) - each option is read once; later answers of a getter do not matter', (t) => {
+  let reads = 0;
+  const options = {
+    get maxHistory() {
+      return ++reads === 1 ? 2 : 0;
+    },
+  };
+  const store = createStore(options);
+  t.is(reads, 1);
+  const e = store.create({ n: 0 });
+  for (let i = 1; i <= 3; i++) store.update<{ n: number }>(e.id, (d) => void (d.n = i));
+  t.deepEqual(store.history<{ n: number }>(e.id).map((v) => v.data.n), [2, 3], 'the first answer (2) bounds the history');
+  t.is(reads, 1);
+});
+
+test('createStore(options) / .create(data, options) - unknown keys are ArbiterInputError naming the key, with a suggestion', (t) => {
+  const typo = t.throws(() => createStore({ maxHistroy: 3 } as never), { instanceOf: ArbiterInputError });
+  t.is(typo?.field, 'maxHistroy');
+  t.regex(typo!.message, /did you mean `maxHistory`\?/);
+  t.is(t.throws(() => createStore(JSON.parse('{"__proto__": {"maxHistory": 1}}')), { instanceOf: ArbiterInputError })?.field, '__proto__');
+  const store = createStore();
+  const parent = store.create({});
+  const err = t.throws(() => store.create({}, { parentid: parent.id } as never), { instanceOf: ArbiterInputError });
+  t.is(err?.field, 'parentid');
+  t.regex(err!.message, /did you mean `parentId`\?/);
+  t.is(store.size, 1, 'nothing was created');
+});
+
+test('write options - a typo (expectedVerison) is refused by every write instead of writing without the check', (t) => {
+  const store = createStore();
+  const a = store.create({ n: 0 });
+  const b = store.create({ n: 1 }, { parentId: a.id });
+  const bad = { expectedVerison: 0 } as never;
+  const writes: Array<[string, () => unknown]> = [
+    ['update', () => store.update(a.id, () => ({ n: 9 }), bad)],
+    ['put', () => store.put(`@${a.id}.n`, 9, bad)],
+    ['borrow', () => store.borrow(a.id, b.id, 'n', 'n', bad)],
+    ['version', () => store.version(a.id, bad)],
+    ['promoteToRoot', () => store.promoteToRoot(b.id, bad)],
+    ['attach', () => store.attach(b.id, a.id, bad)],
+    ['detach', () => store.detach(b.id, bad)],
+    ['delete', () => store.delete(a.id, bad)],
+  ];
+  for (const [name, write] of writes) {
+    const err = t.throws(write, { instanceOf: ArbiterInputError }, name);
+    t.is(err?.field, 'expectedVerison', name);
+    t.regex(err!.message, /did you mean `expectedVersion`\?/, name);
+  }
+  t.is(store.get(a.id)!.version, 0);
+  t.is(store.get(b.id)!.version, 0);
+  t.is(store.size, 2);
+});
+
+test('write options - read once: a getter that answers the check and then changes cannot slip a write through', (t) => {
+  const store = createStore();
+  const a = store.create({ n: 0 });
+  let reads = 0;
+  const stale = {
+    get expectedVersion() {
+      reads++;
+      return reads === 1 ? 5 : 0;
+    },
+  };
+  t.throws(() => store.update(a.id, () => ({ n: 1 }), stale), { message: /expected 5, found 0/ });
+  t.is(reads, 1);
+  t.is(store.get(a.id)!.version, 0);
+});
+
+test('createStore({ now }) - a clock that answers no bigint is an ArbiterInputError at the write, which changes nothing', (t) => {
+  let value: unknown = 5n;
+  const store = createStore({ now: () => value as bigint });
+  const e = store.create({ n: 0 });
+  value = 7;
+  t.is(t.throws(() => store.update(e.id, () => ({ n: 1 })), { instanceOf: ArbiterInputError })?.field, 'now');
+  t.throws(() => store.create({}), { instanceOf: ArbiterInputError });
+  t.is(store.size, 1);
+  t.is(store.get(e.id)!.version, 0);
+});
+
+test('.update() - a callback that writes the same entity gets OccConflictError; its own write stands', (t) => {
+  const store = createStore();
+  const e = store.create({ n: 0 });
+  const err = t.throws(
+    () =>
+      store.update<{ n: number }>(e.id, (d) => {
+        store.update<{ n: number }>(e.id, (inner) => void (inner.n = 100));
+        d.n = 1;
+      }),
+    { instanceOf: OccConflictError },
+  );
+  t.like(err, { id: e.id, expected: 0, actual: 1 });
+  t.deepEqual(store.get(e.id)!.data, { n: 100 }, 'the inner write is not silently overwritten');
+  t.throws(() => store.update(e.id, () => void store.delete(e.id)), { instanceOf: ArbiterInputError, message: /delete/ });
+  t.false(store.has(e.id));
+});
+
+test('.query() - a predicate that creates entities does not make the query run over them', (t) => {
+  const store = createStore();
+  store.create({ n: 1 });
+  store.create({ n: 2 });
+  let calls = 0;
+  const found = store.query(() => {
+    calls++;
+    store.create({ n: 0 }); // would never end if the query followed the live map
+    return true;
+  });
+  t.is(calls, 2);
+  t.deepEqual(found.map((e) => e.data), [{ n: 1 }, { n: 2 }]);
+  t.is(store.size, 4);
 });

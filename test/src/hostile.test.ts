@@ -1,0 +1,375 @@
+// Input as a hostile or careless user gives it: callbacks that mutate what they get, delays past
+// the timer limit, options that change while being read, typos, and parent chains whose
+// ancestors are gone. Every case must end with a clear error at the call site and nothing
+// changed, or with every operation accounted for.
+import test from 'ava';
+import { SimulatedClock } from 'xstate';
+import {
+  ArbiterInputError,
+  createArbiter,
+  MAX_TIMER_DELAY_MS,
+  Priority,
+  type Candidate,
+  type CleanupStrategy,
+} from '../../src/index.js';
+import { advance, flush, harness, outcome } from '../helpers/index.js';
+
+const execute = async () => 'ran';
+const TOO_LONG = MAX_TIMER_DELAY_MS + 1;
+
+// --- 1. callbacks that mutate what they are given ------------------------------------------------
+
+const mutators: Array<[string, (cs: Candidate[]) => Candidate | null]> = [
+  ['empties the list and returns null', (cs) => {
+    cs.length = 0;
+    return null;
+  }],
+  ['reverses the list and returns its first', (cs) => cs.reverse()[0] ?? null],
+  ['pushes a foreign candidate of another target and returns it', (cs) => {
+    const foreign = { id: 'foreign', target: 'elsewhere', type: 'x', priority: 10, effectivePriority: 10, submittedAt: 0, seq: 0, data: undefined };
+    cs.push(foreign);
+    return foreign;
+  }],
+  ['splices the winner out and returns it', (cs) => cs.splice(1, 1)[0] ?? null],
+  ['overwrites a slot with a copy and returns the copy', (cs) => {
+    cs[0] = { ...cs[0]!, effectivePriority: 99 };
+    return cs[0];
+  }],
+];
+
+for (const [name, mutate] of mutators) {
+  test(`selectWinner that ${name}: the arbiter decides from its own list, every candidate settles once`, async (t) => {
+    const attempts: string[] = [];
+    const { clock, arbiter } = harness({
+      selectWinner: (candidates) => {
+        try {
+          return mutate(candidates as Candidate[]);
+        } catch (err) {
+          attempts.push(String(err));
+          throw err;
+        }
+      },
+    });
+    const handles = ['a', 'b', 'c'].map((id, i) => arbiter.submit({ target: 't', id, priority: i + 1, execute }));
+    await advance(clock, 100);
+    await arbiter.onIdle();
+    const results = await Promise.all(handles.map((h) => outcome(h.result)));
+    const m = arbiter.metrics();
+    t.is(m.inFlight, 0, 'nothing is left staged');
+    t.is(m.submitted, 3);
+    t.is(m.completed + m.rejected, 3);
+    // Whatever it did, no new window keeps opening for the same candidates.
+    await advance(clock, 1000);
+    t.is(arbiter.metrics().conflicts, 1, 'one window, one decision');
+    // The frozen list refuses every mutation: a selector that mutates throws, which is documented
+    // as arbitration-failed for all of them.
+    t.true(attempts.length === 1 && /read only|not extensible|frozen|Cannot (assign|add|delete)/i.test(attempts[0]!), attempts.join());
+    t.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['arbitration-failed', 'arbitration-failed', 'arbitration-failed']);
+    await arbiter.stop();
+  });
+}
+
+test('selectWinner returning a look-alike copy of a candidate or a foreign object: arbitration-failed, never a foreign winner', async (t) => {
+  for (const pick of [(cs: readonly Candidate[]) => ({ ...cs[0]!, id: 'not-a-candidate' }), () => ({ id: 'elsewhere' }) as Candidate, () => 42 as never]) {
+    const { clock, arbiter } = harness({ selectWinner: pick });
+    const handles = [1, 2].map((p) => arbiter.submit({ target: 't', priority: p, execute }));
+    await advance(clock, 100);
+    const codes = await Promise.all(handles.map(async (h) => (await outcome(h.result)) as { code?: string }));
+    t.deepEqual(codes.map((c) => c.code), ['arbitration-failed', 'arbitration-failed']);
+    await arbiter.stop();
+  }
+});
+
+test('selectWinner gets frozen candidates, a frozen list and a frozen context with frozen holders', async (t) => {
+  const seen: Array<{ list: boolean; items: boolean; ctx: boolean; holders: boolean }> = [];
+  const { clock, arbiter } = harness({
+    gracePeriodMs: 1_000_000,
+    selectWinner: (cs, ctx) => {
+      seen.push({
+        list: Object.isFrozen(cs),
+        items: cs.every((c) => Object.isFrozen(c)),
+        ctx: Object.isFrozen(ctx) && Object.isFrozen(ctx.executing),
+        holders: ctx.executing.every((h) => Object.isFrozen(h)),
+      });
+      return cs[0] ?? null;
+    },
+  });
+  arbiter.submit({ target: 't', execute: () => new Promise(() => {}) });
+  await advance(clock, 100);
+  arbiter.submit({ target: 't', execute });
+  await advance(clock, 100);
+  t.is(seen.length, 2);
+  for (const s of seen) t.deepEqual(s, { list: true, items: true, ctx: true, holders: true });
+  await arbiter.stop();
+});
+
+test('events$ observers and operations.get readers cannot change what the arbiter and the next observer see', async (t) => {
+  const { clock, arbiter } = harness();
+  const tampered: string[] = [];
+  arbiter.events$.subscribe((e) => {
+    try {
+      (e as { type: string }).type = 'operation.completed';
+    } catch {
+      tampered.push(e.type);
+    }
+    if (e.type === 'conflict.resolved') {
+      try {
+        (e.loserIds as string[]).length = 0;
+      } catch {
+        tampered.push('loserIds');
+      }
+    }
+  });
+  const later: string[] = [];
+  arbiter.events$.subscribe((e) => later.push(e.type));
+  const a = arbiter.submit({ target: 't', priority: 9, execute });
+  arbiter.submit({ target: 't', priority: 1, execute });
+  await advance(clock, 100);
+  await a.result;
+  t.true(tampered.includes('loserIds'));
+  t.true(later.includes('operation.rejected'), 'the next observer saw the real type');
+  const m = arbiter.metrics();
+  t.is(m.rejectedByCode['lost-arbitration'], 1, 'the metrics saw the real events');
+  const info = arbiter.operations.get(a.id)!;
+  t.throws(() => {
+    (info as { status: string }).status = 'rejected';
+  });
+  t.is(arbiter.operations.get(a.id)?.status, 'completed');
+  await arbiter.stop();
+});
+
+// --- 2. delays past the timer limit --------------------------------------------------------------
+
+const delayOptions: Array<[string, Record<string, unknown>]> = [
+  ['windowMs', { windowMs: TOO_LONG }],
+  ['gracePeriodMs', { gracePeriodMs: TOO_LONG }],
+  ['idleCoordinatorMs', { idleCoordinatorMs: TOO_LONG }],
+  ['retry.baseDelayMs', { retry: { baseDelayMs: TOO_LONG } }],
+  ['retry.maxDelayMs', { retry: { maxDelayMs: TOO_LONG } }],
+  ['cleanup.retentionMs', { cleanup: { strategy: 'deferred', retentionMs: TOO_LONG } }],
+  ['cleanup.maxAgeMs', { cleanup: { strategy: 'lazy', maxAgeMs: TOO_LONG } }],
+  ['breaker.windowMs', { breaker: { windowMs: TOO_LONG } }],
+  ['breaker.openMs', { breaker: { openMs: TOO_LONG } }],
+];
+
+for (const [field, options] of delayOptions) {
+  for (const clocked of [false, true]) {
+    test(`createArbiter({ ${field}: 2**31 }) is refused naming the field${clocked ? ' (SimulatedClock)' : ''}`, (t) => {
+      const err = t.throws(() => createArbiter({ ...options, ...(clocked ? { clock: new SimulatedClock() } : {}) }), { instanceOf: ArbiterInputError });
+      t.is(err?.field, field);
+      t.regex(err?.message ?? '', /2147483647/);
+    });
+  }
+  test(`createArbiter({ ${field}: MAX_TIMER_DELAY_MS }) is accepted`, async (t) => {
+    const valid = JSON.parse(JSON.stringify(options).replace(String(TOO_LONG), String(MAX_TIMER_DELAY_MS)));
+    const arbiter = createArbiter(valid);
+    t.is(arbiter.stopped, false);
+    await arbiter.stop();
+  });
+}
+
+test('submit({ timeoutMs: 2**31 }) is refused; a timeout at the limit does not fire early', async (t) => {
+  const { clock, arbiter } = harness();
+  const err = t.throws(() => arbiter.submit({ target: 't', timeoutMs: TOO_LONG, execute }), { instanceOf: ArbiterInputError });
+  t.is(err?.field, 'timeoutMs');
+  t.is(arbiter.metrics().submitted, 0);
+  const h = arbiter.submit({ target: 't', timeoutMs: MAX_TIMER_DELAY_MS, execute: () => new Promise(() => {}) });
+  await advance(clock, 100);
+  await advance(clock, 10_000);
+  t.is(h.status(), 'executing', 'no timeout a few ms after submission');
+  await arbiter.stop();
+});
+
+test('submitWithRetry({ baseDelayMs | maxDelayMs: 2**31 }) is refused', async (t) => {
+  const { arbiter } = harness();
+  for (const field of ['baseDelayMs', 'maxDelayMs']) {
+    const err = t.throws(() => arbiter.submitWithRetry({ target: 't', execute }, { [field]: TOO_LONG }), { instanceOf: ArbiterInputError });
+    t.is(err?.field, field);
+  }
+  t.is(arbiter.metrics().submitted, 0);
+  await arbiter.stop();
+});
+
+test('a window at the limit does not close at once (real timers)', async (t) => {
+  const arbiter = createArbiter({ windowMs: MAX_TIMER_DELAY_MS });
+  const h = arbiter.submit({ target: 't', execute });
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.is(h.status(), 'staged');
+  await arbiter.stop();
+  t.is((await outcome(h.result)).ok, false);
+});
+
+// --- 3. specs and options that change while being read --------------------------------------------
+
+/** A spec whose every field answers the first read and throws on the next one. */
+function readOnce<T extends object>(value: T, reads: Map<PropertyKey, number>): T {
+  return new Proxy(value, {
+    get(target, key, receiver) {
+      const n = (reads.get(key) ?? 0) + 1;
+      reads.set(key, n);
+      if (n > 1) throw new Error(`field ${String(key)} read twice`);
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+test('submit() reads every spec field exactly once; a field that throws on the second read changes nothing', async (t) => {
+  const { clock, arbiter } = harness();
+  const reads = new Map<PropertyKey, number>();
+  const spec = readOnce({ target: 't', type: 'write', priority: Priority.HIGH, id: 'once', maxRetries: 1, timeoutMs: 500, retryable: () => false, data: { x: 1 }, execute }, reads);
+  const h = arbiter.submit(spec);
+  await advance(clock, 100);
+  t.is(await h.result, 'ran');
+  for (const [key, n] of reads) t.is(n, 1, `${String(key)} read ${n} times`);
+  t.is(arbiter.metrics().inFlight, 0);
+  await arbiter.onIdle();
+  await arbiter.stop();
+});
+
+test('submit() with getters that answer validation and then throw: the operation still settles, drain() resolves', async (t) => {
+  const { clock, arbiter } = harness();
+  let targetReads = 0;
+  const spec = {
+    get target() {
+      if (targetReads++ > 0) throw new Error('changed my mind');
+      return 't';
+    },
+    execute,
+  };
+  const h = arbiter.submit(spec);
+  await advance(clock, 100);
+  t.is(await h.result, 'ran');
+  await arbiter.onIdle();
+  t.is(arbiter.metrics().inFlight, 0);
+  await arbiter.stop();
+});
+
+test('submit() with a getter that throws on the first read: ArbiterInputError naming the field, nothing counted', async (t) => {
+  const { arbiter, events } = harness();
+  const spec = {
+    target: 't',
+    get priority(): number {
+      throw new Error('boom');
+    },
+    execute,
+  };
+  const err = t.throws(() => arbiter.submit(spec), { instanceOf: ArbiterInputError });
+  t.is(err?.field, 'priority');
+  t.deepEqual(events, []);
+  t.is(arbiter.metrics().submitted, 0);
+  await arbiter.stop();
+});
+
+test('createArbiter() and its nested options are read once each', async (t) => {
+  const reads = new Map<PropertyKey, number>();
+  const nested = new Map<PropertyKey, number>();
+  const options = readOnce(
+    {
+      windowMs: 50,
+      gracePeriodMs: 10,
+      whileExecuting: 'queue' as const,
+      maxStaged: 5,
+      retry: readOnce({ baseDelayMs: 5, factor: 2, maxDelayMs: 50, jitter: false }, nested),
+      cleanup: { strategy: 'immediate' as CleanupStrategy },
+      breaker: { openMs: 100 },
+    },
+    reads,
+  );
+  const arbiter = createArbiter(options);
+  t.is(arbiter.options.windowMs, 50);
+  t.is(arbiter.options.retry.baseDelayMs, 5);
+  for (const [key, n] of [...reads, ...nested]) t.is(n, 1, `${String(key)} read ${n} times`);
+  await arbiter.stop();
+});
+
+test('submitWithRetry() resubmits from its own copy: a spec changed after the call is never read again', async (t) => {
+  const { clock, arbiter } = harness({ maxStagedPerTarget: 1 });
+  arbiter.submit({ target: 't', execute: () => new Promise(() => {}) }); // fills the target
+  const spec = { target: 't', execute: async () => 'first spec' };
+  const result = arbiter.submitWithRetry(spec, { attempts: 3, baseDelayMs: 10 });
+  spec.target = 'changed';
+  spec.execute = async () => 'second spec';
+  for (let i = 0; i < 4; i++) {
+    await flush();
+    await advance(clock, 25);
+  }
+  const r = await outcome(result);
+  t.deepEqual(r.ok ? r : { ok: false, code: r.code }, { ok: false, code: 'staging-full' });
+  t.is(arbiter.operations.query({ target: 'changed' }).length, 0);
+  await arbiter.stop();
+});
+
+// --- 7. typos are errors, with a suggestion ----------------------------------------------------------
+
+const typos: Array<[string, () => unknown, string, string | undefined]> = [
+  ['createArbiter({ windowMS })', () => createArbiter({ windowMS: 50 } as never), 'windowMS', 'windowMs'],
+  ['createArbiter({ gracePeriod })', () => createArbiter({ gracePeriod: 50 } as never), 'gracePeriod', 'gracePeriodMs'],
+  ['createArbiter({ retry: { maxDelay } })', () => createArbiter({ retry: { maxDelay: 5 } } as never), 'retry.maxDelay', 'maxDelayMs'],
+  ['createArbiter({ cleanup: { stratgey } })', () => createArbiter({ cleanup: { stratgey: 'lazy' } } as never), 'cleanup.stratgey', 'strategy'],
+  ['createArbiter({ breaker: { openMS } })', () => createArbiter({ breaker: { openMS: 5 } } as never), 'breaker.openMS', 'openMs'],
+  ['createArbiter({ nonsense })', () => createArbiter({ nonsense: true } as never), 'nonsense', undefined],
+  ['createArbiter({ metrics: { prefx } })', () => createArbiter({ metrics: { prefx: 'a_' } } as never), 'metrics.prefx', 'prefix'],
+  ['createArbiter({ health: { threshold } })', () => createArbiter({ health: { threshold: {} } } as never), 'health.threshold', 'thresholds'],
+  ['createArbiter({ health: { thresholds: { maxStage } } })', () => createArbiter({ health: { thresholds: { maxStage: 5 } } } as never), 'health.thresholds.maxStage', 'maxStaged'],
+  ['createArbiter({ __proto__ })', () => createArbiter(JSON.parse('{"__proto__": {"windowMs": 1}}')), '__proto__', undefined],
+];
+
+for (const [name, call, field, hint] of typos) {
+  test(`${name} is an ArbiterInputError naming the key${hint ? `, suggesting ${hint}` : ''}`, (t) => {
+    const err = t.throws(call, { instanceOf: ArbiterInputError });
+    t.is(err?.field, field);
+    if (hint) t.regex(err?.message ?? '', new RegExp(`did you mean \`([a-zA-Z]+\\.)*${hint}\``));
+    else t.notRegex(err?.message ?? '', /did you mean/);
+  });
+}
+
+test('submit({ prority }) and submitWithRetry(spec, { attemps }) are refused with a suggestion', async (t) => {
+  const { arbiter } = harness();
+  const err = t.throws(() => arbiter.submit({ target: 't', prority: 8, execute } as never), { instanceOf: ArbiterInputError });
+  t.is(err?.field, 'prority');
+  t.regex(err?.message ?? '', /did you mean `priority`/);
+  const err2 = t.throws(() => arbiter.submitWithRetry({ target: 't', execute }, { attemps: 3 } as never), { instanceOf: ArbiterInputError });
+  t.regex(err2?.message ?? '', /did you mean `attempts`/);
+  const err3 = t.throws(() => arbiter.inspect(() => {}, { sampleOperations: () => true } as never), { instanceOf: ArbiterInputError });
+  t.regex(err3?.message ?? '', /did you mean `sampleOperation`/);
+  t.is(arbiter.metrics().submitted, 0);
+  await arbiter.stop();
+});
+
+test('a long value in an error message is cut visibly in the middle, keeping its end', async (t) => {
+  const { arbiter } = harness();
+  const long = `@${'x'.repeat(80)}f34b44df3.no`;
+  const err = t.throws(() => arbiter.submit({ target: 't', priority: long, execute } as never), { instanceOf: ArbiterInputError });
+  t.regex(err?.message ?? '', /…/);
+  t.regex(err?.message ?? '', /f34b44df3\.no/);
+  t.regex(err?.message ?? '', /\(93 characters\)/);
+  await arbiter.stop();
+});
+
+// --- 9. priority inheritance when ancestors are gone -----------------------------------------------
+
+for (const strategy of ['immediate', 'deferred', 'lazy'] as const) {
+  test(`priority inheritance, cleanup '${strategy}': a child of a live parent whose grandparent is gone inherits the chain's priority`, async (t) => {
+    const cleanup = strategy === 'deferred' ? { strategy, retentionMs: 10 } : strategy === 'lazy' ? { strategy, maxAgeMs: 10 } : { strategy };
+    const { clock, arbiter } = harness({ cleanup });
+    const grandparent = arbiter.submit({ target: 'g', id: 'grandparent', priority: Priority.CRITICAL, execute });
+    const parent = arbiter.submit({ target: 'p', id: 'parent', priority: Priority.LOW, parentId: 'grandparent', execute: () => new Promise(() => {}) });
+    await advance(clock, 100);
+    await grandparent.result;
+    await advance(clock, 1000); // the grandparent's record expires (deferred) or is met expired (lazy)
+    arbiter.operations.query(); // a read: lazy cleanup drops what it meets expired
+    if (strategy !== 'deferred' || arbiter.operations.get('grandparent') === undefined) {
+      t.is(arbiter.operations.get('grandparent'), undefined, 'the grandparent is gone');
+    }
+    t.is(arbiter.operations.get('parent')?.effectivePriority, Priority.CRITICAL);
+    const child = arbiter.submit({ target: 'c', id: 'child', priority: Priority.BACKGROUND, parentId: 'parent', execute });
+    t.is(arbiter.operations.get(child.id)?.effectivePriority, Priority.CRITICAL, 'inherited through the live parent');
+    const rival = arbiter.submit({ target: 'c', priority: Priority.HIGH, execute });
+    await advance(clock, 100);
+    t.is(await child.result, 'ran', 'the BACKGROUND child beats a HIGH rival');
+    t.like(await outcome(rival.result), { ok: false, code: 'lost-arbitration' });
+    t.is(parent.status(), 'executing');
+    await arbiter.stop();
+    await flush();
+  });
+}
