@@ -144,7 +144,8 @@ type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current
 const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
 const LIVE_LIMIT = 5000;
 const EVENT_LIMITS = { depth: 5, maxString: 1000, maxItems: 200, maxNodes: 2000 };
-const PAYLOAD_LIMITS = { depth: 6, maxString: 500, maxItems: 50, maxNodes: 2000 };
+// A context or payload is shown, not archived: a few hundred values per snapshot at most.
+const PAYLOAD_LIMITS = { depth: 6, maxString: 500, maxItems: 50, maxNodes: 500 };
 
 /** A fixed-capacity FIFO that overwrites its oldest entry when full. @internal */
 export class Ring<T> {

@@ -133,6 +133,12 @@ function copyObject(w: Walk, obj: object, level: number): unknown {
     const id = read(obj, 'id');
     return `[actor ${cut(w, typeof id === 'string' ? id : '')}]`;
   }
+  // A state machine (a lifecycle in a context, the coordinators' settings): its definition is
+  // sent once as a statechart, never walked (it links every state node to every other).
+  if (typeof read(obj, 'transition') === 'function' && typeof read(obj, 'root') === 'object') {
+    const id = read(obj, 'id');
+    return `[machine ${cut(w, typeof id === 'string' ? id : '')}]`;
+  }
   if (Array.isArray(obj) || ArrayBuffer.isView(obj)) {
     const length = read(obj, 'length');
     const n = typeof length === 'number' ? length : Array.isArray(obj) ? 0 : (obj as ArrayBufferView).byteLength;
@@ -187,7 +193,8 @@ function errorPart(w: Walk, err: object, key: 'name' | 'message', level: number)
 /**
  * Copies any value (user payloads, machine contexts, events, values sent by inspected apps) into a
  * bounded, JSON-safe tree of plain objects, arrays, strings, numbers, booleans and `null`:
- * functions become `{ type: name }` (as `@statelyai/inspect` does), actors `'[actor <id>]'`,
+ * functions become `{ type: name }` (as `@statelyai/inspect` does), actors `'[actor <id>]'`, state
+ * machines `'[machine <id>]'`,
  * Maps and Sets arrays, errors `{ name, message }`, bigints `'10n'`, symbols their description,
  * cycles `'[circular]'`; depth, string length, item counts and the total number of values are
  * capped. It never throws: a value that cannot be read (a throwing getter, a revoked Proxy, a

@@ -12,8 +12,10 @@ import { ChartView } from './statechart.js';
 import { TreeView } from './tree.js';
 
 const EVENT_TYPES = [
-  'operation.submitted', 'operation.staged', 'conflict.detected', 'conflict.resolved', 'operation.started',
-  'operation.retrying', 'operation.preempted', 'operation.completed', 'operation.rejected',
+  'operation.submitted', 'operation.staged', 'conflict.detected', 'conflict.resolved', 'operation.won',
+  'operation.requeued', 'operation.promoted', 'operation.protected', 'operation.started', 'operation.retrying',
+  'operation.preempted', 'operation.completed', 'operation.rejected', 'coordinator.started', 'coordinator.stopped',
+  'coordinator.failed', 'arbitration.timedOut', 'cleanup.completed', 'cleanup.failed',
 ];
 const DETAILS_EVERY_MS = 500;
 const SEQUENCE_EVERY_MS = 300;

@@ -62,6 +62,16 @@ export function detailOf(e) {
     case 'operation.preempted': return e.reason;
     case 'operation.completed': return `${num(e.durationMs, 0).toFixed(1)} ms`;
     case 'operation.rejected': return `${e.code}: ${e.reason}`;
+    case 'operation.won': return `won P${e.priority}`;
+    case 'operation.requeued': return `lost to ${short(e.winnerId)}, stays staged (${e.losses} lost)`;
+    case 'operation.promoted': return e.ok === false ? 'record store failed' : `record ${num(e.durationMs, 0).toFixed(2)} ms`;
+    case 'operation.protected': return `grace period: ${short(e.byId)} (P${e.byPriority}) waits, held ${num(e.ageMs, 0).toFixed(0)} of ${e.gracePeriodMs} ms`;
+    case 'coordinator.started': return 'coordinator started';
+    case 'coordinator.stopped': return `coordinator stopped (${e.reason})`;
+    case 'coordinator.failed': return `coordinator failed: ${e.reason} (${e.rejected} ended)`;
+    case 'arbitration.timedOut': return `selectWinner took ${num(e.durationMs, 0).toFixed(0)} ms (over ${e.timeoutMs})`;
+    case 'cleanup.completed': return 'record removed';
+    case 'cleanup.failed': return `cleanup failed: ${e.error}`;
     default: return '';
   }
 }
@@ -99,9 +109,12 @@ export function sequenceRows(events, options = {}) {
     if (from === null || to === null) return;
     rows.push({ seq: e.seq, t: e.wall ?? e.at, from, to, label, cls, event: e });
   };
+  // A window without rivals has no conflict.resolved: its operation.won draws the winner arrow.
+  const resolvedWinners = new Set(list.filter((e) => e.type === 'conflict.resolved' && e.winnerId).map((e) => e.winnerId));
   for (const e of list) {
     const op = e.operationId;
     switch (e.type) {
+      case 'operation.won': if (!resolvedWinners.has(op)) add(e, 'coordinator', lane(op), 'winner (no rival)', 'winner'); break;
       case 'operation.submitted': add(e, 'callers', lane(op), `submit ${e.operationType ?? ''} P${e.priority}`, 'submit'); break;
       case 'operation.staged': add(e, lane(op), 'coordinator', 'staged', 'staged'); break;
       case 'conflict.detected': add(e, 'coordinator', 'coordinator', `window closed: ${(e.candidateIds || []).length} candidates`, 'window'); break;
@@ -116,6 +129,11 @@ export function sequenceRows(events, options = {}) {
         break;
       }
       case 'operation.preempted': add(e, 'coordinator', lane(op), `preempt (by ${short(e.byId)})`, 'preempt'); break;
+      case 'operation.requeued': add(e, 'coordinator', lane(op), `lost, stays staged (${e.losses})`, 'rejected'); break;
+      case 'operation.protected': add(e, 'coordinator', lane(op), `grace period protects it from ${short(e.byId)}`, 'preempt'); break;
+      case 'coordinator.started': add(e, 'coordinator', 'coordinator', 'coordinator started', 'window'); break;
+      case 'coordinator.stopped': add(e, 'coordinator', 'coordinator', `coordinator stopped (${e.reason})`, 'window'); break;
+      case 'coordinator.failed': add(e, 'coordinator', 'coordinator', `coordinator failed: ${e.reason}`, 'rejected'); break;
       case 'operation.started': add(e, lane(op), lane(op), `execute (attempt ${e.attempt})`, 'started'); break;
       case 'operation.retrying': add(e, lane(op), lane(op), `retry: ${e.reason}`, 'retry'); break;
       case 'operation.completed': add(e, lane(op), 'callers', `✓ completed ${num(e.durationMs, 0).toFixed(0)} ms`, 'completed'); break;
@@ -253,7 +271,7 @@ export class Store {
       a = {
         sid, app: str(m.app) || null, parentId: str(m.parentId) || null, rootId: str(m.rootId) || sid,
         name: str(m.name) || sid, machine: str(m.machine) || null, kind: null, target: null, opId: null,
-        snapshot: null, history: [], children: new Set(), seen: t, finishedAt: null, lastEvent: null, placed: false,
+        snapshot: null, history: [], children: new Set(), seen: t, arrived: now, finishedAt: null, lastEvent: null, placed: false,
       };
       this.actors.set(sid, a);
     }
@@ -425,6 +443,10 @@ export class Store {
 
   /** Forgets finished operations older than `finalKeepMs` (unpinned); called about once a second. */
   sweep(now) {
+    // Actors never placed (a child whose parent was already trimmed, say) leave too.
+    for (const a of [...this.actors.values()]) {
+      if (!a.placed && !this.pinned.has(a.sid) && now - (a.finishedAt ?? a.arrived + 4 * this.limits.finalKeepMs) > this.limits.finalKeepMs) this.remove(a);
+    }
     for (const t of this.targets.values()) {
       for (const sid of [...t.ops]) {
         const a = this.actors.get(sid);
@@ -545,10 +567,13 @@ export function flattenTree(store, options = {}) {
         for (const a of nameMatches ? ops : ops.filter((x) => opMatches.includes(x) || x.sid === keep || [...x.children].includes(keep))) pushActor(a, 3, true);
         if (t.hidden > 0 && (!query || nameMatches)) rows.push({ id: 'h:' + name, kind: 'hidden', level: 3, target: name, count: t.hidden });
       }
-      const system = [...store.system].map((s) => store.actors.get(s)).filter(Boolean);
-      if (system.length) {
-        rows.push({ id: 'g:system', kind: 'group', level: 2, label: 'other actors', expandable: true, count: system.length });
-        if (!collapsed.has('g:system')) for (const a of system) if (!query || subtreeMatches(a)) pushActor(a, 3, false);
+      // The arbiter's other actors (its observers): collapsed unless opened. The roots that only
+      // group coordinators into shared systems are plumbing: their coordinators are the targets above.
+      const system = [...store.system].map((s) => store.actors.get(s)).filter((a) => a && a.name !== 'coordinators');
+      if (system.length && (!query || system.some(subtreeMatches))) {
+        const open = (options.expanded && options.expanded.has('g:system')) || !!query;
+        rows.push({ id: 'g:system', kind: 'group', level: 2, label: 'other actors', expandable: true, collapsed: !open, count: system.length });
+        if (open) for (const a of system) if (!query || subtreeMatches(a)) pushActor(a, 3, false);
       }
     }
   }

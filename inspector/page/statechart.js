@@ -256,8 +256,19 @@ export class ChartView {
         anyLine.append(` → ${target.slice(chart.rootId.length + 1)}`);
       }
     }
-    this.root.replaceChildren(...(fromAny.length ? [anyLine] : []), root);
-    if (fromAny.length) root.style.height = 'calc(100% - 20px)';
+    // Events handled on the root without changing state.
+    const handles = Array.isArray(chart.handles) ? chart.handles : [];
+    if (handles.length) {
+      if (fromAny.length) anyLine.append(' · ');
+      anyLine.append('handled in any state: ');
+      handles.forEach((h, i) => {
+        if (i) anyLine.append(', ');
+        anyLine.append(el('b', null, h));
+      });
+    }
+    const hasLine = fromAny.length > 0 || handles.length > 0;
+    this.root.replaceChildren(...(hasLine ? [anyLine] : []), root);
+    if (hasLine) root.style.height = 'calc(100% - 20px)';
     this.drawn = { key, svg: root, port, nodes, edges, rootId: chart.rootId, width, height, internal, anyItems };
     this.version = (this.version || 0) + 1;
     this.userMoved = false;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Subject } from 'rxjs';
-import { createActor, createMachine, type InspectionEvent } from 'xstate';
+import { and, createActor, createMachine, not, type InspectionEvent } from 'xstate';
 import { activeStateIds, InspectorFeed, MetricsSampler, statechartOf, toJsonSafe, type FeedMessage } from '../../inspector/index.js';
 import { coordinatorMachine, operationMachine, Priority, type Arbiter } from '../../src/index.js';
 import { advance, harness } from '../helpers/index.js';
@@ -389,4 +389,26 @@ test('InspectorFeed - a context or an event already sent for an actor is not cop
   t.truthy(described, 'described with its context');
   feed.disconnect();
   await arbiter.stop();
+});
+
+test('statechartOf() - inline guards show their condition, composite guards their parts, targetless transitions are marked internal', (t) => {
+  const machine = createMachine({
+    id: 'door',
+    initial: 'closed',
+    context: { locked: false, tries: 0 },
+    states: {
+      closed: {
+        on: {
+          knock: { actions: () => undefined },
+          open: [{ target: 'open', guard: ({ context }) => !context.locked }, { target: 'closed', guard: and(['isOwner', not('isLate')]) }],
+        },
+      },
+      open: {},
+    },
+  }).provide({ guards: { isOwner: () => true, isLate: () => false } });
+  const chart = statechartOf(machine);
+  const labels = chart.edges.map((e) => e.label);
+  t.true(labels.some((l) => /^open \[!context\.locked\]$/.test(l)), labels.join(' | '));
+  t.true(labels.includes('open [and(isOwner, not(isLate))]'), labels.join(' | '));
+  t.deepEqual(chart.edges.filter((e) => e.internal).map((e) => e.event), ['knock']);
 });

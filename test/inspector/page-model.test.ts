@@ -175,3 +175,16 @@ test('Store - sameContext keeps the previous context, sameEvent takes the payloa
   t.deepEqual(a.history.at(-1).event, { type: 'arbiter.admit', why: 'room' });
   t.is(a.history.at(-1).context, a.history.at(-2).context, 'one context object shared by the steps that did not change it');
 });
+
+test('Store.sweep() - actors that never found their place in the tree do not stay forever', (t) => {
+  const store = new Store({ finalKeepMs: 1000 });
+  store.hello({ runId: 'r', startedAt: 0, mode: 'arbiter' });
+  store.apply(actor('orphan', { parentId: 'gone', name: 'execute', machine: undefined }), 0);
+  store.apply(actor('waiting', { parentId: 'gone' }), 0);
+  t.true(store.actors.has('orphan'));
+  store.sweep(3000);
+  t.true(store.actors.has('orphan'), 'not yet');
+  store.sweep(6000);
+  t.false(store.actors.has('orphan'));
+  t.false(store.actors.has('waiting'));
+});

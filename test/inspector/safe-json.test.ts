@@ -1,5 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { createMachine } from 'xstate';
 import { toJsonSafe } from '../../inspector/index.js';
 
 const LIMITS = { depth: 6, maxString: 500, maxItems: 50, maxNodes: 5000 };
@@ -208,4 +209,10 @@ test('toJsonSafe() - getters that build new objects forever stay bounded in dept
   const json = JSON.stringify(toJsonSafe(explosive(), LIMITS));
   // 40^6 values were reachable; the node budget keeps a few thousand.
   t.true(json.length < 200_000, `${json.length} chars`);
+});
+
+test('toJsonSafe() - a state machine anywhere in a value is named, never walked', (t) => {
+  const machine = createMachine({ id: 'lifecycle', initial: 'a', states: { a: { on: { go: 'b' } }, b: {} } });
+  const out = toJsonSafe({ settings: { lifecycle: machine, windowMs: 100 } }) as { settings: Record<string, unknown> };
+  t.deepEqual(out.settings, { lifecycle: '[machine lifecycle]', windowMs: 100 });
 });
