@@ -1,6 +1,7 @@
 // Public entry of `xstate-arbiter/inspector`: the live inspector server (Node only; the core stays
-// browser-safe). `ws` and the optional peer `@dagrejs/dagre` are loaded when a server starts, so a
-// missing one is an `OptionalDependencyError` (exported by the core) with the install command.
+// browser-safe). Without the optional peer `@dagrejs/dagre`, importing it throws an
+// `OptionalDependencyError` (exported by the core) with the install command; `ws` is loaded when a
+// server starts.
 
 // Server
 export { attachInspector, InspectorListenError, startInspector } from './server.js';

@@ -160,6 +160,9 @@ interface Client {
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+// The inspector's optional peer dependency, found when this module loads: importing the inspector
+// without it fails at once with an OptionalDependencyError naming the npm install command.
+const DAGRE_DIR = dirname(resolveOptional(createRequire(import.meta.url).resolve, '@dagrejs/dagre/package.json', 'inspector'));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -188,8 +191,7 @@ const OPTION_KEYS = [
 ] as const;
 
 async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {
-  // An optional peer dependency: missing, it is an OptionalDependencyError with the install command.
-  const dagreDir = dirname(resolveOptional(createRequire(import.meta.url).resolve, '@dagrejs/dagre/package.json', 'inspector'));
+  const dagreDir = DAGRE_DIR;
   const page = join(HERE, 'page');
   const out = new Map<string, { type: string; body: Buffer }>();
   for (const name of await readdir(page)) {
@@ -311,7 +313,8 @@ function refuse(socket: Duplex, why: Refusal): void {
  * how many. Only requests whose `Host` (and `Origin`, when sent) name this machine or an
  * `allowedHosts` entry are served. The server does not keep the process alive by itself. Bad
  * options throw `ArbiterInputError`; a taken port rejects with {@link InspectorListenError}; a
- * missing `@dagrejs/dagre` (an optional peer dependency) rejects with `OptionalDependencyError`.
+ * missing `@dagrejs/dagre` (an optional peer dependency) makes importing the inspector throw
+ * `OptionalDependencyError`.
  *
  * @example
  * ```ts

@@ -150,7 +150,7 @@ const SHIPPED = [
   /^bin\/arbiter\.js$/,
   /^cjs\/esm-only\.cjs$/,
   /^dist\/(src|machines|actors|inspector)\/([\w-]+\/)*[\w.-]+\.(js|d\.ts)$/,
-  /^dist\/inspector\/page\/(index\.html|app\.js|style\.css)$/,
+  /^dist\/inspector\/page\/(index\.html|app\.js|style\.css|favicon\.svg)$/,
   /^dist\/bin\/arbiter\.js$/,
   /^dist\/tools\/[\w-]+\.js$/,
 ];
@@ -249,7 +249,7 @@ console.log(JSON.stringify(out));
   t.is(code, 0, stderr);
   const out = JSON.parse(stdout) as Record<string, [string, string, string]>;
   t.deepEqual(out['inspector']?.slice(0, 2), ['OptionalDependencyError', 'ERR_ARBITER_OPTIONAL_DEPENDENCY']);
-  t.regex(out['inspector']![2], /the inspector \(xstate-arbiter\/inspector\) needs @statelyai\/inspect.*run `npm install @statelyai\/inspect @dagrejs\/dagre`/);
+  t.regex(out['inspector']![2], /the inspector \(xstate-arbiter\/inspector\) needs @dagrejs\/dagre.*run `npm install @statelyai\/inspect @dagrejs\/dagre`/);
   t.deepEqual(out['metrics']?.slice(0, 2), ['OptionalDependencyError', 'ERR_ARBITER_OPTIONAL_DEPENDENCY']);
   t.regex(out['metrics']![2], /metricsText\(\) needs prom-client.*run `npm install prom-client`/);
 });
