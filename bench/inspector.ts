@@ -1,5 +1,5 @@
 /**
- * Inspector overhead: the seeds' throughput workload with no inspector, with the inspector
+ * Inspector overhead: the burst throughput workload with no inspector, with the inspector
  * attached and no page, and with a connected WebSocket client. Runnable alone
  * (`npx tsx bench/inspector.ts [--quick]`) and part of `npm run bench` through `run()`.
  */
