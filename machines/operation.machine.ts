@@ -60,7 +60,8 @@ export type OperationEvent =
   | { type: 'arbiter.preempt'; reason: string }
   | { type: 'arbiter.cancel'; reason?: string }
   | { type: 'arbiter.timeout' }
-  | { type: 'arbiter.shutdown' };
+  | { type: 'arbiter.shutdown' }
+  | { type: 'arbiter.abort'; code: RejectionCode; reason: string };
 
 /** Input of the `execute` promise actor. */
 export interface ExecuteActorInput {
@@ -174,6 +175,12 @@ export const operationMachine = setup({
     'arbiter.shutdown': {
       target: '.rejected',
       actions: assign({ code: 'shutdown', reason: 'the arbiter was stopped' }),
+    },
+    // The arbiter ends the operation wherever it is, with a code of its own (a shared backend that
+    // cannot be reached, a lease lost: `backend-unavailable`).
+    'arbiter.abort': {
+      target: '.rejected',
+      actions: assign({ code: ({ event }) => event.code, reason: ({ event }) => event.reason }),
     },
   },
   states: {
