@@ -276,3 +276,40 @@ export function useRedisServer<T>(test: TestFn<T>): () => TestRedisServer {
     return server;
   };
 }
+
+let prefixes = 0;
+
+/**
+ * A key prefix no other test in this process uses, so tests sharing one server stay apart.
+ *
+ * @example
+ * ```ts
+ * const targets = new RedisTargets({ client, keyPrefix: uniquePrefix(), owner: 'p1' });
+ * ```
+ */
+export function uniquePrefix(name = 't'): string {
+  prefixes++;
+  return `${name.replace(/[{}]/g, '')}${process.pid}-${prefixes}:`;
+}
+
+/**
+ * A hand-driven clock in microseconds, for the target scripts' `clock` option.
+ *
+ * @example
+ * ```ts
+ * const clock = manualClock();
+ * clock.advanceMs(100);
+ * ```
+ */
+export function manualClock(startUs = 1_700_000_000_000_000): { now: () => number; advanceMs: (ms: number) => void; setUs: (us: number) => void } {
+  let us = startUs;
+  return {
+    now: () => us,
+    advanceMs: (ms) => {
+      us += ms * 1000;
+    },
+    setUs: (v) => {
+      us = v;
+    },
+  };
+}
