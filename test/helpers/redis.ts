@@ -126,7 +126,7 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function launch(binary: string, port: number, dir: string, output: string[]): Running {
+function launch(binary: string, port: number, dir: string, output: string[], cluster: boolean): Running {
   const args = [
     '--port', String(port),
     '--bind', HOST,
@@ -136,6 +136,7 @@ function launch(binary: string, port: number, dir: string, output: string[]): Ru
     '--daemonize', 'no',
     '--loglevel', 'warning',
     '--logfile', '',
+    ...(cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-announce-ip', HOST] : []),
   ];
   const child = spawn('sh', ['-c', WATCHDOG, 'redis-watchdog', binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
@@ -160,10 +161,36 @@ async function waitUntilReady(port: number, running: Running, output: string[], 
   throw new Error(`redis-server did not answer PING on port ${port} within ${timeoutMs} ms:\n${output.join('')}`);
 }
 
+// A one-node Redis Cluster: the node takes every slot, then we wait for cluster_state:ok. Scripts
+// then run under the cluster's rules (CROSSSLOT for declared keys in different slots).
+async function ownAllSlots(port: number, timeoutMs: number): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    try {
+      await client.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    } catch (err) {
+      // Restarted on its own nodes file: it owns the slots already.
+      if (!String(err).includes('busy')) throw err;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const info = String(await client.call('CLUSTER', 'INFO'));
+      if (info.includes('cluster_state:ok')) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the one-node cluster on port ${port} did not reach cluster_state:ok within ${timeoutMs} ms`);
+  } finally {
+    client.disconnect();
+  }
+}
+
 /**
  * Starts a private redis-server on 127.0.0.1 at a free port with no persistence
  * (`--save '' --appendonly no`) and resolves once it answers PING. Retries on another port if the
- * chosen one was taken in between.
+ * chosen one was taken in between. With `cluster: true` it is a one-node Redis Cluster that owns
+ * every slot.
  *
  * @example
  * ```ts
@@ -171,7 +198,7 @@ async function waitUntilReady(port: number, running: Running, output: string[], 
  * try { … } finally { await redis.dispose(); }
  * ```
  */
-export async function startRedisServer(options: { readyTimeoutMs?: number } = {}): Promise<TestRedisServer> {
+export async function startRedisServer(options: { readyTimeoutMs?: number; cluster?: boolean } = {}): Promise<TestRedisServer> {
   const binary = redisServerPath();
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
   const dir = mkdtempSync(join(tmpdir(), 'arbiter-redis-'));
@@ -183,9 +210,10 @@ export async function startRedisServer(options: { readyTimeoutMs?: number } = {}
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       port = fixedPort ?? (await freePort());
-      const running = launch(binary, port, dir, output);
+      const running = launch(binary, port, dir, output, options.cluster === true);
       try {
         await waitUntilReady(port, running, output, readyTimeoutMs);
+        if (options.cluster) await ownAllSlots(port, readyTimeoutMs);
         current = running;
         return;
       } catch (err) {
@@ -263,10 +291,10 @@ export async function startRedisServer(options: { readyTimeoutMs?: number } = {}
  * test('…', async (t) => { const client = new Redis(redis().url); … });
  * ```
  */
-export function useRedisServer<T>(test: TestFn<T>): () => TestRedisServer {
+export function useRedisServer<T>(test: TestFn<T>, options: { cluster?: boolean } = {}): () => TestRedisServer {
   let server: TestRedisServer | undefined;
   test.before(async () => {
-    server = await startRedisServer();
+    server = await startRedisServer(options);
   });
   test.after.always(async () => {
     await server?.dispose();
