@@ -80,7 +80,7 @@ export function checkKeyPrefix(prefix: unknown, field = 'keyPrefix'): string {
  *   window's policy;
  * - `candidates` (hash): staged candidate id → record;
  * - `holders` (hash): fencing token → holder record (the leases);
- * - `outcomes` (sorted set): decided candidate id → window id, until its process reads it;
+ * - `outcomes` (sorted set): decided candidate id → the window that decided it;
  * - `decisions` (hash): window id → the window's decision (JSON), for the last windows.
  */
 export interface TargetKeys {

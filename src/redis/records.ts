@@ -262,7 +262,7 @@ export type LeaseState =
   | { readonly state: 'ok' }
   | { readonly state: 'expired' }
   | { readonly state: 'lost' }
-  | { readonly state: 'preempted'; readonly outcome: CandidateOutcome };
+  | { readonly state: 'preempted'; readonly outcome: Extract<CandidateOutcome, { kind: 'preempted' }> };
 
 /**
  * The reply of a renew call: per holder and per staged candidate, in the order given.
@@ -287,7 +287,10 @@ export function parseRenew(reply: unknown, holderIds: readonly string[], candida
     holders: holderIds.map((id, i): LeaseState => {
       const v = str(reply[i]);
       if (v === 'ok' || v === 'expired' || v === 'lost') return { state: v };
-      return { state: 'preempted', outcome: outcomeOf(id, decisions.get(Number(v))) };
+      // The last decision about this id: the one that preempted it, or the one it won (then the
+      // lease ended otherwise: expired and taken over, or released).
+      const outcome = outcomeOf(id, decisions.get(Number(v)));
+      return outcome.kind === 'preempted' ? { state: 'preempted', outcome } : { state: 'lost' };
     }),
     candidates: candidateIds.map((id, i) => {
       const v = str(reply[h + i]);

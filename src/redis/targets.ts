@@ -109,7 +109,7 @@ export interface RedisTargetsOptions {
   readonly keyPrefix?: string;
   /** This process's id: recorded with its candidates and holders, names its channel. */
   readonly owner: string;
-  /** Decisions kept per target, for processes that read them late. @default 1000 */
+  /** Decisions (and the outcomes pointing at them) kept per target, for processes that read late. @default 256 */
   readonly keepWindows?: number;
   /** A target's keys expire after this long without any script touching them. @default 600000 */
   readonly idleTtlMs?: number;
@@ -171,7 +171,7 @@ export class RedisTargets {
     expectNonEmptyString(options.owner, 'owner');
     if (options.owner.includes('|')) throw new ArbiterInputError('owner', `Expected \`owner\` to contain no "|", got ${kindOf(options.owner)}`);
     this.owner = options.owner;
-    this.keepWindows = options.keepWindows ?? 1000;
+    this.keepWindows = options.keepWindows ?? 256;
     expectInteger(this.keepWindows, 'keepWindows', 1);
     this.idleTtlMs = options.idleTtlMs ?? 600_000;
     expectInteger(this.idleTtlMs, 'idleTtlMs', 1000);
@@ -238,8 +238,8 @@ export class RedisTargets {
 
   /**
    * Closes `window` on `target` if Redis time has reached its end (else `early`), and reports the
-   * caller's `ids`: still staged, or decided (their outcome, read once), or unknown. A starting
-   * winner gets a lease of `leaseMs`.
+   * caller's `ids`: still staged, or decided (their outcome), or unknown. A starting winner gets a
+   * lease of `leaseMs`. Idempotent: asking again gives the same answer.
    */
   close(target: string, window: number, leaseMs: number, ids: readonly string[]): Promise<CloseResult> {
     expectNonEmptyString(target, 'target');

@@ -62,12 +62,12 @@ local function live_holders(now)
   return list
 end
 
--- Hands a decided id's outcome to its process once: its window id (the decision is kept under
--- that window in KEYS[5]), or false.
-local function take_outcome(id, windows)
+-- A decided id's outcome: the window that decided it (the decision is kept under that window in
+-- KEYS[5]), or false. Reading does not consume it: a reply lost with a connection loses nothing,
+-- the next call reads it again. Outcomes go with their window (keepWindows).
+local function read_outcome(id, windows)
   local w = redis.call('ZSCORE', KEYS[4], id)
   if not w then return false end
-  redis.call('ZREM', KEYS[4], id)
   windows[w] = true
   return w
 end

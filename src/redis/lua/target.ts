@@ -50,13 +50,15 @@ return reply
  * removed, a starting winner becomes a holder with the next fencing token and a lease of
  * `leaseMs`, preempted holders lose their lease at once (their process hears it on its
  * channel), and a held winner stays staged in a new window that opens right away. The decision
- * is kept (JSON, under its window id) for the last `keepWindows` windows; each decided id points
- * at it until its process reads it.
+ * is kept (JSON, under its window id) for the last `keepWindows` windows, and each decided id
+ * points at it as long: any process may read it again (a reply lost with a connection loses
+ * nothing).
  *
  * ARGV: 3 window id, 4 leaseMs, 5 keepWindows, 6 channel prefix, 7.. the caller's ids.
  * Reply: `early`, window id, microseconds left; or `closed`|`already`, the current window id,
  * `1`|`0` (open), microseconds until it closes, the number of ids, per id (id, `staged` | the
  * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON).
+ * Asking again gives the same answer.
  */
 export const CLOSE_LUA = `${COMMON_LUA}${ARBITRATE_LUA}
 local function cand_json(c)
@@ -164,7 +166,7 @@ for i = 7, #ARGV do
   if redis.call('HEXISTS', KEYS[2], id) == 1 then
     reply[#reply + 1] = 'staged'
   else
-    reply[#reply + 1] = take_outcome(id, windows) or 'unknown'
+    reply[#reply + 1] = read_outcome(id, windows) or 'unknown'
   end
 end
 append_decisions(reply, windows)
@@ -199,7 +201,7 @@ for i = 6, 5 + 2 * n, 2 do
     redis.call('HDEL', KEYS[3], token)
     reply[#reply + 1] = 'expired'
   else
-    reply[#reply + 1] = take_outcome(id, windows) or 'lost'
+    reply[#reply + 1] = read_outcome(id, windows) or 'lost'
   end
 end
 local expires = num(now + tonumber(ARGV[4]) * 1000)
@@ -211,7 +213,7 @@ for i = 6 + 2 * n, #ARGV do
     redis.call('HSET', KEYS[2], id, candidate_record(num(c.eff), num(c.prio), num(c.order), expires, c.owner, c.type))
     reply[#reply + 1] = 'ok'
   else
-    reply[#reply + 1] = take_outcome(id, windows) or 'lost'
+    reply[#reply + 1] = read_outcome(id, windows) or 'lost'
   end
 end
 append_decisions(reply, windows)
@@ -269,7 +271,7 @@ for i = 3, #ARGV do
     if released then
       reply[#reply + 1] = 'released'
     else
-      reply[#reply + 1] = take_outcome(id, windows) or 'unknown'
+      reply[#reply + 1] = read_outcome(id, windows) or 'unknown'
     end
   end
 end
