@@ -237,7 +237,19 @@ class RedisStore implements RedisEntityStore {
   private async script(command: keyof typeof COMMANDS, fence: Fence | undefined, writeId: string, args: (string | number)[]): Promise<unknown[]> {
     const fn = (this.client as unknown as Record<string, Script>)[COMMANDS[command].name]!;
     const head = [this.clock ? String(this.clock()) : '', this.base, this.maxHistory === Infinity ? 0 : this.maxHistory, fence ? String(fence.token) : '', writeId];
-    const reply = await fn.call(this.client, ...this.keys(fence), ...head, ...args);
+    let reply: unknown;
+    try {
+      reply = await fn.call(this.client, ...this.keys(fence), ...head, ...args);
+    } catch (err) {
+      if (fence && String(err).includes('CROSSSLOT')) {
+        throw new Error(
+          `a fenced write reads the lease of target ${fence.target} (its own hash slot) and the store's keys (another slot), ` +
+            'which Redis Cluster refuses in one script: fenced writes need a single Redis (primary)',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     if (!Array.isArray(reply)) throw new RedisReplyError(command, reply);
     return reply;
   }

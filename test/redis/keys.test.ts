@@ -6,6 +6,7 @@ import { checkKeyPrefix, decodeTarget, encodeTarget, keyList, targetKeys } from 
 import { ARBITRATE_LUA } from '../../src/redis/lua/arbitrate.js';
 import { COMMON_LUA } from '../../src/redis/lua/common.js';
 import { CLOSE_LUA, PEEK_LUA, RELEASE_LUA, RENEW_LUA, STAGE_LUA, WITHDRAW_LUA } from '../../src/redis/lua/target.js';
+import { createRedisStore } from '../../src/redis/store.js';
 import { RedisTargets } from '../../src/redis/targets.js';
 import { manualClock, uniquePrefix, useRedisServer } from '../helpers/redis.js';
 
@@ -111,4 +112,23 @@ test('target scripts - touch no key but their declared KEYS (so a script stays i
     t.regex(firstArg ?? '', /^KEYS\[(\d|i)\]$/, `${command} ${firstArg}`);
   }
   t.true(seen > 30);
+});
+
+test('createRedisStore() - runs on a Redis Cluster (the whole store in one slot); a fenced write there names the cross-slot limit', async (t) => {
+  const cluster = new Cluster([{ host: redis().host, port: redis().port }]);
+  const store = createRedisStore({ client: cluster, keyPrefix: uniquePrefix('cstore') });
+  try {
+    const root = await store.create({ n: 1 }, { id: 'root' });
+    await store.create({ n: 2 }, { id: 'child', parentId: root.id });
+    await store.create({ n: 3 }, { id: 'grandchild', parentId: 'child' });
+    await store.update('child', (d: { n: number }) => ({ n: d.n + 1 }));
+    t.is((await store.detach('child')).rootId, 'child');
+    t.is((await store.get('grandchild'))?.rootId, 'child');
+    t.deepEqual((await store.query()).map((e) => e.id), ['root', 'child', 'grandchild']);
+    const err = await t.throwsAsync(store.version('root', { fence: { target: 'some-target', token: 1 } }));
+    t.regex(err?.message ?? '', /fenced writes need a single Redis/);
+    t.is((await store.get('root'))?.version, 0);
+  } finally {
+    cluster.disconnect();
+  }
 });
