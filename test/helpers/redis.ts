@@ -341,3 +341,78 @@ export function manualClock(startUs = 1_700_000_000_000_000): { now: () => numbe
     },
   };
 }
+
+/**
+ * A TCP proxy in front of a Redis port whose connections can be cut (and new ones refused) to
+ * play a network failure between one client and Redis, while other clients keep talking.
+ *
+ * @example
+ * ```ts
+ * const proxy = await startCuttableProxy(redis.port);
+ * const client = new Redis(proxy.url);
+ * proxy.cut(); … proxy.restore();
+ * ```
+ */
+export interface CuttableProxy {
+  readonly port: number;
+  readonly url: string;
+  /** Destroys every open connection and refuses new ones until {@link restore}. */
+  cut(): void;
+  /** Keeps forwarding commands to Redis but drops its replies (until cut). */
+  dropReplies(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startCuttableProxy(targetPort: number): Promise<CuttableProxy> {
+  const sockets = new Set<import('node:net').Socket>();
+  let down = false;
+  let dropping = false;
+  const server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: HOST, port: targetPort });
+    sockets.add(client);
+    sockets.add(upstream);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (!dropping) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    port,
+    url: `redis://${HOST}:${port}`,
+    dropReplies() {
+      dropping = true;
+    },
+    cut() {
+      down = true;
+      dropping = false;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() {
+      down = false;
+    },
+    close() {
+      down = true;
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

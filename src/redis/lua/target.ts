@@ -57,8 +57,8 @@ return reply
  * ARGV: 3 window id, 4 leaseMs, 5 keepWindows, 6 channel prefix, 7.. the caller's ids.
  * Reply: `early`, window id, microseconds left; or `closed`|`already`, the current window id,
  * `1`|`0` (open), microseconds until it closes, the number of ids, per id (id, `staged` | the
- * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON).
- * Asking again gives the same answer.
+ * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON):
+ * those that decided the caller's ids, and the asked window's. Asking again gives the same answer.
  */
 export const CLOSE_LUA = `${COMMON_LUA}${ARBITRATE_LUA}
 local function cand_json(c)
@@ -133,7 +133,8 @@ if meta[2] == '1' and asked == win then
       redis.call('ZADD', KEYS[4], num(win), h.id)
       preempted[#preempted + 1] = holder_json(h)
       redis.call('PUBLISH', ARGV[6] .. h.owner, cjson.encode({ kind = 'preempt', meta = KEYS[1],
-        window = num(win), id = h.id, token = num(h.token) }))
+        window = num(win), id = h.id, token = num(h.token), effectivePriority = num(h.eff),
+        ranMs = num((now - h.startedAt) / 1000), by = cand_json(w) }))
     end
     rec.preempt = preempted
   elseif d.kind == 'hold' then
@@ -160,6 +161,8 @@ local left = 0
 if state[2] == '1' then left = tonumber(state[3]) - now end
 local reply = { status, state[1] or '0', state[2] == '1' and '1' or '0', num(left), tostring(#ARGV - 6) }
 local windows = {}
+-- The asked window's decision too: a held winner is still staged, but its process hears the decision.
+if ARGV[3] ~= '0' and redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then windows[ARGV[3]] = true end
 for i = 7, #ARGV do
   local id = ARGV[i]
   reply[#reply + 1] = id
