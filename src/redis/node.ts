@@ -206,11 +206,14 @@ export class RedisTargetChannel {
     return this.holders.get(holderId);
   }
 
-  /** Adds a candidate to the target's window (opening it at Redis time if none is open). */
-  stage(candidate: StageCandidate): void {
+  /**
+   * Adds a candidate to the target's window (opening it at Redis time if none is open). The
+   * promise resolves once Redis has answered (it never rejects: a failure goes to the port).
+   */
+  stage(candidate: StageCandidate): Promise<void> {
     if (this.disposed) throw new Error(`the channel of target ${this.target} is disposed`);
     this.staged.set(candidate.id, candidate);
-    this.node.targets.stage(this.target, this.node.settings, [candidate]).then(
+    return this.node.targets.stage(this.target, this.node.settings, [candidate]).then(
       (r) => {
         this.lastWindow = Math.max(this.lastWindow, r.window);
         if (r.candidates.some((c) => c.state === 'decided')) this.arm(r.window, 0);

@@ -80,6 +80,7 @@ const WATCHDOG = `
 exec 3<&0
 "$@" </dev/null &
 pid=$!
+echo "redis-pid $pid" >&2
 ( while IFS= read -r cmd <&3; do kill -s "$cmd" "$pid" 2>/dev/null; done; kill -s TERM "$pid" 2>/dev/null ) &
 watcher=$!
 wait "$pid"
@@ -124,6 +125,8 @@ export interface TestRedisServer {
 interface Running {
   child: ChildProcess;
   exited: Promise<number | null>;
+  /** The redis-server's own pid, once the watchdog has printed it. */
+  pid: Promise<number>;
 }
 
 function launch(binary: string, port: number, dir: string, output: string[], cluster: boolean): Running {
@@ -140,11 +143,22 @@ function launch(binary: string, port: number, dir: string, output: string[], clu
   ];
   const child = spawn('sh', ['-c', WATCHDOG, 'redis-watchdog', binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdout?.on('data', (c: Buffer) => output.push(c.toString()));
-  child.stderr?.on('data', (c: Buffer) => output.push(c.toString()));
+  let foundPid: (pid: number) => void = () => undefined;
+  const pid = new Promise<number>((resolve) => {
+    foundPid = resolve;
+  });
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    const text = c.toString();
+    err += text;
+    const m = /redis-pid (\d+)/.exec(err);
+    if (m) foundPid(Number(m[1]));
+    output.push(text.replace(/redis-pid \d+\n?/, ''));
+  });
   // Our pipe may already be closed by the time the watchdog exits; that is fine.
   child.stdin?.on('error', () => undefined);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited };
+  return { child, exited, pid };
 }
 
 async function waitUntilReady(port: number, running: Running, output: string[], timeoutMs: number): Promise<void> {
@@ -213,6 +227,7 @@ export async function startRedisServer(options: { readyTimeoutMs?: number; clust
       const running = launch(binary, port, dir, output, options.cluster === true);
       try {
         await waitUntilReady(port, running, output, readyTimeoutMs);
+        pid = await running.pid;
         if (options.cluster) await ownAllSlots(port, readyTimeoutMs);
         current = running;
         return;
@@ -243,9 +258,11 @@ export async function startRedisServer(options: { readyTimeoutMs?: number; clust
     stdin?.end();
   };
 
-  const signal = (name: 'STOP' | 'CONT'): void => {
-    if (!current) throw new Error('redis-server is not running');
-    current.child.stdin?.write(`${name}\n`);
+  // Sent straight to the server's pid, so the signal has landed when the call returns.
+  let pid = 0;
+  const signal = (name: 'SIGSTOP' | 'SIGCONT'): void => {
+    if (!current || pid === 0) throw new Error('redis-server is not running');
+    process.kill(pid, name);
   };
 
   await boot(undefined);
@@ -268,8 +285,8 @@ export async function startRedisServer(options: { readyTimeoutMs?: number; clust
       await boot(port);
     },
     kill: () => halt('KILL'),
-    pause: () => signal('STOP'),
-    resume: () => signal('CONT'),
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async dispose() {
       await halt('TERM');
       if (!disposed) {

@@ -66,6 +66,7 @@ test('checkKeyPrefix() - refuses braces (they would move the hash tag) and non-s
 
 test('targetKeys() - every key of a target is in one Redis Cluster slot, whatever the target', async (t) => {
   const cluster = new Cluster([{ host: redis().host, port: redis().port }]);
+  cluster.on('error', () => undefined);
   try {
     for (const target of HOSTILE) {
       const slots = await Promise.all(keyList(targetKeys('shop:', target)).map((k) => cluster.call('CLUSTER', 'KEYSLOT', k)));
@@ -78,6 +79,7 @@ test('targetKeys() - every key of a target is in one Redis Cluster slot, whateve
 
 test('target scripts - run on a Redis Cluster for hostile targets, and targets that UTF-8 would confuse stay apart', async (t) => {
   const cluster = new Cluster([{ host: redis().host, port: redis().port }]);
+  cluster.on('error', () => undefined);
   const clock = manualClock();
   const targets = new RedisTargets({ client: cluster, keyPrefix: uniquePrefix('cluster'), owner: 'p1', clock: clock.now });
   try {
@@ -116,6 +118,7 @@ test('target scripts - touch no key but their declared KEYS (so a script stays i
 
 test('createRedisStore() - runs on a Redis Cluster (the whole store in one slot); a fenced write there names the cross-slot limit', async (t) => {
   const cluster = new Cluster([{ host: redis().host, port: redis().port }]);
+  cluster.on('error', () => undefined);
   const store = createRedisStore({ client: cluster, keyPrefix: uniquePrefix('cstore') });
   try {
     const root = await store.create({ n: 1 }, { id: 'root' });

@@ -61,7 +61,7 @@ async function node(keyPrefix: string, options: { url?: string; subscriberUrl?: 
     client,
     ...(subscriber ? { subscriber } : {}),
     keyPrefix,
-    leaseMs: options.leaseMs ?? 600,
+    leaseMs: options.leaseMs ?? 2000,
     windowMs: options.windowMs ?? 100,
     whileExecuting: options.whileExecuting ?? 'preempt',
     gracePeriodMs: 0,
@@ -75,12 +75,13 @@ const cand = (id: string, priority: number) => ({ id, type: 'transfer', priority
 
 test('RedisNode - a burst from 4 processes on one target inside one window: exactly one winner, the highest priority, and every process hears the same decision', async (t) => {
   const keyPrefix = uniquePrefix('burst');
-  const nodes = await Promise.all([0, 1, 2, 3].map(() => node(keyPrefix)));
+  // A long window: on a loaded machine the four processes' stages still land inside it.
+  const nodes = await Promise.all([0, 1, 2, 3].map(() => node(keyPrefix, { windowMs: 1000 })));
   const ports = nodes.map(() => recorder());
   const priorities = [[3, 7, 1], [9, 2, 5], [10, 4, 6], [8, 8, 1]];
   nodes.forEach((n, i) => {
     const channel = n.open('account', ports[i]!);
-    priorities[i]!.forEach((p, j) => channel.stage(cand(`n${i}-c${j}`, p)));
+    priorities[i]!.forEach((p, j) => void channel.stage(cand(`n${i}-c${j}`, p)));
   });
   await until(() => ports.every((p) => p.decisions.length > 0), 'every process to hear the decision');
   const all = ports.flatMap((p) => p.decisions);
@@ -104,11 +105,9 @@ test('RedisNode - a process cut off from Redis while the window is decided gets 
   const pa = recorder();
   const pb = recorder();
   const ca = a.open('acct', pa);
-  ca.stage(cand('a-high', 9));
-  await until(() => ca.stagedIds.length === 1 && a.targets.stats.roundTrips >= 1, 'a to stage');
-  await sleep(20); // the stage reply is in
+  await ca.stage(cand('a-high', 9));
   p.cut();
-  b.open('acct', pb).stage(cand('b-low', 1));
+  void b.open('acct', pb).stage(cand('b-low', 1));
   await until(() => pb.decisions.length === 1, 'b to hear the decision');
   const seen = pb.decisions[0]!;
   t.is(seen.kind, 'start');
@@ -133,9 +132,7 @@ test('RedisNode - a close whose reply is lost with the connection is sent again 
   const a = await node(keyPrefix, { url: p.url, windowMs: 100 });
   const pa = recorder();
   const ca = a.open('acct', pa);
-  ca.stage(cand('solo', 5));
-  await until(() => a.targets.stats.roundTrips >= 1, 'the stage');
-  await sleep(20);
+  await ca.stage(cand('solo', 5));
   p.dropReplies(); // the close reaches Redis and closes the window; its reply vanishes
   const admin = connect(redis().url);
   await sleep(300);
@@ -151,15 +148,15 @@ test('RedisNode - a close whose reply is lost with the connection is sent again 
 test('RedisNode - a preemption whose channel message is lost reaches the holder through its next lease renewal', async (t) => {
   const keyPrefix = uniquePrefix('preempt');
   const p = await proxy();
-  const a = await node(keyPrefix, { subscriberUrl: p.url, leaseMs: 600 });
-  const b = await node(keyPrefix, { leaseMs: 600 });
+  const a = await node(keyPrefix, { subscriberUrl: p.url });
+  const b = await node(keyPrefix);
   const pa = recorder();
   const ca = a.open('acct', pa);
-  ca.stage(cand('a-low', 1));
+  void ca.stage(cand('a-low', 1));
   await until(() => pa.decisions.length === 1, 'a to win');
   p.cut(); // a's subscriber connection: the preempt message will be lost
   const pb = recorder();
-  b.open('acct', pb).stage(cand('b-high', 9));
+  void b.open('acct', pb).stage(cand('b-high', 9));
   await until(() => pb.decisions.length === 1, 'b to win');
   t.is(pb.decisions[0]!.kind, 'start');
   await until(() => pa.preempts.length === 1, 'a to learn it was preempted');
@@ -173,16 +170,16 @@ test('RedisNode - a preemption whose channel message is lost reaches the holder 
 
 test('RedisNode - a preemption reaches the holder on its channel at once, and a holder that keeps renewing keeps its lease past leaseMs', async (t) => {
   const keyPrefix = uniquePrefix('hold');
-  const a = await node(keyPrefix, { leaseMs: 300, whileExecuting: 'queue' });
-  const b = await node(keyPrefix, { leaseMs: 300, whileExecuting: 'queue' });
+  const a = await node(keyPrefix, { leaseMs: 600, whileExecuting: 'queue' });
+  const b = await node(keyPrefix, { leaseMs: 600, whileExecuting: 'queue' });
   const pa = recorder();
   const pb = recorder();
   const ca = a.open('q', pa);
-  ca.stage(cand('long', 1));
+  void ca.stage(cand('long', 1));
   await until(() => pa.decisions.length === 1, 'a to win');
-  b.open('q', pb).stage(cand('waiter', 9));
+  void b.open('q', pb).stage(cand('waiter', 9));
   await until(() => pb.decisions.some((d) => d.kind === 'hold'), 'b to be held');
-  await sleep(1200); // four lease lengths: renewals keep it
+  await sleep(1800); // three lease lengths: renewals keep it
   t.deepEqual(pa.preempts, []);
   t.true(pb.decisions.every((d) => d.kind === 'hold'));
   ca.release('long');
@@ -193,14 +190,14 @@ test('RedisNode - a preemption reaches the holder on its channel at once, and a 
 
 test('RedisNode - candidates Redis no longer knows (flushed) are decided none with backend-unavailable', async (t) => {
   const keyPrefix = uniquePrefix('flush');
-  const a = await node(keyPrefix, { windowMs: 300 });
+  const a = await node(keyPrefix, { windowMs: 60_000 });
   const pa = recorder();
-  a.open('acct', pa).stage(cand('gone', 5));
-  await until(() => a.targets.stats.roundTrips >= 1, 'the stage');
-  await sleep(20);
+  const channel = a.open('acct', pa);
+  await channel.stage(cand('gone', 5));
   const admin = connect(redis().url);
   const keys = await admin.keys(`${keyPrefix}*`);
   await admin.del(...keys);
+  channel.closeDue();
   await until(() => pa.decisions.length === 1, 'the decision');
   t.like(pa.decisions[0], { kind: 'none', code: 'backend-unavailable', ids: ['gone'] });
 });
@@ -211,9 +208,7 @@ test('RedisNode - a command that fails (Redis unreachable) makes the channel una
   const a = await node(keyPrefix, { url: p.url, clientOptions: { maxRetriesPerRequest: 0 }, windowMs: 50 });
   const pa = recorder();
   const ca = a.open('acct', pa);
-  ca.stage(cand('x', 5));
-  await until(() => a.targets.stats.roundTrips >= 1, 'the stage');
-  await sleep(10);
+  await ca.stage(cand('x', 5));
   p.cut();
   await until(() => pa.errors.length === 1, 'unavailable');
   t.deepEqual(ca.stagedIds, []);
