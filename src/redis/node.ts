@@ -180,6 +180,8 @@ export class RedisNode {
  */
 export class RedisTargetChannel {
   private readonly staged = new Map<string, StageCandidate>();
+  /** Local time (ms) at which each staged candidate was last staged or renewed. */
+  private readonly touched = new Map<string, number>();
   private readonly holders = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private timerWindow = -1;
@@ -213,6 +215,7 @@ export class RedisTargetChannel {
   stage(candidate: StageCandidate): Promise<void> {
     if (this.disposed) throw new Error(`the channel of target ${this.target} is disposed`);
     this.staged.set(candidate.id, candidate);
+    this.touched.set(candidate.id, performance.now());
     return this.node.targets.stage(this.target, this.node.settings, [candidate]).then(
       (r) => {
         this.lastWindow = Math.max(this.lastWindow, r.window);
@@ -225,6 +228,7 @@ export class RedisTargetChannel {
 
   /** A staged candidate left (cancelled, timed out): out of the window; released if it had won meanwhile. */
   withdraw(id: string): void {
+    this.touched.delete(id);
     if (!this.staged.delete(id)) return;
     this.node.targets.withdraw(this.target, [id]).catch(() => undefined);
   }
@@ -305,7 +309,7 @@ export class RedisTargetChannel {
       const ids = byWindow.get(w)!;
       if (!decision) lost.push(...ids);
       else if (w > this.lastDelivered) this.deliver(decision, ids);
-      else for (const id of ids) this.staged.delete(id);
+      else for (const id of ids) this.forgetStaged(id);
     }
     this.none(dropped, r.current.window, 'its stage lease ran out before the window closed: this process did not renew it in time (paused or cut off from Redis)');
     this.none(lost, r.current.window, 'Redis no longer knows this candidate (restarted without persistence, flushed, or its decision was trimmed)');
@@ -314,7 +318,7 @@ export class RedisTargetChannel {
 
   private deliver(d: WindowDecision, ids: readonly string[]): void {
     this.lastDelivered = d.window;
-    for (const id of ids) this.staged.delete(id);
+    for (const id of ids) this.forgetStaged(id);
     const message = toRedisDecision(this.target, d);
     if (!message) {
       this.none(ids, d.window, 'the window closed without deciding this candidate');
@@ -324,9 +328,14 @@ export class RedisTargetChannel {
     this.port.decided(message);
   }
 
+  private forgetStaged(id: string): void {
+    this.staged.delete(id);
+    this.touched.delete(id);
+  }
+
   private none(ids: readonly string[], window: number | undefined, reason: string): void {
     if (ids.length === 0) return;
-    for (const id of ids) this.staged.delete(id);
+    for (const id of ids) this.forgetStaged(id);
     this.port.decided({ kind: 'none', target: this.target, window, code: 'backend-unavailable', reason, ids });
   }
 
@@ -339,9 +348,15 @@ export class RedisTargetChannel {
 
   /** @internal renews this channel's leases (called by the node every leaseMs / 3) */
   renew(): void {
-    if (this.disposed || (this.holders.size === 0 && this.staged.size === 0)) return;
+    if (this.disposed) return;
+    // Candidates staged or renewed less than a third of their stage lease ago need nothing yet:
+    // most are decided within their first window.
+    const now = performance.now();
+    const due = now - this.node.settings.stageLeaseMs / 3;
+    const staged = [...this.staged.keys()].filter((id) => (this.touched.get(id) ?? 0) <= due);
+    if (this.holders.size === 0 && staged.length === 0) return;
+    for (const id of staged) this.touched.set(id, now);
     const holders = [...this.holders].map(([id, token]) => ({ id, token }));
-    const staged = [...this.staged.keys()];
     this.node.targets.renew(this.target, this.node.leaseMs, this.node.settings.stageLeaseMs, holders, staged).then(
       (r) => {
         r.holders.forEach((state, i) => {
@@ -363,6 +378,7 @@ export class RedisTargetChannel {
     this.timer = undefined;
     const hadWork = this.staged.size > 0 || this.holders.size > 0;
     this.staged.clear();
+    this.touched.clear();
     this.holders.clear();
     if (hadWork) this.port.unavailable(err instanceof Error ? err : new Error(String(err)));
   }
@@ -377,6 +393,7 @@ export class RedisTargetChannel {
     if (this.staged.size > 0) work.push(this.node.targets.withdraw(this.target, [...this.staged.keys()]));
     for (const [id, token] of this.holders) work.push(this.node.targets.release(this.target, token, id));
     this.staged.clear();
+    this.touched.clear();
     this.holders.clear();
     await Promise.allSettled(work);
   }

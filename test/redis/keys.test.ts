@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import { ArbiterInputError } from '../../src/errors.js';
 import { checkKeyPrefix, decodeTarget, encodeTarget, keyList, targetKeys } from '../../src/redis/keys.js';
 import { ARBITRATE_LUA } from '../../src/redis/lua/arbitrate.js';
-import { COMMON_LUA } from '../../src/redis/lua/common.js';
+import { BASE_LUA, CANDIDATE_LUA, HOLDER_LUA, OUTCOME_LUA } from '../../src/redis/lua/common.js';
 import { CLOSE_LUA, PEEK_LUA, RELEASE_LUA, RENEW_LUA, STAGE_LUA, WITHDRAW_LUA } from '../../src/redis/lua/target.js';
 import { createRedisStore } from '../../src/redis/store.js';
 import { RedisTargets } from '../../src/redis/targets.js';
@@ -104,7 +104,7 @@ test('target scripts - run on a Redis Cluster for hostile targets, and targets t
 });
 
 test('target scripts - touch no key but their declared KEYS (so a script stays in its slot on a cluster)', (t) => {
-  const sources = [COMMON_LUA, ARBITRATE_LUA, STAGE_LUA, CLOSE_LUA, RENEW_LUA, RELEASE_LUA, WITHDRAW_LUA, PEEK_LUA];
+  const sources = [BASE_LUA, CANDIDATE_LUA, HOLDER_LUA, OUTCOME_LUA, ARBITRATE_LUA, STAGE_LUA, CLOSE_LUA, RENEW_LUA, RELEASE_LUA, WITHDRAW_LUA, PEEK_LUA];
   const calls = sources.join('\n').matchAll(/redis\.call\(\s*'([A-Z]+)'\s*(?:,\s*([^,)]+))?/g);
   let seen = 0;
   for (const [, command, firstArg] of calls) {

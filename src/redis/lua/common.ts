@@ -5,10 +5,13 @@
 // Calling convention of every target script:
 //   KEYS[1..5] = meta, candidates, holders, outcomes, decisions (see keys.ts)
 //   ARGV[1]    = '' (use Redis TIME) or a time in microseconds (tests inject their clock)
-//   ARGV[2]    = milliseconds after which an untouched target's keys expire
+//   ARGV[2]    = milliseconds after which a key nobody writes expires
+//
+// Each script defines only the helpers it uses (Redis runs the whole script body, local function
+// definitions included, on every call).
 
-/** Time, number formatting, record parsing and key expiry. */
-export const COMMON_LUA = `
+/** Time and number formatting: every script. */
+export const BASE_LUA = `
 local function now_us()
   if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
   local t = redis.call('TIME')
@@ -19,6 +22,16 @@ local function num(n)
   return string.format('%.17g', n)
 end
 
+-- Each script refreshes the expiry of the keys it wrote (by index). A key nobody writes for
+-- idleTtl goes away; the keys of a target need not go together (a new fencing token is seeded
+-- from Redis time, so tokens stay monotonic even after the meta key expired).
+local function touch(...)
+  for _, i in ipairs({ ... }) do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+end
+`;
+
+/** Candidate records. */
+export const CANDIDATE_LUA = `
 -- candidate record: effectivePriority|priority|order|expiresAt|owner|type (type last: it may hold '|')
 local function parse_candidate(id, v)
   local eff, prio, ord, exp, owner, typ = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -29,7 +42,10 @@ end
 local function candidate_record(eff, prio, ord, exp, owner, typ)
   return eff .. '|' .. prio .. '|' .. ord .. '|' .. exp .. '|' .. owner .. '|' .. typ
 end
+`;
 
+/** Holder records. */
+export const HOLDER_LUA = `
 -- holder record (field: fencing token): effectivePriority|priority|startedAt|expiresAt|owner|id
 local function parse_holder(token, v)
   local eff, prio, st, exp, owner, id = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -41,12 +57,7 @@ local function holder_record(h)
   return num(h.eff) .. '|' .. num(h.prio) .. '|' .. num(h.startedAt) .. '|' .. num(h.expires) .. '|' .. h.owner .. '|' .. h.id
 end
 
-local function touch()
-  local ttl = ARGV[2]
-  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
-end
-
--- The holders whose lease is still running; expired ones are deleted on the way (their process
+-- (needs HOLDER_LUA) The holders whose lease is still running; expired ones are deleted on the way (their process
 -- stopped renewing: it died or lost the connection).
 local function live_holders(now)
   local raw = redis.call('HGETALL', KEYS[3])
@@ -62,6 +73,10 @@ local function live_holders(now)
   return list
 end
 
+`;
+
+/** Outcomes and decisions handed to a caller. */
+export const OUTCOME_LUA = `
 -- A decided id's outcome: the window that decided it (the decision is kept under that window in
 -- KEYS[5]), or false. Reading does not consume it: a reply lost with a connection loses nothing,
 -- the next call reads it again. Outcomes go with their window (keepWindows).

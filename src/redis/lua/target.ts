@@ -1,5 +1,5 @@
 import { ARBITRATE_LUA } from './arbitrate.js';
-import { COMMON_LUA } from './common.js';
+import { BASE_LUA, CANDIDATE_LUA, HOLDER_LUA, OUTCOME_LUA } from './common.js';
 
 /**
  * STAGE: adds candidates of one process to the target's window, opening it (at Redis time) when
@@ -10,7 +10,7 @@ import { COMMON_LUA } from './common.js';
  * Reply: window id, microseconds until it closes (≤ 0: overdue), then per candidate its id and
  * its order, or `staged` (already staged: a repeated call changes nothing) or `decided`.
  */
-export const STAGE_LUA = `${COMMON_LUA}
+export const STAGE_LUA = `${BASE_LUA}${CANDIDATE_LUA}
 local now = now_us()
 local meta = redis.call('HMGET', KEYS[1], 'win', 'open', 'closes')
 local win = tonumber(meta[1]) or 0
@@ -37,7 +37,7 @@ for i = 8, #ARGV, 4 do
     reply[#reply + 1] = num(ord)
   end
 end
-touch()
+touch(1, 2)
 return reply
 `;
 
@@ -60,7 +60,7 @@ return reply
  * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON):
  * those that decided the caller's ids, and the asked window's. Asking again gives the same answer.
  */
-export const CLOSE_LUA = `${COMMON_LUA}${ARBITRATE_LUA}
+export const CLOSE_LUA = `${BASE_LUA}${CANDIDATE_LUA}${HOLDER_LUA}${OUTCOME_LUA}${ARBITRATE_LUA}
 local function cand_json(c)
   return { id = c.id, type = c.type, priority = num(c.prio), effectivePriority = num(c.eff),
            order = num(c.order), owner = c.owner }
@@ -153,7 +153,7 @@ if meta[2] == '1' and asked == win then
   else
     redis.call('HSET', KEYS[1], 'open', '0')
   end
-  touch()
+  touch(1, 2, 3, 4, 5)
 end
 
 local state = redis.call('HMGET', KEYS[1], 'win', 'open', 'closes')
@@ -187,7 +187,7 @@ return reply
  * `ok` | `lost` | the window id that decided it; the number of decisions, per decision (window,
  * JSON).
  */
-export const RENEW_LUA = `${COMMON_LUA}
+export const RENEW_LUA = `${BASE_LUA}${CANDIDATE_LUA}${HOLDER_LUA}${OUTCOME_LUA}
 local now = now_us()
 local n = tonumber(ARGV[5])
 local reply = {}
@@ -220,7 +220,7 @@ for i = 6 + 2 * n, #ARGV do
   end
 end
 append_decisions(reply, windows)
-touch()
+touch(2, 3)
 return reply
 `;
 
@@ -231,14 +231,14 @@ return reply
  * Reply: `released`, `expired` (its lease had run out, nobody had taken the target yet; now
  * released) or `stale` (no such lease: preempted, expired and taken over, or released before).
  */
-export const RELEASE_LUA = `${COMMON_LUA}
+export const RELEASE_LUA = `${BASE_LUA}${HOLDER_LUA}
 local now = now_us()
 local raw = redis.call('HGET', KEYS[3], ARGV[3])
 if not raw then return 'stale' end
 local h = parse_holder(ARGV[3], raw)
 if h.id ~= ARGV[4] then return 'stale' end
 redis.call('HDEL', KEYS[3], ARGV[3])
-touch()
+touch(3)
 if h.expires <= now then return 'expired' end
 return 'released'
 `;
@@ -252,7 +252,7 @@ return 'released'
  * Reply: per id `withdrawn` | `released` | the window id that decided it | `unknown`; the number
  * of decisions, per decision (window, JSON).
  */
-export const WITHDRAW_LUA = `${COMMON_LUA}
+export const WITHDRAW_LUA = `${BASE_LUA}${HOLDER_LUA}${OUTCOME_LUA}
 local reply = {}
 local windows = {}
 local holders = nil
@@ -279,7 +279,7 @@ for i = 3, #ARGV do
   end
 end
 append_decisions(reply, windows)
-touch()
+touch(2, 3)
 return reply
 `;
 
@@ -289,7 +289,7 @@ return reply
  *
  * Reply: JSON `{ now, meta: {…}, candidates: [...], holders: [...] }`.
  */
-export const PEEK_LUA = `${COMMON_LUA}
+export const PEEK_LUA = `${BASE_LUA}${CANDIDATE_LUA}${HOLDER_LUA}
 local now = now_us()
 local meta = {}
 local raw = redis.call('HGETALL', KEYS[1])
