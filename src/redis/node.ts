@@ -182,7 +182,13 @@ export class RedisTargetChannel {
   private readonly staged = new Map<string, StageCandidate>();
   /** Local time (ms) at which each staged candidate was last staged or renewed. */
   private readonly touched = new Map<string, number>();
-  private readonly holders = new Map<string, number>();
+  /**
+   * Holders of this process: their token, and a local timer that ends the lease here when no
+   * renewal has succeeded within leaseMs (measured from when the last successful request was
+   * sent, so it fires no later than Redis lets the lease expire): a process cut off from Redis
+   * stops its operation before another process can take the target.
+   */
+  private readonly holders = new Map<string, { token: number; timer: NodeJS.Timeout | undefined }>();
   private timer: NodeJS.Timeout | undefined;
   private timerWindow = -1;
   private lastWindow = 0;
@@ -205,7 +211,7 @@ export class RedisTargetChannel {
 
   /** The fencing token of a holder of this process, if it holds the target. */
   tokenOf(holderId: string): number | undefined {
-    return this.holders.get(holderId);
+    return this.holders.get(holderId)?.token;
   }
 
   /**
@@ -240,11 +246,38 @@ export class RedisTargetChannel {
 
   /** A holder of this process reached its final state: its lease ends. */
   release(holderId: string): void {
-    const token = this.holders.get(holderId);
-    if (token === undefined) return;
-    this.holders.delete(holderId);
+    const held = this.holders.get(holderId);
+    if (held === undefined) return;
+    this.dropHolder(holderId);
     // A release that fails (Redis unreachable) lets the lease run out after leaseMs.
-    this.node.targets.release(this.target, token, holderId).catch(() => undefined);
+    this.node.targets.release(this.target, held.token, holderId).catch(() => undefined);
+  }
+
+  private hold(id: string, token: number, sentAt: number): void {
+    const held = { token, timer: undefined as NodeJS.Timeout | undefined };
+    this.holders.set(id, held);
+    this.extend(id, held, sentAt);
+  }
+
+  private extend(id: string, held: { token: number; timer: NodeJS.Timeout | undefined }, sentAt: number): void {
+    clearTimeout(held.timer);
+    held.timer = setTimeout(() => {
+      if (this.holders.get(id) !== held) return;
+      this.holders.delete(id);
+      this.port.preempt(id, `lost its lease on ${this.target}: no renewal succeeded within ${this.node.leaseMs} ms (Redis unreachable or this process too slow), so another process may take the target`);
+    }, Math.max(0, sentAt + this.node.leaseMs - performance.now()));
+    held.timer.unref();
+  }
+
+  private dropHolder(id: string): void {
+    const held = this.holders.get(id);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.holders.delete(id);
+  }
+
+  private dropAllHolders(): void {
+    for (const id of [...this.holders.keys()]) this.dropHolder(id);
   }
 
   private arm(window: number, ms: number): void {
@@ -265,10 +298,11 @@ export class RedisTargetChannel {
       return;
     }
     this.inFlight = true;
+    const sentAt = performance.now();
     this.node.targets.close(this.target, window, this.node.leaseMs, [...this.staged.keys()]).then(
       (r) => {
         this.inFlight = false;
-        this.onClose(r);
+        this.onClose(r, sentAt);
         if (this.again) {
           this.again = false;
           if (this.timer === undefined) this.runClose(this.timerWindow);
@@ -281,7 +315,7 @@ export class RedisTargetChannel {
     );
   }
 
-  private onClose(r: CloseResult): void {
+  private onClose(r: CloseResult, sentAt: number): void {
     if (this.disposed) return;
     if (r.status === 'early') {
       this.arm(r.window, r.closesInMs);
@@ -308,7 +342,7 @@ export class RedisTargetChannel {
       const decision = r.decisions.get(w);
       const ids = byWindow.get(w)!;
       if (!decision) lost.push(...ids);
-      else if (w > this.lastDelivered) this.deliver(decision, ids);
+      else if (w > this.lastDelivered) this.deliver(decision, ids, sentAt);
       else for (const id of ids) this.forgetStaged(id);
     }
     this.none(dropped, r.current.window, 'its stage lease ran out before the window closed: this process did not renew it in time (paused or cut off from Redis)');
@@ -316,7 +350,7 @@ export class RedisTargetChannel {
     if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, r.current.closesInMs);
   }
 
-  private deliver(d: WindowDecision, ids: readonly string[]): void {
+  private deliver(d: WindowDecision, ids: readonly string[], sentAt: number): void {
     this.lastDelivered = d.window;
     for (const id of ids) this.forgetStaged(id);
     const message = toRedisDecision(this.target, d);
@@ -324,7 +358,7 @@ export class RedisTargetChannel {
       this.none(ids, d.window, 'the window closed without deciding this candidate');
       return;
     }
-    if (message.kind === 'start' && ids.includes(message.winner.id)) this.holders.set(message.winner.id, message.token);
+    if (message.kind === 'start' && ids.includes(message.winner.id)) this.hold(message.winner.id, message.token, sentAt);
     this.port.decided(message);
   }
 
@@ -341,8 +375,8 @@ export class RedisTargetChannel {
 
   /** @internal a preemption heard on this process's channel */
   onPreempt(m: PreemptMessage): void {
-    if (this.holders.get(m.id) !== m.token) return;
-    this.holders.delete(m.id);
+    if (this.holders.get(m.id)?.token !== m.token) return;
+    this.dropHolder(m.id);
     this.port.preempt(m.id, preemptReasonOf(m.by, m.effectivePriority, m.ranMs));
   }
 
@@ -356,14 +390,20 @@ export class RedisTargetChannel {
     const staged = [...this.staged.keys()].filter((id) => (this.touched.get(id) ?? 0) <= due);
     if (this.holders.size === 0 && staged.length === 0) return;
     for (const id of staged) this.touched.set(id, now);
-    const holders = [...this.holders].map(([id, token]) => ({ id, token }));
+    const held = [...this.holders];
+    const holders = held.map(([id, h]) => ({ id, token: h.token }));
+    const sentAt = performance.now();
     this.node.targets.renew(this.target, this.node.leaseMs, this.node.settings.stageLeaseMs, holders, staged).then(
       (r) => {
         r.holders.forEach((state, i) => {
-          const h = holders[i]!;
-          if (state.state === 'ok' || this.holders.get(h.id) !== h.token) return;
-          this.holders.delete(h.id);
-          this.port.preempt(h.id, leaseLostReason(this.target, state));
+          const [id, h] = held[i]!;
+          if (this.holders.get(id) !== h) return;
+          if (state.state === 'ok') {
+            this.extend(id, h, sentAt);
+            return;
+          }
+          this.dropHolder(id);
+          this.port.preempt(id, leaseLostReason(this.target, state));
         });
         // A candidate decided without this process hearing it (its close reply was lost): ask again.
         if (r.candidates.some((c) => c.state !== 'staged' && this.staged.has(c.id))) this.runClose(this.lastWindow);
@@ -379,7 +419,7 @@ export class RedisTargetChannel {
     const hadWork = this.staged.size > 0 || this.holders.size > 0;
     this.staged.clear();
     this.touched.clear();
-    this.holders.clear();
+    this.dropAllHolders();
     if (hadWork) this.port.unavailable(err instanceof Error ? err : new Error(String(err)));
   }
 
@@ -391,10 +431,10 @@ export class RedisTargetChannel {
     this.node.forget(this);
     const work: Promise<unknown>[] = [];
     if (this.staged.size > 0) work.push(this.node.targets.withdraw(this.target, [...this.staged.keys()]));
-    for (const [id, token] of this.holders) work.push(this.node.targets.release(this.target, token, id));
+    for (const [id, h] of this.holders) work.push(this.node.targets.release(this.target, h.token, id));
     this.staged.clear();
     this.touched.clear();
-    this.holders.clear();
+    this.dropAllHolders();
     await Promise.allSettled(work);
   }
 }

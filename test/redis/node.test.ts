@@ -188,6 +188,26 @@ test('RedisNode - a preemption reaches the holder on its channel at once, and a 
   t.is(started?.kind === 'start' ? started.winner.id : undefined, 'waiter');
 });
 
+test('RedisNode - a holder cut off from Redis ends its lease locally within leaseMs; another process takes the target once the lease ran out in Redis', async (t) => {
+  const keyPrefix = uniquePrefix('cutoff');
+  const p = await proxy();
+  const a = await node(keyPrefix, { url: p.url, leaseMs: 600 });
+  const b = await node(keyPrefix, { leaseMs: 600 });
+  const pa = recorder();
+  const pb = recorder();
+  const ca = a.open('acct', pa);
+  void ca.stage(cand('holder', 9));
+  await until(() => pa.decisions.length === 1, 'a to win');
+  p.cut(); // a can no longer renew (its commands wait for a connection that does not come back)
+  void b.open('acct', pb).stage(cand('next', 1));
+  await until(() => pa.preempts.length === 1, 'a to give its lease up');
+  t.is(pa.preempts[0]![0], 'holder');
+  t.regex(pa.preempts[0]![1], /no renewal succeeded within 600 ms/);
+  t.is(ca.tokenOf('holder'), undefined);
+  await until(() => pb.decisions.some((d) => d.kind === 'start'), 'b to start');
+  p.restore();
+});
+
 test('RedisNode - candidates Redis no longer knows (flushed) are decided none with backend-unavailable', async (t) => {
   const keyPrefix = uniquePrefix('flush');
   const a = await node(keyPrefix, { windowMs: 60_000 });
