@@ -160,8 +160,11 @@ export class RedisNode {
     if (this.disposed) return;
     this.disposed = true;
     clearInterval(this.renewTimer);
-    const pending = [...this.channels.values()].map((c) => c.dispose());
-    await Promise.allSettled(pending);
+    const pending = Promise.allSettled([...this.channels.values()].map((c) => c.dispose()));
+    // Best effort: with Redis unreachable, the leases run out and the candidates expire on their own.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, this.leaseMs)))]);
+    clearTimeout(timer);
     if (this.ownsSubscriber) this.subscriber.disconnect();
     else await this.subscriber.unsubscribe(this.targets.channel).catch(() => undefined);
   }

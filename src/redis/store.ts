@@ -317,7 +317,16 @@ class RedisStore implements RedisEntityStore {
   }
 
   async close(): Promise<void> {
-    if (this.owned) await this.client.quit().catch(() => this.client.disconnect());
+    if (!this.owned) return;
+    if (this.client.status !== 'ready') {
+      this.client.disconnect();
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.connectTimeoutMs)));
+    const done = await Promise.race([this.client.quit().catch(() => 'late' as const), late]);
+    clearTimeout(timer);
+    if (done === 'late') this.client.disconnect();
   }
 
   async size(): Promise<number> {

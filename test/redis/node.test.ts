@@ -7,11 +7,12 @@ import { RedisNode, type RedisTargetPort } from '../../src/redis/node.js';
 import type { WhileExecuting } from '../../src/types.js';
 import { startCuttableProxy, uniquePrefix, useRedisServer, type CuttableProxy } from '../helpers/redis.js';
 
-const redis = useRedisServer(test);
 const cleanup: (() => Promise<void> | void)[] = [];
 test.after.always(async () => {
   for (const c of cleanup.reverse()) await c();
 });
+// Registered after the cleanup above, so the server stops after the clients let go.
+const redis = useRedisServer(test);
 
 function connect(url: string, options: RedisOptions = {}): Redis {
   const client = new Redis(url, options);

@@ -10,11 +10,12 @@ import { createStore } from '../../src/store/memory.js';
 import type { Entity, EntityStore } from '../../src/store/types.js';
 import { manualClock, uniquePrefix, useRedisServer } from '../helpers/redis.js';
 
-const redis = useRedisServer(test);
 const opened: { close(): Promise<void> }[] = [];
 test.after.always(async () => {
   for (const s of opened) await s.close();
 });
+// Registered after the cleanup above, so the server stops after the clients let go.
+const redis = useRedisServer(test);
 
 function store(options: Partial<Parameters<typeof createRedisStore>[0]> = {}): RedisEntityStore {
   const s = createRedisStore({ url: redis().url, keyPrefix: uniquePrefix('store'), ...options });

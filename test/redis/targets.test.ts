@@ -4,11 +4,12 @@ import { RedisTargets, type StageCandidate, type WindowSettings } from '../../sr
 import type { CloseResult, IdState } from '../../src/redis/records.js';
 import { manualClock, uniquePrefix, useRedisServer } from '../helpers/redis.js';
 
-const redis = useRedisServer(test);
 const clients: Redis[] = [];
 test.after.always(() => {
   for (const c of clients) c.disconnect();
 });
+// Registered after the cleanup above, so the server stops after the clients let go.
+const redis = useRedisServer(test);
 
 function client(): Redis {
   const c = new Redis(redis().url, { lazyConnect: false, maxRetriesPerRequest: 1 });
