@@ -51,8 +51,8 @@ async function driver(url: string, keyPrefix: string, processes: number, windowM
       if (d.kind === 'none') d.ids.forEach(settle);
       else {
         for (const l of d.losers) settle(l.candidate.id);
-        if (d.kind === 'start' && waiting.has(d.winner.id)) {
-          // The winner "executes" instantly and releases the target.
+        if (d.kind === 'start' && channel.tokenOf(d.winner.id) !== undefined) {
+          // The winner is this process's: it "executes" instantly and releases the target.
           channel.release(d.winner.id);
           settle(d.winner.id);
         }
@@ -118,8 +118,11 @@ async function scenario(
   const t0 = performance.now();
   const latencies = await run(d);
   const seconds = (performance.now() - t0) / 1000;
-  // Let the releases of the last winners go out before counting.
-  await new Promise((r) => setTimeout(r, 50));
+  // The last winners' releases go out at the end of this turn; a PING on each connection answers
+  // only after everything sent before it on that connection.
+  await new Promise((r) => setImmediate(r));
+  await Promise.all(d.nodes.map((n) => n.targets.flush()));
+  await Promise.all(d.clients.map((c) => c.ping()));
   const server = await serverStats(admin);
   const commands = d.nodes.reduce((s, n, i) => s + n.targets.stats.commands - before[i]!.commands, 0);
   const roundTrips = d.nodes.reduce((s, n, i) => s + n.targets.stats.roundTrips - before[i]!.roundTrips, 0);
@@ -148,6 +151,8 @@ function burst(count: number, perTarget: number, processes: number) {
     );
 }
 
+let submittedIn = NaN;
+
 /** Operations at a steady `rate` per second for `seconds`, on `targets` targets, spread over `processes`. */
 function steady(rate: number, seconds: number, targets: number, processes: number) {
   return async (d: Driver) => {
@@ -160,6 +165,7 @@ function steady(rate: number, seconds: number, targets: number, processes: numbe
       for (; i < Math.min(due, total); i++) all.push(d.submit(i % processes, `t${i % targets}`, `op-${i}`, 1 + (i % 10)));
       await new Promise((r) => setTimeout(r, 1));
     }
+    submittedIn = (performance.now() - start) / 1000;
     return Promise.all(all);
   };
 }
@@ -191,6 +197,7 @@ async function main(): Promise<void> {
     rows.push(await scenario(url, admin, 'burst, 400 targets x 5 ops (window 20 ms)', 1, 20, burst(2000, 5, 1)));
     rows.push(await scenario(url, admin, 'burst, 2 processes, 400 targets x 5 ops (window 20 ms)', 2, 20, burst(2000, 5, 2)));
     rows.push(await scenario(url, admin, 'steady 2000 ops/s for 3 s, 2 processes, 200 targets (window 20 ms)', 2, 20, steady(2000, 3, 200, 2)));
+    log(`(the steady scenario took ${fmt(submittedIn)} s to submit its operations)`);
   } finally {
     admin.disconnect();
     await server?.dispose();

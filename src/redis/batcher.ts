@@ -42,6 +42,8 @@ export class CommandBatcher {
   readonly stats: BatchStats = { commands: 0, roundTrips: 0 };
   private queue: Entry[] = [];
   private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+  private flushAfter = false;
   private readonly hooks: (() => void)[] = [];
 
   constructor(private readonly client: RedisClient) {}
@@ -79,9 +81,30 @@ export class CommandBatcher {
     setImmediate(() => void this.flush());
   }
 
-  /** Sends what is queued now (normally called by the scheduled flush). */
+  /**
+   * Sends what is queued now (normally called by the scheduled flush). While a pipeline is on
+   * its way, the next one waits for its replies and takes everything queued meanwhile: under
+   * load, batches grow instead of round trips multiplying; when idle, nothing waits.
+   */
   async flush(): Promise<void> {
     this.scheduled = false;
+    if (this.inFlight) {
+      this.flushAfter = true;
+      return this.inFlight;
+    }
+    this.inFlight = this.send();
+    try {
+      await this.inFlight;
+    } finally {
+      this.inFlight = undefined;
+      if (this.flushAfter) {
+        this.flushAfter = false;
+        void this.flush();
+      }
+    }
+  }
+
+  private async send(): Promise<void> {
     for (const hook of this.hooks) hook();
     const entries = this.queue;
     this.queue = [];
