@@ -256,19 +256,20 @@ export class RedisTargetChannel {
     this.node.targets.release(this.target, held.token, holderId).catch(() => undefined);
   }
 
-  private hold(id: string, token: number, sentAt: number): void {
+  private hold(id: string, token: number, deadline: number): void {
     const held = { token, timer: undefined as NodeJS.Timeout | undefined };
     this.holders.set(id, held);
-    this.extend(id, held, sentAt);
+    this.extend(id, held, deadline);
   }
 
-  private extend(id: string, held: { token: number; timer: NodeJS.Timeout | undefined }, sentAt: number): void {
+  /** Ends the lease here at `deadline` (local ms) unless a renewal moves it. */
+  private extend(id: string, held: { token: number; timer: NodeJS.Timeout | undefined }, deadline: number): void {
     clearTimeout(held.timer);
     held.timer = setTimeout(() => {
       if (this.holders.get(id) !== held) return;
       this.holders.delete(id);
       this.port.preempt(id, `lost its lease on ${this.target}: no renewal succeeded within ${this.node.leaseMs} ms (Redis unreachable or this process too slow), so another process may take the target`);
-    }, Math.max(0, sentAt + this.node.leaseMs - performance.now()));
+    }, Math.max(0, deadline - performance.now()));
     held.timer.unref();
   }
 
@@ -345,7 +346,7 @@ export class RedisTargetChannel {
       const decision = r.decisions.get(w);
       const ids = byWindow.get(w)!;
       if (!decision) lost.push(...ids);
-      else if (w > this.lastDelivered) this.deliver(decision, ids, sentAt);
+      else if (w > this.lastDelivered) this.deliver(decision, ids, sentAt, r.now);
       else for (const id of ids) this.forgetStaged(id);
     }
     this.none(dropped, r.current.window, 'its stage lease ran out before the window closed: this process did not renew it in time (paused or cut off from Redis)');
@@ -353,7 +354,7 @@ export class RedisTargetChannel {
     if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, r.current.closesInMs);
   }
 
-  private deliver(d: WindowDecision, ids: readonly string[], sentAt: number): void {
+  private deliver(d: WindowDecision, ids: readonly string[], sentAt: number, redisNow: number): void {
     this.lastDelivered = d.window;
     for (const id of ids) this.forgetStaged(id);
     const message = toRedisDecision(this.target, d);
@@ -361,7 +362,12 @@ export class RedisTargetChannel {
       this.none(ids, d.window, 'the window closed without deciding this candidate');
       return;
     }
-    if (message.kind === 'start' && ids.includes(message.winner.id)) this.hold(message.winner.id, message.token, sentAt);
+    if (message.kind === 'start' && ids.includes(message.winner.id)) {
+      // The lease may have been granted by another process's close, some time before ours ran:
+      // count only what Redis says is left of it, from when our request left.
+      const left = (d.leaseExpiresAt ?? redisNow) - redisNow;
+      this.hold(message.winner.id, message.token, sentAt + left);
+    }
     this.port.decided(message);
   }
 
@@ -402,7 +408,7 @@ export class RedisTargetChannel {
           const [id, h] = held[i]!;
           if (this.holders.get(id) !== h) return;
           if (state.state === 'ok') {
-            this.extend(id, h, sentAt);
+            this.extend(id, h, sentAt + this.node.leaseMs);
             return;
           }
           this.dropHolder(id);

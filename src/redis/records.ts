@@ -235,6 +235,8 @@ export type CloseResult =
       readonly status: 'closed' | 'already';
       /** The target's current window: still open when a held winner (or a newcomer) waits in it. */
       readonly current: { readonly window: number; readonly open: boolean; readonly closesInMs: number };
+      /** Redis time (ms) when the script ran: how much of a lease is left is `leaseExpiresAt - now`. */
+      readonly now: number;
       readonly ids: readonly IdState[];
       readonly decisions: ReadonlyMap<number, WindowDecision>;
     };
@@ -245,13 +247,14 @@ export function parseClose(reply: unknown): CloseResult {
   const status = str(reply[0]);
   if (status === 'early') return { status, window: Number(reply[1]), closesInMs: usToMs(reply[2]) };
   if (status !== 'closed' && status !== 'already') throw new RedisReplyError('close', reply);
-  const n = Number(reply[4]);
-  const decisions = readDecisions(reply, 5 + 2 * n, 'close');
+  const n = Number(reply[5]);
+  const decisions = readDecisions(reply, 6 + 2 * n, 'close');
   const ids: IdState[] = [];
-  for (let i = 0; i < n; i++) ids.push(idState(str(reply[5 + 2 * i]), str(reply[6 + 2 * i]), decisions));
+  for (let i = 0; i < n; i++) ids.push(idState(str(reply[6 + 2 * i]), str(reply[7 + 2 * i]), decisions));
   return {
     status,
     current: { window: Number(reply[1]), open: str(reply[2]) === '1', closesInMs: usToMs(reply[3]) },
+    now: usToMs(reply[4]),
     ids,
     decisions,
   };

@@ -99,11 +99,17 @@ test('.close() - early before Redis time reaches the end; then the highest prior
   t.is(kindOf(mine.get('a-high')), 'lost');
   const low = mine.get('a-low');
   if (low?.state === 'decided' && low.outcome.kind === 'lost') t.is(low.outcome.winner.id, 'b-crit');
-  // The other process closes the same window later: it reads the same decision.
+  // The other process closes the same window 300 ms later: it reads the same decision, and how
+  // much of its winner's lease is left.
+  clock.advanceMs(300);
   const theirs = await b.close('acct', s.window, 1000, ['b-high', 'b-crit']);
   t.is(theirs.status, 'already');
   const other = decided(theirs);
   t.is(kindOf(other.get('b-crit')), 'started');
+  const crit = other.get('b-crit');
+  if (theirs.status !== 'early' && crit?.state === 'decided' && crit.outcome.kind !== 'unknown') {
+    t.is((crit.outcome.decision.leaseExpiresAt ?? 0) - theirs.now, 700);
+  }
   t.is(kindOf(other.get('b-high')), 'lost');
   // Without the critical one, the tie between the two priority-8 candidates goes to the earlier.
   const s2 = await a.stage('acct2', settings({ whileExecuting: 'concurrent' }), [cand('first', 8)]);

@@ -56,7 +56,7 @@ return reply
  *
  * ARGV: 3 window id, 4 leaseMs, 5 keepWindows, 6 channel prefix, 7.. the caller's ids.
  * Reply: `early`, window id, microseconds left; or `closed`|`already`, the current window id,
- * `1`|`0` (open), microseconds until it closes, the number of ids, per id (id, `staged` | the
+ * `1`|`0` (open), microseconds until it closes, Redis time (µs), the number of ids, per id (id, `staged` | the
  * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON):
  * those that decided the caller's ids, and the asked window's. Asking again gives the same answer.
  */
@@ -159,7 +159,7 @@ end
 local state = redis.call('HMGET', KEYS[1], 'win', 'open', 'closes')
 local left = 0
 if state[2] == '1' then left = tonumber(state[3]) - now end
-local reply = { status, state[1] or '0', state[2] == '1' and '1' or '0', num(left), tostring(#ARGV - 6) }
+local reply = { status, state[1] or '0', state[2] == '1' and '1' or '0', num(left), num(now), tostring(#ARGV - 6) }
 local windows = {}
 -- The asked window's decision too: a held winner is still staged, but its process hears the decision.
 if ARGV[3] ~= '0' and redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then windows[ARGV[3]] = true end
