@@ -25,9 +25,9 @@ interface Entry {
 
 /**
  * Sends every command queued in one event-loop turn as one pipeline (one round trip): the turn's
- * work is collected until `setImmediate`, then written at once. Hooks registered with
- * {@link CommandBatcher.beforeFlush} run first, so that callers can merge what they collected
- * (all candidates of one target into one script call).
+ * work is collected until `setImmediate`, then written at once, in the order it was queued. A
+ * command's `write` runs when the pipeline is built, so a caller can keep adding to a queued
+ * command until then (all candidates of one target in one script call).
  *
  * @example
  * ```ts
@@ -44,7 +44,6 @@ export class CommandBatcher {
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
   private flushAfter = false;
-  private readonly hooks: (() => void)[] = [];
 
   constructor(private readonly client: RedisClient) {}
 
@@ -67,11 +66,6 @@ export class CommandBatcher {
       });
       this.schedule();
     });
-  }
-
-  /** Registers a hook that runs at the start of every flush, before the pipeline is built. */
-  beforeFlush(hook: () => void): void {
-    this.hooks.push(hook);
   }
 
   /** Makes sure a flush is scheduled for the end of this turn. */
@@ -105,7 +99,6 @@ export class CommandBatcher {
   }
 
   private async send(): Promise<void> {
-    for (const hook of this.hooks) hook();
     const entries = this.queue;
     this.queue = [];
     if (entries.length === 0) return;

@@ -351,6 +351,8 @@ export class RedisTargetChannel {
     }
     this.none(dropped, r.current.window, 'its stage lease ran out before the window closed: this process did not renew it in time (paused or cut off from Redis)');
     this.none(lost, r.current.window, 'Redis no longer knows this candidate (restarted without persistence, flushed, or its decision was trimmed)');
+    // Should Redis hold it after all, it must not win (or hold the target) for an operation that is gone.
+    if (lost.length > 0) this.node.targets.withdraw(this.target, lost).catch(() => undefined);
     if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, r.current.closesInMs);
   }
 

@@ -179,7 +179,6 @@ export class RedisTargets {
     this.channel = processChannel(this.keyPrefix, this.owner);
     defineTargetCommands(options.client);
     this.batcher = new CommandBatcher(options.client);
-    this.batcher.beforeFlush(() => this.sendStages());
   }
 
   /** Commands and round trips sent so far. */
@@ -198,7 +197,8 @@ export class RedisTargets {
 
   /**
    * Stages candidates on `target`, opening its window at Redis time if none is open. Calls made
-   * in the same turn for the same target travel in one script call.
+   * in the same turn for the same target travel in one script call, which keeps the place of the
+   * first of them among the turn's commands (a close queued after a stage comes after it).
    */
   stage(target: string, settings: WindowSettings, candidates: readonly StageCandidate[]): Promise<StageResult> {
     expectNonEmptyString(target, 'target');
@@ -207,33 +207,30 @@ export class RedisTargets {
     return new Promise<StageResult>((resolve, reject) => {
       let p = this.pending.get(target);
       if (!p) {
-        p = { settings, candidates: [], waiters: [] };
-        this.pending.set(target, p);
+        const created: PendingStage = { settings, candidates: [], waiters: [] };
+        p = created;
+        this.pending.set(target, created);
+        const keys = targetKeys(this.keyPrefix, target);
+        // The arguments are read when the pipeline is built: every candidate staged until then.
+        this.batcher
+          .add((pipeline) => {
+            if (this.pending.get(target) === created) this.pending.delete(target);
+            const args: (string | number)[] = [...this.head(), settings.windowMs, settings.whileExecuting, settings.gracePeriodMs, settings.stageLeaseMs, this.owner];
+            for (const c of created.candidates) args.push(c.id, c.effectivePriority, c.priority, c.type);
+            call(pipeline, TARGET_COMMANDS.stage.name, keys, args);
+          }, parseStage)
+          .then(
+            (r) => {
+              for (const w of created.waiters) w.resolve({ ...r, candidates: r.candidates.filter((c) => w.ids.has(c.id)) });
+            },
+            (err: unknown) => {
+              for (const w of created.waiters) w.reject(err);
+            },
+          );
       }
       p.candidates.push(...candidates);
       p.waiters.push({ ids: new Set(candidates.map((c) => c.id)), resolve, reject });
-      this.batcher.schedule();
     });
-  }
-
-  private sendStages(): void {
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const [target, p] of pending) {
-      const args: (string | number)[] = [p.settings.windowMs, p.settings.whileExecuting, p.settings.gracePeriodMs, p.settings.stageLeaseMs, this.owner];
-      for (const c of p.candidates) args.push(c.id, c.effectivePriority, c.priority, c.type);
-      this.run(TARGET_COMMANDS.stage.name, target, args, parseStage).then(
-        (r) => {
-          for (const w of p.waiters) resolve(w, r);
-        },
-        (err: unknown) => {
-          for (const w of p.waiters) w.reject(err);
-        },
-      );
-    }
-    function resolve(w: PendingStage['waiters'][number], r: StageResult): void {
-      w.resolve({ ...r, candidates: r.candidates.filter((c) => w.ids.has(c.id)) });
-    }
   }
 
   /**

@@ -5,7 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisDecision } from '../../src/redis/messages.js';
 import { RedisNode, type RedisTargetPort } from '../../src/redis/node.js';
 import type { WhileExecuting } from '../../src/types.js';
-import { startCuttableProxy, uniquePrefix, useRedisServer, type CuttableProxy } from '../helpers/redis.js';
+import { manualClock, startCuttableProxy, uniquePrefix, useRedisServer, type CuttableProxy } from '../helpers/redis.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 test.after.always(async () => {
@@ -55,7 +55,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function node(keyPrefix: string, options: { url?: string; subscriberUrl?: string; clientOptions?: RedisOptions; leaseMs?: number; windowMs?: number; whileExecuting?: WhileExecuting } = {}): Promise<RedisNode> {
+async function node(keyPrefix: string, options: { url?: string; subscriberUrl?: string; clientOptions?: RedisOptions; leaseMs?: number; windowMs?: number; whileExecuting?: WhileExecuting; clock?: () => number } = {}): Promise<RedisNode> {
   const client = connect(options.url ?? redis().url, options.clientOptions);
   const subscriber = options.subscriberUrl ? connect(options.subscriberUrl) : undefined;
   const n = new RedisNode({
@@ -66,6 +66,7 @@ async function node(keyPrefix: string, options: { url?: string; subscriberUrl?: 
     windowMs: options.windowMs ?? 100,
     whileExecuting: options.whileExecuting ?? 'preempt',
     gracePeriodMs: 0,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   cleanup.push(() => n.dispose());
   await n.ready();
@@ -96,6 +97,25 @@ test('RedisNode - a burst from 4 processes on one target inside one window: exac
   t.regex(d.losers[0]!.reason, /^lost arbitration to n2-c0 \(transfer, priority 10 vs \d+\)$/);
   t.is(nodes[2]!.open('account', ports[2]!).tokenOf('n2-c0'), d.token);
   t.true(nodes.every((n, i) => i === 2 || n.open('account', ports[i]!).tokenOf('n2-c0') === undefined));
+});
+
+test('RedisTargetChannel - a candidate staged in the same turn as a close is in the window that close decides', async (t) => {
+  const keyPrefix = uniquePrefix('order');
+  const clock = manualClock();
+  const a = await node(keyPrefix, { windowMs: 100, clock: clock.now });
+  const pa = recorder();
+  const channel = a.open('acct', pa);
+  await channel.stage(cand('first', 5));
+  clock.advanceMs(100); // the window is due (by the scripts' clock)
+  // One turn: a stage, then a close that asks about it.
+  void channel.stage(cand('second', 9));
+  channel.closeDue();
+  await until(() => pa.decisions.length > 0, 'the decision');
+  await sleep(300);
+  t.is(pa.decisions.length, 1);
+  t.like(pa.decisions[0], { kind: 'start', winner: { id: 'second' } });
+  const d = pa.decisions[0];
+  t.deepEqual(d?.kind === 'start' ? d.losers.map((l) => l.candidate.id) : [], ['first']);
 });
 
 test('RedisNode - a process cut off from Redis while the window is decided gets its decision after reconnecting', async (t) => {
