@@ -432,7 +432,7 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
     actor: op.actor,
   });
   port.won(op);
-  op.actor.send({ type: 'arbiter.win' });
+  op.actor.send(decision.fence !== undefined ? { type: 'arbiter.win', fence: decision.fence } : { type: 'arbiter.win' });
 }
 
 const NO_IDS: readonly string[] = Object.freeze([]);

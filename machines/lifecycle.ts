@@ -789,7 +789,7 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
     const baseContext = b.config['context'];
     const probe = typeof extra === 'function' ? undefined : extra;
     const reserved = new Set(['id', 'target', 'type', 'priority', 'effectivePriority', 'seq', 'submittedAt', 'maxRetries', 'retry',
-      'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason']);
+      'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason', 'fence']);
     for (const key of Object.keys(probe ?? {})) {
       if (reserved.has(key)) throw new ArbiterInputError(`context.${key}`, `Expected \`context.${key}\` to be a new field, got a field the arbiter owns`);
     }

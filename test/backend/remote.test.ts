@@ -134,3 +134,23 @@ test('a loser that retries is staged again with the shared backend for the next 
   t.is(await loser.result, 'eventually');
   await arbiter.stop();
 });
+
+test("a start decision's fencing token reaches execute({ fence }), through a lifecycle's steps after winning too", async (t) => {
+  const { extendLifecycle } = await import('../../src/index.js');
+  for (const lifecycle of [undefined, extendLifecycle({ afterWin: { approval: { on: { approve: 'next' } } } })]) {
+    const clock = new SimulatedClock();
+    const { backend, listeners, staged } = scripted();
+    const arbiter = createArbiter({ clock, backend, windowMs: 100, ...(lifecycle ? { lifecycle } : {}) });
+    const h = arbiter.submit({ target: 't', execute: async ({ fence }) => fence });
+    await advance(clock, 100);
+    listeners.get('t')!.decided({ kind: 'start', winner: staged.get('t')![0]!, losers: [], preempt: [], fence: { target: 't', token: 42 } });
+    await advance(clock, 1);
+    if (lifecycle) h.send({ type: 'approve' });
+    t.deepEqual(await h.result, { target: 't', token: 42 });
+    await arbiter.stop();
+  }
+  // In memory nothing else can hold a target: no fence.
+  const plain = createArbiter({ windowMs: 1 });
+  t.is(await plain.submit({ target: 't', execute: async ({ fence }) => fence }).result, undefined);
+  await plain.stop();
+});
