@@ -24,6 +24,8 @@ export interface Figure {
   readonly met?: boolean;
   readonly note?: string;
   readonly command: string;
+  /** When it was measured, when that is not the run's date (a group rerun with `--only`). */
+  readonly date?: string;
 }
 
 /** `bench/results.json`. */
@@ -52,6 +54,11 @@ export const FIGURES = {
   cost10k: 'cost per operation, 10,000 targets',
   cost100k: 'cost per operation, 100,000 targets',
   costSpread: 'cost per op, most ÷ least expensive target count',
+  freshBusy: 'cost per operation, 10,000 ops on 100 busy targets',
+  freshFresh: 'cost per operation, 10,000 ops each on a fresh target',
+  freshRatio: 'fresh-target cost ÷ busy-target cost, 10,000 ops',
+  heapPerOperation: 'heap per staged operation (50,000 on 100 targets)',
+  heapPerTarget: 'heap per active target with one staged operation (50,000 targets)',
   inspectorNone: 'inspector: none (decided ops/s)',
   inspectorAttached: 'inspector: attached, no page',
   inspectorClient: 'inspector: connected client',
@@ -73,6 +80,9 @@ const README_ROWS: ReadonlyArray<{ label: string; keys: readonly FigureKey[]; ta
   { label: 'p99 submit → final at 10,000 ops/s offered (100 ms window)', keys: ['p99At10k'] },
   { label: 'heap growth after 1,000,000 operations (`immediate` cleanup)', keys: ['heapGrowth'] },
   { label: 'cost per operation at 1 / 100 / 10,000 / 100,000 targets', keys: ['cost1', 'cost100', 'cost10k', 'cost100k'], targetOf: 'costSpread' },
+  { label: 'cost per operation on 100 busy targets / each on a fresh target (10,000 ops)', keys: ['freshBusy', 'freshFresh'], targetOf: 'freshRatio' },
+  { label: 'heap per staged operation', keys: ['heapPerOperation'] },
+  { label: 'heap per active target with one staged operation', keys: ['heapPerTarget'] },
   { label: 'inspector overhead with a connected client', keys: ['inspectorOverhead'] },
   { label: 'inspector page frame rate, 60 targets at 200 ops/s, a coordinator selected', keys: ['inspectorFps'] },
 ];
@@ -112,7 +122,7 @@ function readmeTable(results: BenchResults): string {
     const value =
       figs.length === 1 ? formatValue(first) : `${figs.map((f) => fmt(f.value, 0)).join(' / ')} ${first.unit}`;
     const goal = row.targetOf ? figure(results, row.targetOf) : first;
-    const target = row.targetOf ? `${goal.target ?? ''} (spread ${formatValue(goal)})` : (goal.target ?? '');
+    const target = row.targetOf ? `${goal.target ?? ''} (${row.targetOf === 'costSpread' ? 'spread' : 'ratio'} ${formatValue(goal)})` : (goal.target ?? '');
     lines.push(`| ${row.label} | ${value} | ${target} | ${met(goal)} |`);
   }
   return lines.join('\n');
@@ -134,7 +144,8 @@ function benchmarksTable(results: BenchResults): string {
     '| --- | ---: | --- | --- | --- | --- |',
   ];
   for (const f of results.figures) {
-    lines.push(`| ${f.name} | ${formatValue(f)} | ${f.target ?? ''} | ${met(f)} | ${(f.note ?? '').replaceAll('|', '\\|')} | \`${f.command}\` |`);
+    const when = f.date !== undefined && f.date !== results.date ? ` (measured ${f.date.slice(0, 16).replace('T', ' ')} UTC)` : '';
+    lines.push(`| ${f.name} | ${formatValue(f)} | ${f.target ?? ''} | ${met(f)} | ${`${f.note ?? ''}${when}`.replaceAll('|', '\\|')} | \`${f.command}\` |`);
   }
   return lines.join('\n');
 }

@@ -7,14 +7,15 @@
  *   npm run bench -- --quick              # smaller sizes, for a smoke run
  *   npm run bench -- --only throughput,floor
  *
- * Groups: throughput, floor, latency, memory, scaling (and inspector, when bench/inspector.ts exists).
+ * Groups: throughput, floor, latency, memory, scaling, fresh, footprint (and inspector, when
+ * bench/inspector.ts exists).
  */
-import { writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { updateDocs } from './figures.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { bareFloor, heapAfterMany, latencyAtLoad, burstWorkload, type ThroughputRun } from './workloads.js';
+import { bareFloor, footprint, heapAfterMany, latencyAtLoad, burstWorkload, targetCost, type ThroughputRun } from './workloads.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -217,6 +218,54 @@ async function scaling(): Promise<void> {
   details['scaling'] = runs;
 }
 
+async function fresh(): Promise<void> {
+  const sizes = quick ? [10_000] : [10_000, 100_000];
+  const runs: Record<string, number[]> = {};
+  // Alternated, so that drift of the machine during the group weighs on both kinds alike.
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    for (const ops of sizes) {
+      for (const kind of ['busy', 'fresh'] as const) {
+        log(`fresh targets: ${fmt(ops)} ops, ${kind === 'fresh' ? 'each on a new target' : 'on 100 busy targets'} (round ${round + 1}) …`);
+        const r = await targetCost({ ops, kind });
+        (runs[`${kind} ${ops}`] ??= []).push(r.usPerOp);
+        log(`  ${fmt(r.usPerOp, 1)} µs/op`);
+      }
+    }
+  }
+  for (const ops of sizes) {
+    const busy = median(runs[`busy ${ops}`]!);
+    const freshCost = median(runs[`fresh ${ops}`]!);
+    figures.push({ group: 'fresh', name: `cost per operation, ${fmt(ops)} ops on 100 busy targets`, value: busy, unit: 'µs/op', note: `median of ${runs[`busy ${ops}`]!.length}`, command });
+    figures.push({ group: 'fresh', name: `cost per operation, ${fmt(ops)} ops each on a fresh target`, value: freshCost, unit: 'µs/op', note: `median of ${runs[`fresh ${ops}`]!.length}; each pays for its target's coordinator (created, timed, stopped)`, command });
+    const ratio = freshCost / busy;
+    figures.push({ group: 'fresh', name: `fresh-target cost ÷ busy-target cost, ${fmt(ops)} ops`, value: ratio, unit: '×', target: '≤ 1.5×', met: ratio <= 1.5, command });
+  }
+  details['fresh'] = runs;
+}
+
+async function footprints(): Promise<void> {
+  const cases = [
+    { ops: 50_000, targets: 100 },
+    { ops: 10_000, targets: 10_000 },
+    { ops: 50_000, targets: 50_000 },
+  ];
+  const out = [];
+  for (const c of cases) {
+    log(`footprint: ${fmt(c.ops)} staged operations on ${fmt(c.targets)} targets …`);
+    const r = await footprint(c);
+    out.push(r);
+    if (c.targets === 100) {
+      const kib = r.bytesPerOperation / 1024;
+      figures.push({ group: 'footprint', name: 'heap per staged operation (50,000 on 100 targets)', value: kib, unit: 'KiB', target: '≤ 3 KiB', met: kib <= 3, note: 'settled heap after minus before, per operation', command });
+    } else {
+      const kib = r.bytesPerTarget / 1024;
+      figures.push({ group: 'footprint', name: `heap per active target with one staged operation (${fmt(c.targets)} targets)`, value: kib, unit: 'KiB', target: '≤ 6 KiB', met: kib <= 6, note: 'its coordinator, its operation and their share of the systems', command });
+    }
+    log(`  ${fmt(r.bytesPerOperation / 1024, 2)} KiB per operation, ${fmt(r.bytesPerTarget / 1024, 2)} KiB per target`);
+  }
+  details['footprint'] = out;
+}
+
 async function inspector(): Promise<void> {
   const path = here('./inspector.ts');
   if (!existsSync(path)) {
@@ -237,13 +286,27 @@ const groups: Array<[string, () => Promise<void>]> = [
   ['latency', latency],
   ['memory', memory],
   ['scaling', scaling],
+  ['fresh', fresh],
+  ['footprint', footprints],
   ['inspector', inspector],
 ];
+const GROUP_ORDER = groups.map(([name]) => name);
 for (const [name, fn] of groups) if (wants(name)) await fn();
+
+// With --only, the groups not run keep their last figures (each figure says the command and the
+// date of its own run, so figures of different runs are never mistaken for one run).
+const date = new Date().toISOString();
+for (const f of figures) (f as { date?: string }).date = date;
+if (only && existsSync(RESULTS)) {
+  const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as { figures?: Array<Figure & { date?: string }>; date?: string };
+  const kept = (previous.figures ?? []).filter((f) => !only.has(f.group)).map((f) => ({ ...f, date: f.date ?? previous.date }));
+  figures.unshift(...kept);
+  figures.sort((a, b) => GROUP_ORDER.indexOf(a.group) - GROUP_ORDER.indexOf(b.group));
+}
 
 const results = {
   command,
-  date: new Date().toISOString(),
+  date,
   node: process.version,
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model,

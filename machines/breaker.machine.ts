@@ -5,7 +5,7 @@ import type { RejectionCode } from '../src/types.js';
 
 
 /**
- * The breaker defaults: the seeds' `circuit_breaker_threshold = 0.1`, a 10 s window.
+ * The breaker defaults: open past 10 % failed executions over a 10 s rolling window.
  *
  * @example
  * ```ts

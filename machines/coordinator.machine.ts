@@ -207,7 +207,8 @@ export type CoordinatorEvent =
   | { type: 'operation.staged'; id: string }
   | { type: 'xstate.done.actor.operation'; output: unknown }
   | { type: 'xstate.error.actor.operation'; error: unknown }
-  | { type: 'backend.decided'; decision: ArbitrationDecision }
+  | { type: 'backend.decided'; decision: ArbitrationDecision; report?: boolean }
+  | { type: 'backend.leaseLost'; id: string; reason: string }
   | { type: 'backend.preempt'; id: string; reason: string }
   | { type: 'backend.unavailable'; error: Error }
   | { type: 'coordinator.shutdown'; reason?: string };
@@ -241,8 +242,12 @@ function resolvePort(port: CoordinatorPort | undefined): Required<CoordinatorPor
 class CoordinatorListener implements TargetListener {
   constructor(private readonly self: AnyActorRef) {}
 
-  decided(decision: ArbitrationDecision): void {
-    this.self.send({ type: 'backend.decided', decision });
+  decided(decision: ArbitrationDecision, report?: boolean): void {
+    this.self.send({ type: 'backend.decided', decision, ...(report === false ? { report: false } : {}) });
+  }
+
+  leaseLost(id: string, reason: string): void {
+    this.self.send({ type: 'backend.leaseLost', id, reason });
   }
 
   preempt(id: string, reason: string): void {
@@ -364,7 +369,7 @@ function holdersOf(context: CoordinatorContext): Holder[] {
 }
 
 /** Applies a window's decision to this process's operations (others' ids are not found here). */
-function applyDecision(context: CoordinatorContext, decision: ArbitrationDecision, candidates: readonly Candidate[], durationMs: number): void {
+function applyDecision(context: CoordinatorContext, decision: ArbitrationDecision, candidates: readonly Candidate[], durationMs: number, report = true): void {
   const { staged, holders, target } = context;
   const { port } = context.settings;
   context.awaiting = false;
@@ -377,7 +382,7 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
       if (op !== undefined && op.input.onLose === 'retry' && (op.losses ?? 0) + 1 < (op.input.maxLosses ?? DEFAULT_MAX_LOSSES)) requeued.push(op);
     }
   }
-  if (candidates.length > 1) {
+  if (report && candidates.length > 1) {
     const requeuedIds = requeued.length === 0 ? NO_IDS : Object.freeze(requeued.map((op) => op.input.id));
     port.conflict({ target, windowOpenedAt: context.windowOpenedAt, candidates, decision, requeued: requeuedIds, durationMs });
   }
@@ -427,7 +432,7 @@ function applyDecision(context: CoordinatorContext, decision: ArbitrationDecisio
     actor: op.actor,
   });
   port.won(op);
-  op.actor.send({ type: 'arbiter.win' });
+  op.actor.send(decision.fence !== undefined ? { type: 'arbiter.win', fence: decision.fence } : { type: 'arbiter.win' });
 }
 
 const NO_IDS: readonly string[] = Object.freeze([]);
@@ -453,9 +458,8 @@ function endOperations(context: CoordinatorContext, code: RejectionCode, reason:
   context.staged.clear();
   context.holders?.clear();
   for (const actor of actors) {
-    actor.send(code === 'shutdown' ? { type: 'arbiter.shutdown' } : { type: 'arbiter.reject', code, reason });
-    // A staged or waiting operation ends on `arbiter.reject`; a holder (past winning) only on
-    // shutdown, so a failed coordinator's holders are shut down too.
+    actor.send(code === 'shutdown' ? { type: 'arbiter.shutdown' } : { type: 'arbiter.abort', code, reason });
+    // A lifecycle of the user's that ignores `arbiter.abort` still ends on shutdown.
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'arbiter.shutdown' });
   }
   return actors.length;
@@ -594,7 +598,14 @@ export const coordinatorMachine = setup({
       if (event.type !== 'backend.decided') return;
       const d = event.decision;
       const candidates = d.kind === 'empty' ? [] : d.kind === 'none' ? d.losers : [d.winner, ...d.losers];
-      applyDecision(context, d, candidates, 0);
+      applyDecision(context, d, candidates, 0, event.report !== false);
+    },
+    leaseLost: ({ context, event }) => {
+      if (event.type !== 'backend.leaseLost') return;
+      const held = context.holders?.get(event.id);
+      if (!held) return;
+      context.holders!.delete(event.id);
+      held.actor.send({ type: 'arbiter.abort', code: 'backend-unavailable', reason: event.reason });
     },
     preemptRemote: ({ context, event }) => {
       if (event.type !== 'backend.preempt') return;
@@ -642,6 +653,7 @@ export const coordinatorMachine = setup({
     'xstate.error.actor.operation': { actions: 'forget' },
     'backend.decided': { target: '.deciding', actions: 'applyRemoteDecision' },
     'backend.preempt': { actions: 'preemptRemote' },
+    'backend.leaseLost': { actions: 'leaseLost' },
     'backend.unavailable': { target: '.deciding', actions: 'backendLost' },
     'coordinator.shutdown': { target: '.stopped', actions: 'shutdown' },
   },

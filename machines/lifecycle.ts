@@ -146,7 +146,7 @@ export const LIFECYCLE_RULES = {
   'executing-after-win': 'executing is entered only after arbiter.win',
   'win-once': 'after winning the operation never returns to pending or staged',
   preemptible: 'every state after winning turns arbiter.preempt into a rejection',
-  abortable: 'every state that is not final turns arbiter.cancel, arbiter.timeout and arbiter.shutdown into a rejection',
+  abortable: 'every state that is not final turns arbiter.cancel, arbiter.timeout, arbiter.shutdown and arbiter.abort into a rejection',
   'rejection-code': 'every transition into rejected assigns a code (assign({ code, reason }))',
 } as const;
 
@@ -154,7 +154,7 @@ export const LIFECYCLE_RULES = {
 export type LifecycleRule = keyof typeof LIFECYCLE_RULES;
 
 const REQUIRED = ['pending', 'staged', 'executing', 'completed', 'rejected'] as const;
-const ABORTS = ['arbiter.cancel', 'arbiter.timeout', 'arbiter.shutdown'] as const;
+const ABORTS = ['arbiter.cancel', 'arbiter.timeout', 'arbiter.shutdown', 'arbiter.abort'] as const;
 // Events only an outside party sends: a state that waits for them alone is stuck.
 const EXTERNAL = new Set<string>([...ABORTS, 'arbiter.preempt']);
 const STEP_NAME = /^[A-Za-z][\w-]*$/;
@@ -789,7 +789,7 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
     const baseContext = b.config['context'];
     const probe = typeof extra === 'function' ? undefined : extra;
     const reserved = new Set(['id', 'target', 'type', 'priority', 'effectivePriority', 'seq', 'submittedAt', 'maxRetries', 'retry',
-      'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason']);
+      'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason', 'fence']);
     for (const key of Object.keys(probe ?? {})) {
       if (reserved.has(key)) throw new ArbiterInputError(`context.${key}`, `Expected \`context.${key}\` to be a new field, got a field the arbiter owns`);
     }

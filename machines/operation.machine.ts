@@ -1,7 +1,7 @@
 import { assign, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { backoffDelay, DEFAULT_RETRY } from '../src/backoff.js';
 import { describeError, OccConflictError } from '../src/errors.js';
-import type { ExecuteArgs, RejectionCode, RetryOptions } from '../src/types.js';
+import type { ExecuteArgs, ExecuteFence, RejectionCode, RetryOptions } from '../src/types.js';
 
 /** What the operation machine is started with. */
 export interface OperationInput {
@@ -47,6 +47,8 @@ export interface OperationContext {
   error: unknown;
   code: RejectionCode | undefined;
   reason: string | undefined;
+  /** Its fencing token while it holds its target, from a backend that holds targets by lease. */
+  fence: ExecuteFence | undefined;
 }
 
 /**
@@ -55,12 +57,13 @@ export interface OperationContext {
  */
 export type OperationEvent =
   | { type: 'arbiter.admit' }
-  | { type: 'arbiter.win' }
+  | { type: 'arbiter.win'; fence?: ExecuteFence }
   | { type: 'arbiter.reject'; code: RejectionCode; reason: string }
   | { type: 'arbiter.preempt'; reason: string }
   | { type: 'arbiter.cancel'; reason?: string }
   | { type: 'arbiter.timeout' }
-  | { type: 'arbiter.shutdown' };
+  | { type: 'arbiter.shutdown' }
+  | { type: 'arbiter.abort'; code: RejectionCode; reason: string };
 
 /** Input of the `execute` promise actor. */
 export interface ExecuteActorInput {
@@ -133,6 +136,7 @@ export const operationMachine = setup({
   },
   actions: {
     nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    takeFence: assign({ fence: ({ event }) => (event as { fence?: ExecuteFence }).fence }),
     recordError: assign({ error: ({ event }) => (event as unknown as { error: unknown }).error }),
   },
 }).createMachine({
@@ -161,6 +165,7 @@ export const operationMachine = setup({
     error: undefined,
     code: undefined,
     reason: undefined,
+    fence: undefined,
   }),
   on: {
     'arbiter.cancel': {
@@ -175,6 +180,12 @@ export const operationMachine = setup({
       target: '.rejected',
       actions: assign({ code: 'shutdown', reason: 'the arbiter was stopped' }),
     },
+    // The arbiter ends the operation wherever it is, with a code of its own (a shared backend that
+    // cannot be reached, a lease lost: `backend-unavailable`).
+    'arbiter.abort': {
+      target: '.rejected',
+      actions: assign({ code: ({ event }) => event.code, reason: ({ event }) => event.reason }),
+    },
   },
   states: {
     pending: {
@@ -188,7 +199,7 @@ export const operationMachine = setup({
     },
     staged: {
       on: {
-        'arbiter.win': 'executing',
+        'arbiter.win': { target: 'executing', actions: 'takeFence' },
         'arbiter.reject': {
           target: 'rejected',
           actions: assign({ code: ({ event }) => event.code, reason: ({ event }) => event.reason }),
@@ -201,7 +212,10 @@ export const operationMachine = setup({
         src: 'execute',
         input: ({ context }) => ({
           run: context.execute,
-          args: { id: context.id, target: context.target, type: context.type, attempt: context.attempt, data: context.data },
+          args:
+            context.fence === undefined
+              ? { id: context.id, target: context.target, type: context.type, attempt: context.attempt, data: context.data }
+              : { id: context.id, target: context.target, type: context.type, attempt: context.attempt, data: context.data, fence: context.fence },
         }),
         onDone: {
           target: 'completed',

@@ -1,5 +1,5 @@
 import { describeError } from './errors.js';
-import type { ArbitrationContext, Candidate, Holder, SelectWinner, WhileExecuting } from './types.js';
+import type { ArbitrationContext, Candidate, ExecuteFence, Holder, SelectWinner, WhileExecuting } from './types.js';
 
 /**
  * Orders candidates: negative when `a` beats `b`. Higher effective priority first, then the
@@ -63,7 +63,14 @@ export interface ArbitrationPolicy {
  * ```
  */
 export type ArbitrationDecision<C extends Candidate = Candidate> =
-  | { readonly kind: 'start'; readonly winner: C; readonly losers: readonly C[]; readonly preempt: readonly Holder[] }
+  | {
+      readonly kind: 'start';
+      readonly winner: C;
+      readonly losers: readonly C[];
+      readonly preempt: readonly Holder[];
+      /** The winner's fencing token, from a backend that holds targets by lease (never from `arbitrate`). */
+      readonly fence?: ExecuteFence;
+    }
   | { readonly kind: 'hold'; readonly winner: C; readonly losers: readonly C[]; readonly blockedBy: readonly Holder[] }
   | {
       readonly kind: 'none';

@@ -2,7 +2,7 @@
 // importing nothing, so that src/types.ts can name them without an import cycle through actors/.
 
 /**
- * The three cleanup strategies of the seeds for final operation records:
+ * The three cleanup strategies for final operation records:
  * `immediate` forgets a record as soon as it is final; `deferred` keeps it `retentionMs`, then
  * one timer removes it; `lazy` keeps it until a read (`operations.get` / `.query`) meets it
  * older than `maxAgeMs`.
@@ -28,9 +28,9 @@ export type CleanupStrategy = 'immediate' | 'deferred' | 'lazy';
 export interface CleanupOptions {
   /** @default 'deferred' */
   strategy: CleanupStrategy;
-  /** `deferred`: how long a final record stays readable. @default 1_800_000 (30 minutes, as the seeds) */
+  /** `deferred`: how long a final record stays readable. @default 1_800_000 (30 minutes) */
   retentionMs: number;
-  /** `lazy`: a record older than this is removed when a read meets it. @default 3_600_000 (1 hour, as the seeds) */
+  /** `lazy`: a record older than this is removed when a read meets it. @default 3_600_000 (1 hour) */
   maxAgeMs: number;
   /** Hard bound on retained final records, any strategy. @default 10_000 */
   maxRetained: number;
@@ -46,7 +46,7 @@ export interface CleanupOptions {
  * ```
  */
 export interface BreakerOptions {
-  /** Opens when failed / executions in the window passes this (0..1). @default 0.1 (the seeds' 10 %) */
+  /** Opens when failed / executions in the window passes this (0..1). @default 0.1 (10 %) */
   failureRateThreshold: number;
   /**
    * Length of the rolling window of execution outcomes (10 buckets of a tenth each). Named apart

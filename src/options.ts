@@ -91,7 +91,7 @@ export interface ArbiterOptions {
   });
   /** Metrics actor settings (Prometheus prefix and labels, reservoir size, throughput window). */
   metrics?: Partial<MetricsOptions>;
-  /** Health thresholds (the seeds' by default), extra checks, and the heap measure. */
+  /** Health thresholds, extra checks, the heap measure, and the gate (`refuseWhenUnhealthy`). */
   health?: Partial<HealthOptions>;
   /** A pino-compatible logger; the arbiter logs nothing without one. */
   logger?: Logger;

@@ -20,7 +20,7 @@ export const Priority = {
 export type PriorityName = keyof typeof Priority;
 
 /**
- * Default retry budget by priority class (the seeds' structural, normal and low classes).
+ * Default retry budget by priority class (structural, normal and low operations, as in the earlier Python design).
  *
  * @example
  * ```ts

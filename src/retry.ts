@@ -8,7 +8,7 @@ import { ArbiterInputError } from './errors.js';
 
 /**
  * Options of `arbiter.submitWithRetry`. The delay before attempt n+1 is
- * `min(maxDelayMs, baseDelayMs · factor^(n−1))` on the arbiter's clock, as the seeds'
+ * `min(maxDelayMs, baseDelayMs · factor^(n−1))` on the arbiter's clock, as the Python design's
  * `submit_operation_with_retry` (`2 ** attempt` seconds).
  *
  * @example
@@ -17,9 +17,9 @@ import { ArbiterInputError } from './errors.js';
  * ```
  */
 export interface SubmitRetryOptions {
-  /** Submissions in all, the first included. @default 3 (the seeds' `max_retries`) */
+  /** Submissions in all, the first included. @default 3 */
   attempts: number;
-  /** Delay before the second attempt. @default 1000 (the seeds' `2 ** 0` seconds) */
+  /** Delay before the second attempt. @default 1000 (1 s, doubling) */
   baseDelayMs: number;
   /** @default 2 */
   factor: number;

@@ -323,6 +323,9 @@ export function createLifecycleTestModel(
   const exclude = new Set(options.exclude ?? []);
   const rivalData = 'rivalData' in options ? options.rivalData : options.data;
   if (whileExecuting !== 'preempt') exclude.add('arbiter.preempt');
+  // Sent only by a shared backend (a lost lease, an unreachable backend) or a failed coordinator:
+  // a model played against an in-memory arbiter cannot make it happen.
+  exclude.add('arbiter.abort');
   const machine = toTestMachine(lifecycle);
   const input: OperationInput = {
     id: 'op',

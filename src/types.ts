@@ -181,6 +181,25 @@ export interface ExecuteArgs<TData = unknown> {
   /** Aborted when the operation is preempted, cancelled, timed out or shut down. */
   readonly signal: AbortSignal;
   readonly data: TData;
+  /**
+   * With a backend that holds targets by lease (Redis): the fencing token of this hold on the
+   * target. Give it to the store's writes (`{ fence }`): once another process holds the target, a
+   * write with this token is refused. Absent in memory, where nothing else can hold it.
+   */
+  readonly fence?: ExecuteFence;
+}
+
+/**
+ * A hold on a target: the target and a token that grows with every new holder.
+ *
+ * @example
+ * ```ts
+ * execute: async ({ fence }) => store.update(id, change, { fence })
+ * ```
+ */
+export interface ExecuteFence {
+  readonly target: string;
+  readonly token: number;
 }
 
 /**

@@ -194,7 +194,7 @@ export function isEntity(value: unknown): value is Entity {
 
 /**
  * The entities among some arguments, in order: entity arguments, and entities inside array
- * arguments (one level deep, as the seeds do). The first is the primary target.
+ * arguments (one level deep). The first is the primary target.
  *
  * @example
  * ```ts

@@ -35,10 +35,19 @@ export interface DecisionRequest {
  * ```
  */
 export interface TargetListener {
-  /** A window of this target was decided (candidates of other processes may be in it). */
-  decided(decision: ArbitrationDecision): void;
+  /**
+   * A window of this target was decided (candidates of other processes may be in it). `report`:
+   * whether this process reports the window as a conflict (`conflict.*` events): one process per
+   * window should, so that metrics summed over processes count each window once. @default true
+   */
+  decided(decision: ArbitrationDecision, report?: boolean): void;
   /** A holder of this process must stop: another process's winner preempted it. */
   preempt(holderId: string, reason: string): void;
+  /**
+   * A holder of this process lost its hold on the target (its lease expired or could not be
+   * renewed): it ends `backend-unavailable` with `reason`.
+   */
+  leaseLost(holderId: string, reason: string): void;
   /** The backend cannot be reached: everything staged or held here must end `backend-unavailable`. */
   unavailable(error: Error): void;
 }

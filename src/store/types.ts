@@ -138,3 +138,41 @@ export interface EntityStore {
    */
   query<TData = unknown>(predicate?: (entity: Entity<TData>) => boolean): Entity<TData>[];
 }
+
+/**
+ * The {@link EntityStore} contract over a network: the same methods, rules and errors, each
+ * returning a promise (a store in Redis cannot answer synchronously), and `size()` as a method.
+ * A method whose promise rejects has changed nothing.
+ *
+ * @example
+ * ```ts
+ * import { createRedisStore } from 'xstate-arbiter/redis';
+ * const store: AsyncEntityStore = createRedisStore({ url: 'redis://127.0.0.1:6379' });
+ * const a = await store.create({ balance: 100 });
+ * await store.update(a.id, (d) => ({ balance: d.balance - 10 }), { expectedVersion: a.version });
+ * ```
+ * @see EntityStore
+ */
+export interface AsyncEntityStore {
+  /** Number of entities. */
+  size(): Promise<number>;
+  create<TData>(data: TData, options?: CreateOptions): Promise<Entity<TData>>;
+  get<TData = any>(id: string): Promise<Entity<TData> | undefined>;
+  has(id: string): Promise<boolean>;
+  /** `fn` must be synchronous; it may run more than once when other writers race (no `expectedVersion`). */
+  update<TData = any>(
+    id: string,
+    fn: (draft: TData, current: Entity<TData>) => TData | void,
+    options?: WriteOptions,
+  ): Promise<Entity<TData>>;
+  put(address: string, value: unknown, options?: WriteOptions): Promise<Entity>;
+  borrow(targetId: string, sourceId: string, sourceField: string, targetField: string, options?: WriteOptions): Promise<Entity>;
+  version(id: string, options?: WriteOptions): Promise<Entity>;
+  history<TData = any>(id: string): Promise<readonly Entity<TData>[]>;
+  promoteToRoot(id: string, options?: WriteOptions): Promise<Entity>;
+  attach(childId: string, parentId: string, options?: WriteOptions): Promise<Entity>;
+  detach(id: string, options?: WriteOptions): Promise<Entity>;
+  delete(id: string, options?: WriteOptions): Promise<boolean>;
+  children(id: string): Promise<readonly string[]>;
+  query<TData = any>(predicate?: (entity: Entity<TData>) => boolean): Promise<Entity<TData>[]>;
+}

@@ -6,7 +6,7 @@ import { createArbiter, Priority } from '../../src/index.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 // TARGETS shapes the load when profiling (`node --cpu-prof ...`); the test uses the default. Each
-// window gets a batch of 3–8 operations per target (the seeds' batch sizes), from a seeded generator.
+// window gets a batch of 3–8 operations per target (bursts as in the throughput benchmark), from a seeded generator.
 const TARGETS = Number(process.env.TARGETS ?? 50);
 let seed = 42;
 const batchSize = () => 3 + ((seed = (seed * 16807) % 2147483647) % 6);

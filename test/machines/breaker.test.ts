@@ -184,7 +184,7 @@ test('createArbiter({ breaker }) - trip() and reset() from outside; stop() stops
   t.is(arbiter.breaker!.actor.getSnapshot().status, 'stopped');
 });
 
-test('createArbiter() - no breaker by default; breaker: true uses the seeds defaults', async (t) => {
+test('createArbiter() - no breaker by default; breaker: true uses the documented defaults', async (t) => {
   const plain = createArbiter({ clock: new SimulatedClock() });
   t.is(plain.breaker, undefined);
   const seeded = createArbiter({ clock: new SimulatedClock(), breaker: true });

@@ -70,6 +70,26 @@ export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionCon
     },
   },
   {
+    // How do I … retry the operations that lose: staying staged
+    contains: "onLose: 'retry', maxLosses: 5",
+    check: (t, lines) => t.deepEqual(lines, ['a b c 0']),
+  },
+  {
+    // How do I … tell business errors from failures
+    contains: "throw new ExpectedError('insufficient funds')",
+    check: (t, lines) => t.deepEqual(lines, ['execution-failed true', 'closed']),
+  },
+  {
+    // How do I … wait for a step of my lifecycle
+    contains: "if (await h.reached('approval'))",
+    check: (t, lines) => t.deepEqual(lines, ['published']),
+  },
+  {
+    // Embedding: a coordinator alone
+    contains: "createActor(coordinatorMachine, { input: { target: 'account-42', windowMs: 20 } })",
+    check: (t, lines) => t.deepEqual(lines, ['withdraw rejected lost-arbitration', 'freeze completed freeze done']),
+  },
+  {
     // How do I … retry the operations that lose
     contains: "retryOn: ['lost-arbitration']",
     check: (t, lines) => t.deepEqual(lines, ['100', '10 45']),

@@ -39,7 +39,7 @@ test('occ() - a writer in between: backs off by backoffDelay, re-reads, recomput
   );
   t.is(attempts, 3);
   t.deepEqual(seen, [10, 110, 210], 'every attempt reads the latest data');
-  t.is(entity.data.n, 420, 'the E1/E2 lost update of the seeds does not happen');
+  t.is(entity.data.n, 420, 'the E1/E2 lost update does not happen');
   t.is(entity.version, 3);
   const retry = { baseDelayMs: 10, factor: 2, maxDelayMs: 1000, jitter: false };
   t.deepEqual(slept, [backoffDelay(0, retry), backoffDelay(1, retry)]);

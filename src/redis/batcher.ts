@@ -1,0 +1,123 @@
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+
+/** A client the Redis backend can use: a standalone connection or a cluster. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Counts of what a {@link CommandBatcher} sent.
+ *
+ * @example
+ * ```ts
+ * const perOp = batcher.stats.commands / operations;
+ * ```
+ */
+export interface BatchStats {
+  /** Commands sent (one script call counts one, however many candidates it carries). */
+  commands: number;
+  /** Pipelines sent: one write, one wait for all the replies. */
+  roundTrips: number;
+}
+
+interface Entry {
+  write(pipeline: ChainableCommander): void;
+  settle(error: Error | null, reply: unknown): void;
+}
+
+/**
+ * Sends every command queued in one event-loop turn as one pipeline (one round trip): the turn's
+ * work is collected until `setImmediate`, then written at once, in the order it was queued. A
+ * command's `write` runs when the pipeline is built, so a caller can keep adding to a queued
+ * command until then (all candidates of one target in one script call).
+ *
+ * @example
+ * ```ts
+ * const batcher = new CommandBatcher(client);
+ * const [a, b] = await Promise.all([
+ *   batcher.add((p) => p.get('a'), String),
+ *   batcher.add((p) => p.get('b'), String), // same pipeline
+ * ]);
+ * ```
+ */
+export class CommandBatcher {
+  readonly stats: BatchStats = { commands: 0, roundTrips: 0 };
+  private queue: Entry[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | undefined;
+  private flushAfter = false;
+
+  constructor(private readonly client: RedisClient) {}
+
+  /** Queues one command; `parse` turns its reply into the promised value (a throw rejects it). */
+  add<T>(write: (pipeline: ChainableCommander) => void, parse: (reply: unknown) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({
+        write,
+        settle: (error, reply) => {
+          if (error) {
+            reject(error);
+            return;
+          }
+          try {
+            resolve(parse(reply));
+          } catch (err) {
+            reject(err);
+          }
+        },
+      });
+      this.schedule();
+    });
+  }
+
+  /** Makes sure a flush is scheduled for the end of this turn. */
+  schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /**
+   * Sends what is queued now (normally called by the scheduled flush). While a pipeline is on
+   * its way, the next one waits for its replies and takes everything queued meanwhile: under
+   * load, batches grow instead of round trips multiplying; when idle, nothing waits.
+   */
+  async flush(): Promise<void> {
+    this.scheduled = false;
+    if (this.inFlight) {
+      this.flushAfter = true;
+      return this.inFlight;
+    }
+    this.inFlight = this.send();
+    try {
+      await this.inFlight;
+    } finally {
+      this.inFlight = undefined;
+      if (this.flushAfter) {
+        this.flushAfter = false;
+        void this.flush();
+      }
+    }
+  }
+
+  private async send(): Promise<void> {
+    const entries = this.queue;
+    this.queue = [];
+    if (entries.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const e of entries) e.write(pipeline);
+    this.stats.commands += entries.length;
+    this.stats.roundTrips++;
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await pipeline.exec();
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const e of entries) e.settle(error, undefined);
+      return;
+    }
+    entries.forEach((e, i) => {
+      const r = results?.[i];
+      if (r) e.settle(r[0], r[1]);
+      else e.settle(new Error('Redis pipeline returned no reply for this command'), undefined);
+    });
+  }
+}

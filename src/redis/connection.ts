@@ -1,0 +1,108 @@
+import { Redis } from 'ioredis';
+import { ArbiterInputError } from '../errors.js';
+import { expectInteger, kindOf } from '../validate.js';
+import type { RedisClient } from './batcher.js';
+
+/**
+ * How to reach Redis: a URL (the connection is opened and closed by arbiter) or a client of your
+ * own (`ioredis` `Redis` or `Cluster`; arbiter defines its scripts on it and never closes it).
+ *
+ * @example
+ * ```ts
+ * const a: RedisConnectionOptions = { url: 'redis://127.0.0.1:6379' };
+ * const b: RedisConnectionOptions = { client: new Redis(process.env.REDIS_URL!) };
+ * ```
+ */
+export interface RedisConnectionOptions {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). */
+  url?: string;
+  /** A connected or connecting ioredis client. */
+  client?: RedisClient;
+  /** How long to wait for a connection. @default 5000 */
+  connectTimeoutMs?: number;
+}
+
+/** An opened connection: the client, and whether arbiter opened it (and so closes it). */
+export interface OpenedClient {
+  readonly client: RedisClient;
+  readonly owned: boolean;
+  readonly connectTimeoutMs: number;
+}
+
+function isClient(value: unknown): value is RedisClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { defineCommand?: unknown }).defineCommand === 'function' &&
+    typeof (value as { pipeline?: unknown }).pipeline === 'function'
+  );
+}
+
+/**
+ * Reads `url` or `client` (exactly one) and returns the client to use. Bad input throws
+ * `ArbiterInputError` naming the field; nothing is opened then.
+ *
+ * @example
+ * ```ts
+ * const { client, owned } = openClient({ url: 'redis://127.0.0.1:6379' });
+ * ```
+ */
+export function openClient(options: RedisConnectionOptions): OpenedClient {
+  const { url, client, connectTimeoutMs = 5000 } = options;
+  expectInteger(connectTimeoutMs, 'connectTimeoutMs', 1);
+  if ((url === undefined) === (client === undefined)) {
+    throw new ArbiterInputError('url', 'Expected exactly one of `url` and `client`, got ' + (url === undefined ? 'neither' : 'both'));
+  }
+  if (client !== undefined) {
+    if (!isClient(client)) throw new ArbiterInputError('client', `Expected \`client\` to be an ioredis Redis or Cluster client, got ${kindOf(client)}`);
+    const prefix = (client.options as { keyPrefix?: unknown } | undefined)?.keyPrefix;
+    if (typeof prefix === 'string' && /[{}]/.test(prefix)) {
+      throw new ArbiterInputError('client', 'Expected `client` to have no "{" or "}" in its keyPrefix option (they would break the hash tag of every key)');
+    }
+    return { client, owned: false, connectTimeoutMs };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    throw new ArbiterInputError('url', `Expected \`url\` to be a redis:// or rediss:// URL, got ${kindOf(url)}`);
+  }
+  if (typeof url !== 'string' || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')) {
+    throw new ArbiterInputError('url', `Expected \`url\` to be a redis:// or rediss:// URL, got ${kindOf(url)}`);
+  }
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: connectTimeoutMs,
+    // Fail a command after a few reconnection attempts instead of queueing it for ever.
+    maxRetriesPerRequest: 3,
+  });
+  // Connection errors surface through the commands that fail; an unhandled 'error' event would
+  // crash the process.
+  redis.on('error', () => undefined);
+  return { client: redis, owned: true, connectTimeoutMs };
+}
+
+/**
+ * Resolves once `client` answers PING; rejects with a clear error if it cannot within
+ * `timeoutMs` (nothing listening, wrong password, TLS mismatch…).
+ *
+ * @example
+ * ```ts
+ * await waitUntilReady(client, 5000);
+ * ```
+ */
+export async function waitUntilReady(client: RedisClient, timeoutMs: number, where = 'Redis'): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`could not connect to ${where} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    if (client.status === 'wait') void client.connect().catch(() => undefined);
+    await Promise.race([client.ping(), timeout]);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(message.startsWith('could not connect') ? message : `could not connect to ${where}: ${message}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}

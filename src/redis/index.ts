@@ -1,0 +1,39 @@
+// xstate-arbiter/redis: arbitration across processes on Redis (ioredis). Node only.
+
+// Entity store
+export { createRedisStore } from './store.js';
+export type { Fence, RedisEntityStore, RedisStoreOptions, RedisWriteOptions } from './store.js';
+export type { AsyncEntityStore } from '../store/types.js';
+export { StaleFenceError } from './errors.js';
+export type { StaleFenceReason } from './errors.js';
+
+// This process on Redis: windows, decisions, leases
+export { RedisNode, RedisTargetChannel } from './node.js';
+export type { RedisNodeOptions, RedisTargetPort } from './node.js';
+export type { PreemptMessage, RedisDecision, RedisLoser, RedisPreempted } from './messages.js';
+export { lostReasonOf, preemptReasonOf } from './messages.js';
+
+// Primitives (the target scripts behind typed, batched calls)
+export { RedisTargets, TARGET_COMMANDS } from './targets.js';
+export type { RedisTargetsOptions, StageCandidate, TargetState, WindowSettings } from './targets.js';
+export type {
+  CandidateOutcome,
+  CloseResult,
+  IdState,
+  LeaseState,
+  RedisCandidateRecord,
+  RedisHolderRecord,
+  RenewResult,
+  StageResult,
+  WindowDecision,
+  WithdrawState,
+} from './records.js';
+export { RedisReplyError } from './records.js';
+export { CommandBatcher } from './batcher.js';
+export type { BatchStats, RedisClient } from './batcher.js';
+export { openClient, waitUntilReady } from './connection.js';
+export type { RedisConnectionOptions } from './connection.js';
+
+// Keys
+export { checkKeyPrefix, decodeTarget, encodeTarget, processChannel, targetKeys } from './keys.js';
+export type { TargetKeys } from './keys.js';
