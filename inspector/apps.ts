@@ -9,6 +9,8 @@ import {
   type JsonSnapshot,
   type MachineMessage,
 } from './feed.js';
+import { optionKeys, readOptions } from '../src/keys.js';
+import { expectFunction, expectInteger } from '../src/validate.js';
 import { statechartOf } from './graph.js';
 import { toJsonSafe } from './safe-json.js';
 
@@ -25,6 +27,8 @@ export interface AppHubOptions {
   /** Wall clock, in milliseconds. @default Date.now */
   readonly wallClock?: () => number;
 }
+
+const APP_HUB_KEYS = optionKeys<AppHubOptions>({ bufferSize: true, maxActorsPerApp: true, maxApps: true, maxMachines: true, wallClock: true });
 
 /** One app's connection, as the server drives it. */
 export interface AppConnection {
@@ -104,12 +108,19 @@ export class AppHub {
   /** Frames that were not valid inspection messages. */
   malformed = 0;
 
+  /** Bad options throw `ArbiterInputError` naming the field (unknown keys included). */
   constructor(options: AppHubOptions = {}) {
-    this.ring = new Ring(options.bufferSize ?? 2000);
-    this.wall = options.wallClock ?? Date.now;
-    this.maxActors = options.maxActorsPerApp ?? 2000;
-    this.maxApps = options.maxApps ?? 20;
-    this.maxMachines = options.maxMachines ?? 200;
+    const o = readOptions(options, APP_HUB_KEYS);
+    if (o.bufferSize !== undefined) expectInteger(o.bufferSize, 'bufferSize', 1, 10_000_000);
+    if (o.maxActorsPerApp !== undefined) expectInteger(o.maxActorsPerApp, 'maxActorsPerApp', 1, 10_000_000);
+    if (o.maxApps !== undefined) expectInteger(o.maxApps, 'maxApps', 1, 10_000);
+    if (o.maxMachines !== undefined) expectInteger(o.maxMachines, 'maxMachines', 0, 100_000);
+    if (o.wallClock !== undefined) expectFunction(o.wallClock, 'wallClock');
+    this.ring = new Ring((o.bufferSize as number | undefined) ?? 2000);
+    this.wall = (o.wallClock as (() => number) | undefined) ?? Date.now;
+    this.maxActors = (o.maxActorsPerApp as number | undefined) ?? 2000;
+    this.maxApps = (o.maxApps as number | undefined) ?? 20;
+    this.maxMachines = (o.maxMachines as number | undefined) ?? 200;
   }
 
   /** Messages dropped because the pages could not keep up. */

@@ -2,6 +2,8 @@ import type { Subscription } from 'rxjs';
 import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Arbiter } from '../src/arbiter.js';
 import type { ArbiterEvent } from '../src/events.js';
+import { optionKeys, readOptions } from '../src/keys.js';
+import { expectFunction, expectInteger } from '../src/validate.js';
 import { statechartOf, type Statechart } from './graph.js';
 import { toJsonSafe, unreadable } from './safe-json.js';
 
@@ -141,6 +143,7 @@ export interface InspectorFeedOptions {
 // `full`: describe the actor without eliding anything (a page that just joined knows nothing yet).
 type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current?: boolean; readonly full?: boolean } | { readonly a: ArbiterEvent; readonly t: number };
 
+const FEED_KEYS = optionKeys<InspectorFeedOptions>({ bufferSize: true, maxOperationsPerSec: true, now: true, wallClock: true });
 const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
 const LIVE_LIMIT = 5000;
 const EVENT_LIMITS = { depth: 5, maxString: 1000, maxItems: 200, maxNodes: 2000 };
@@ -327,14 +330,21 @@ export class InspectorFeed {
   /** Entries that could not be converted at all (each one is skipped alone). */
   failed = 0;
 
+  /** Bad options throw `ArbiterInputError` naming the field (unknown keys included). */
   constructor(
     private readonly arbiter: Arbiter,
     options: InspectorFeedOptions = {},
   ) {
-    this.ring = new EntryRing(options.bufferSize ?? 2000);
-    this.rate = options.maxOperationsPerSec ?? 200;
-    this.now = options.now ?? (() => globalThis.performance.now());
-    this.wall = options.wallClock ?? Date.now;
+    const o = readOptions(options, FEED_KEYS);
+    if (o.bufferSize !== undefined) expectInteger(o.bufferSize, 'bufferSize', 1, 10_000_000);
+    if (o.maxOperationsPerSec !== undefined && o.maxOperationsPerSec !== Infinity) expectInteger(o.maxOperationsPerSec, 'maxOperationsPerSec', 1);
+    if (o.now !== undefined) expectFunction(o.now, 'now');
+    if (o.wallClock !== undefined) expectFunction(o.wallClock, 'wallClock');
+    this.ring = new EntryRing((o.bufferSize as number | undefined) ?? 2000);
+    this.rate = (o.maxOperationsPerSec as number | undefined) ?? 200;
+    const now = o.now as (() => number) | undefined;
+    this.now = now ?? (() => globalThis.performance.now());
+    this.wall = (o.wallClock as (() => number) | undefined) ?? Date.now;
     this.tokens = Math.min(this.rate, 1000);
     this.refilledAt = this.now();
   }

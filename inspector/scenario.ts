@@ -2,7 +2,8 @@ import { createArbiter, type Arbiter } from '../src/arbiter.js';
 import { OccConflictError } from '../src/errors.js';
 import { Priority } from '../src/priority.js';
 import type { CoreMetrics } from '../src/types.js';
-import { expectFunction, expectInteger, expectObject } from '../src/validate.js';
+import { optionKeys, readOptions } from '../src/keys.js';
+import { expectFunction, expectInteger } from '../src/validate.js';
 import { attachInspector, type InspectorOptions, type InspectorServer } from './server.js';
 
 /**
@@ -52,6 +53,16 @@ export interface LiveScenarioResult {
   stop(): Promise<{ metrics: CoreMetrics }>;
 }
 
+const OPTION_KEYS = optionKeys<LiveScenarioOptions>({
+  durationMs: true,
+  targets: true,
+  ratePerSec: true,
+  executeMs: true,
+  seed: true,
+  arbiter: true,
+  inspector: true,
+  log: true,
+});
 const TYPES = ['deposit', 'withdraw', 'audit', 'freeze', 'transfer'] as const;
 const PRIORITIES = [Priority.BACKGROUND, Priority.LOW, Priority.NORMAL, Priority.NORMAL, Priority.HIGH, Priority.CRITICAL];
 
@@ -70,22 +81,31 @@ const PRIORITIES = [Priority.BACKGROUND, Priority.LOW, Priority.NORMAL, Priority
  * ```
  */
 export async function runLiveScenario(options: LiveScenarioOptions = {}): Promise<LiveScenarioResult> {
-  expectObject(options as unknown, 'options');
-  if (options.durationMs !== undefined) expectInteger(options.durationMs, 'durationMs', 0);
-  if (options.targets !== undefined) expectInteger(options.targets, 'targets', 1, 1000);
-  if (options.ratePerSec !== undefined) expectInteger(options.ratePerSec, 'ratePerSec', 1, 100_000);
-  if (options.executeMs !== undefined) expectInteger(options.executeMs, 'executeMs', 0);
-  if (options.seed !== undefined) expectInteger(options.seed, 'seed', 1);
-  if (options.log !== undefined) expectFunction(options.log, 'log');
-  const durationMs = options.durationMs ?? 60_000;
-  const targets = Array.from({ length: options.targets ?? 6 }, (_, i) => `account-${i + 1}`);
-  const rate = options.ratePerSec ?? 40;
-  const executeMs = options.executeMs ?? 250;
-  const log = options.log ?? ((line: string) => console.log(line));
-  const arbiter = options.arbiter ?? createArbiter({ windowMs: 150, gracePeriodMs: 400, maxStagedPerTarget: 12 });
-  const inspector = await attachInspector(arbiter, options.inspector);
+  const o = readOptions(options, OPTION_KEYS);
+  if (o.durationMs !== undefined) expectInteger(o.durationMs, 'durationMs', 0);
+  if (o.targets !== undefined) expectInteger(o.targets, 'targets', 1, 1000);
+  if (o.ratePerSec !== undefined) expectInteger(o.ratePerSec, 'ratePerSec', 1, 100_000);
+  // Executions sleep this long (up to 4×) on a timer.
+  if (o.executeMs !== undefined) expectInteger(o.executeMs, 'executeMs', 0, Math.floor(2_147_483_647 / 4));
+  if (o.seed !== undefined) expectInteger(o.seed, 'seed', 1, 2_147_483_646);
+  if (o.log !== undefined) expectFunction(o.log, 'log');
+  const durationMs = (o.durationMs as number | undefined) ?? 60_000;
+  const targets = Array.from({ length: (o.targets as number | undefined) ?? 6 }, (_, i) => `account-${i + 1}`);
+  const rate = (o.ratePerSec as number | undefined) ?? 40;
+  const executeMs = (o.executeMs as number | undefined) ?? 250;
+  const log = (o.log as ((line: string) => void) | undefined) ?? ((line: string) => console.log(line));
+  const own = o.arbiter === undefined;
+  const arbiter = (o.arbiter as Arbiter | undefined) ?? createArbiter({ windowMs: 150, gracePeriodMs: 400, maxStagedPerTarget: 12 });
+  let inspector: InspectorServer;
+  try {
+    inspector = await attachInspector(arbiter, o.inspector as InspectorOptions | undefined);
+  } catch (err) {
+    // A bad `inspector` option (or `arbiter`), a taken port: the arbiter made here does not outlive it.
+    if (own) await arbiter.stop();
+    throw err;
+  }
 
-  let seed = options.seed ?? 7;
+  let seed = (o.seed as number | undefined) ?? 7;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const versions = new Map(targets.map((t) => [t, 0]));

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Arbiter } from '../src/arbiter.js';
 import { ArbiterInputError } from '../src/errors.js';
-import { readOptions } from '../src/keys.js';
+import { optionKeys, readOptions } from '../src/keys.js';
 import { resolveOptional } from '../src/optional.js';
+import { expectDelay } from '../src/timers.js';
 import { expectFunction, expectInteger, expectNonEmptyString } from '../src/validate.js';
 import { AppHub, type AppConnection } from './apps.js';
 import { InspectorFeed, type FeedMessage } from './feed.js';
@@ -173,22 +174,22 @@ const TYPES: Record<string, string> = {
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const BASE_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store', 'Content-Security-Policy': CSP };
-const OPTION_KEYS = [
-  'port',
-  'host',
-  'allowedHosts',
-  'flushMs',
-  'maxBatch',
-  'bufferSize',
-  'maxOperationsPerSec',
-  'maxClientBacklog',
-  'highWaterBytes',
-  'maxMessageBytes',
-  'maxAppMessageBytes',
-  'maxApps',
-  'sampleMs',
-  'onError',
-] as const;
+const OPTION_KEYS = optionKeys<InspectorOptions>({
+  port: true,
+  host: true,
+  allowedHosts: true,
+  flushMs: true,
+  maxBatch: true,
+  bufferSize: true,
+  maxOperationsPerSec: true,
+  maxClientBacklog: true,
+  highWaterBytes: true,
+  maxMessageBytes: true,
+  maxAppMessageBytes: true,
+  maxApps: true,
+  sampleMs: true,
+  onError: true,
+});
 
 async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {
   const dagreDir = DAGRE_DIR;
@@ -219,7 +220,8 @@ function resolveOptions(options: unknown) {
       return h;
     });
   }
-  if (o.flushMs !== undefined) expectInteger(o.flushMs, 'flushMs', 1, 2 ** 31 - 1);
+  // Both become timer intervals: refused past the longest delay a timer can have.
+  if (o.flushMs !== undefined) expectDelay(o.flushMs, 'flushMs', 1);
   if (o.maxBatch !== undefined) expectInteger(o.maxBatch, 'maxBatch', 1);
   if (o.bufferSize !== undefined) expectInteger(o.bufferSize, 'bufferSize', 1, 10_000_000);
   if (o.maxOperationsPerSec !== undefined && o.maxOperationsPerSec !== Infinity) expectInteger(o.maxOperationsPerSec, 'maxOperationsPerSec', 1);
@@ -228,7 +230,7 @@ function resolveOptions(options: unknown) {
   if (o.maxMessageBytes !== undefined) expectInteger(o.maxMessageBytes, 'maxMessageBytes', 16);
   if (o.maxAppMessageBytes !== undefined) expectInteger(o.maxAppMessageBytes, 'maxAppMessageBytes', 1024, 64 * 1024 * 1024);
   if (o.maxApps !== undefined) expectInteger(o.maxApps, 'maxApps', 0, 1000);
-  if (o.sampleMs !== undefined) expectInteger(o.sampleMs, 'sampleMs', 10, 2 ** 31 - 1);
+  if (o.sampleMs !== undefined) expectDelay(o.sampleMs, 'sampleMs', 10);
   if (o.onError !== undefined) expectFunction(o.onError, 'onError');
   return {
     port: (o.port as number | undefined) ?? 0,
@@ -261,25 +263,51 @@ function redact(value: unknown): unknown {
   }
 }
 
+// What a shared backend may say about itself, shown when present (a backend is the user's code:
+// each field is read once, alone, and only scalars are kept).
+const BACKEND_FIELDS = ['processId', 'url', 'keyPrefix', 'leaseMs'] as const;
+
 /**
- * Which backend the arbiter runs on, for the page's header: `{ kind: 'memory' }` by default; a
- * backend that has `kind` (or `name`) and, optionally, `describe()` (scalar fields such as `url`,
- * `keyPrefix`) is shown with them, URLs without credentials.
+ * Which backend the arbiter runs on, for the page's header: its `kind` (`memory`, `redis`, …), and
+ * when the backend has them, this process's id on it (`processId`: the page tells the operations of
+ * other processes by it), `url`, `keyPrefix` and `leaseMs`, plus the scalar fields of a
+ * `describe()`; URLs without credentials.
  */
 function describeBackend(arbiter: Arbiter): Record<string, unknown> {
+  let backend: Record<string, unknown> | undefined;
   try {
-    const a = arbiter as unknown as { backend?: unknown; options?: { backend?: unknown } };
-    const backend = (a.backend ?? a.options?.backend) as { kind?: unknown; name?: unknown; describe?: () => unknown } | undefined;
-    if (!backend || typeof backend !== 'object') return { kind: 'memory' };
-    const described = typeof backend.describe === 'function' ? backend.describe() : {};
-    const out: Record<string, unknown> = { kind: typeof backend.kind === 'string' ? backend.kind : typeof backend.name === 'string' ? backend.name : 'custom' };
-    if (described && typeof described === 'object') {
-      for (const [k, v] of Object.entries(described)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = redact(v);
-    }
-    return toJsonSafe(out, { depth: 2, maxString: 200, maxItems: 20 }) as Record<string, unknown>;
+    const b = (arbiter as unknown as { backend?: unknown }).backend;
+    backend = b !== null && typeof b === 'object' ? (b as Record<string, unknown>) : undefined;
   } catch {
     return { kind: 'unknown' };
   }
+  if (!backend) return { kind: 'memory' };
+  const read = (key: string): unknown => {
+    try {
+      return backend[key];
+    } catch {
+      return undefined;
+    }
+  };
+  const scalar = (v: unknown) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean';
+  const kind = read('kind');
+  const out: Record<string, unknown> = { kind: typeof kind === 'string' && kind !== '' ? kind : 'custom' };
+  for (const key of BACKEND_FIELDS) {
+    const v = read(key);
+    if (scalar(v)) out[key] = redact(v);
+  }
+  const describe = read('describe');
+  if (typeof describe === 'function') {
+    try {
+      const described: unknown = describe.call(backend);
+      if (described !== null && typeof described === 'object') {
+        for (const [k, v] of Object.entries(described).slice(0, 20)) if (k !== 'kind' && !(k in out) && scalar(v)) out[k] = redact(v);
+      }
+    } catch {
+      // A describe() that throws tells nothing more.
+    }
+  }
+  return toJsonSafe(out, { depth: 2, maxString: 200, maxItems: 30 }) as Record<string, unknown>;
 }
 
 function arbiterOptions(arbiter: Arbiter): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import WebSocket from 'ws';
-import { attachInspector, InspectorListenError, type InspectorServer } from '../../inspector/index.js';
+import { AppHub, attachInspector, InspectorFeed, InspectorListenError, runLiveScenario, type InspectorServer } from '../../inspector/index.js';
 import { ArbiterInputError, type Arbiter } from '../../src/index.js';
 import { advance, flush, harness } from '../helpers/index.js';
 
@@ -85,6 +85,42 @@ test('attachInspector() - bad input throws ArbiterInputError and starts nothing'
   }
   await t.throwsAsync(attachInspector({} as Arbiter), { instanceOf: ArbiterInputError, message: /createArbiter/ });
   await t.throwsAsync(attachInspector(arbiter, null as never), { instanceOf: ArbiterInputError });
+  await arbiter.stop();
+});
+
+test('attachInspector(), InspectorFeed, AppHub, runLiveScenario() - options are read once; typos and timer delays past the limit are refused by name', async (t) => {
+  const { arbiter } = harness();
+  for (const [options, field, message] of [
+    [{ flushMS: 5 }, 'flushMS', /did you mean `flushMs`/],
+    [{ alowedHosts: ['a.local'] }, 'alowedHosts', /did you mean `allowedHosts`/],
+    [{ flushMs: 2 ** 31 }, 'flushMs', /2147483647/],
+    [{ sampleMs: 2 ** 31 }, 'sampleMs', /2147483647/],
+    [{ sampleMs: 5 }, 'sampleMs', /from 10/],
+  ] as const) {
+    const err = await t.throwsAsync(attachInspector(arbiter, options as never), { instanceOf: ArbiterInputError });
+    t.is(err?.field, field);
+    t.regex(err!.message, message);
+  }
+  // A getter that answers validation and then throws is read once: its first answer counts.
+  let reads = 0;
+  const once = {
+    get port() {
+      if (reads++ > 0) throw new Error('read twice');
+      return 0;
+    },
+  };
+  const server = await attachInspector(arbiter, once as never);
+  t.is(reads, 1);
+  await server.close();
+
+  t.throws(() => new InspectorFeed(arbiter, { bufferSise: 10 } as never), { instanceOf: ArbiterInputError, message: /did you mean `bufferSize`/ });
+  t.throws(() => new InspectorFeed(arbiter, { maxOperationsPerSec: 0 }), { instanceOf: ArbiterInputError, message: /maxOperationsPerSec/ });
+  t.throws(() => new AppHub({ maxMachine: 10 } as never), { instanceOf: ArbiterInputError, message: /did you mean `maxMachines`/ });
+  t.throws(() => new AppHub({ bufferSize: -1 }), { instanceOf: ArbiterInputError, message: /bufferSize/ });
+  const bad = await t.throwsAsync(runLiveScenario({ ratePerSecond: 5 } as never), { instanceOf: ArbiterInputError });
+  t.regex(bad!.message, /did you mean `ratePerSec`/);
+  // A bad inspector option: the scenario's own arbiter is stopped, nothing keeps running.
+  await t.throwsAsync(runLiveScenario({ inspector: { flushMs: -1 }, log: () => undefined }), { instanceOf: ArbiterInputError, message: /flushMs/ });
   await arbiter.stop();
 });
 
