@@ -252,7 +252,8 @@ function renderRun() {
   const parts = [`run ${run.runId.slice(0, 8)}`];
   if (run.mode === 'listen') parts.push('no arbiter: waiting for XState apps');
   else if (run.backend) parts.push(`backend ${run.backend.kind}${run.backend.url ? ' ' + run.backend.url : ''}`);
-  if (run.pid) parts.push(`pid ${run.pid}`);
+  if (run.processId) parts.push(`process ${run.processId}`);
+  else if (run.pid) parts.push(`pid ${run.pid}`);
   $('run').textContent = parts.join(' · ');
   $('run').title = `run id ${run.runId}, started ${clockTime(run.startedAt)}`;
   const legend = $('legend');
@@ -463,7 +464,8 @@ function renderSequence(now) {
       seqWindow = sel.value === '' ? null : Number(sel.value);
     }
     sel.hidden = false;
-    sequence.render(sequenceRows(t.events, seqWindow === null ? { last: 60 } : { windowSeq: seqWindow }), store.run && store.run.startedAt, `${target}|${seqWindow}`);
+    const processOf = (id) => store.processOf(id);
+    sequence.render(sequenceRows(t.events, seqWindow === null ? { last: 60, processOf } : { windowSeq: seqWindow, processOf }), store.run && store.run.startedAt, `${target}|${seqWindow}`);
     return;
   }
   sel.hidden = true;

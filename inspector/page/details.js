@@ -10,6 +10,7 @@ const EXPECTED = {
   'lost-arbitration': 'expected: another operation on this target had a higher priority (or came first) in the same window',
   'no-winner': 'the selectWinner callback chose nobody in this window',
   preempted: 'a higher-priority operation took the target after the grace period',
+  'backend-unavailable': 'the shared backend could not be reached, or this operation lost its lease on the target (arbiter.abort)',
 };
 
 export class DetailsView {
@@ -62,7 +63,7 @@ export class DetailsView {
     if (a.parentId) fact('parent', a.parentId, () => this.handlers.selectSid(a.parentId));
     fact('state', `${stateLabel(snap.value) || '—'} (${snap.status ?? 'active'})`);
     if (ctx.code) fact('outcome', `${ctx.code}: ${ctx.reason ?? ''}${EXPECTED[ctx.code] ? ' — ' + EXPECTED[ctx.code] : ''}`);
-    if (a.pid) fact('process', `pid ${a.pid}`);
+    if (a.process) fact('process', `${a.process} (another process on the shared backend)`);
     frag.append(facts);
 
     // Stepping through the recorded snapshots.

@@ -9,7 +9,7 @@ const W = 300, H = 104, L = 44, R = 8, T = 8, B = 18;
 export const CODE_COLORS = {
   'lost-arbitration': '#f0b429', preempted: '#c07cff', 'retries-exhausted': '#ff8f5f', 'execution-failed': '#ff5f6d',
   'staging-full': '#ff4fa3', 'no-winner': '#8a94a6', 'arbitration-failed': '#e5e56f', cancelled: '#9fb3c8',
-  timeout: '#ffb86b', 'circuit-open': '#6fe5d8', shutdown: '#5c6b80',
+  timeout: '#ffb86b', 'circuit-open': '#6fe5d8', shutdown: '#5c6b80', 'backend-unavailable': '#b07a5a',
 };
 
 function nice(max) {

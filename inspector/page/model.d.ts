@@ -18,8 +18,8 @@ export interface SequenceRow {
 }
 export function sequenceRows(
   events: readonly Record<string, any>[],
-  options?: { maxLanes?: number; windowSeq?: number; last?: number },
-): { lanes: string[]; rows: SequenceRow[] };
+  options?: { maxLanes?: number; windowSeq?: number; last?: number; processOf?: (operationId: string) => string | undefined },
+): { lanes: string[]; rows: SequenceRow[]; remote: Map<string, string> };
 export function eventSequence(
   events: readonly { seq: number; t: number; from: string; to: string; type: string; payload: unknown }[],
   names: (sid: string) => string,
@@ -73,7 +73,11 @@ export class Store {
   log: LogModel;
   appEvents: Map<string, any[]>;
   submitted: number;
+  /** Operation id → the process that staged it, as a shared backend's decisions name it. */
+  processes: Map<string, string>;
   reset(): void;
+  isRemote(processId: string | null | undefined): boolean;
+  processOf(operationId: string): string | undefined;
   hello(hello: Record<string, any>): 'first' | 'same' | 'new';
   apply(message: Record<string, any>, now?: number): string | null;
   sweep(now: number): void;

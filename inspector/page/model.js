@@ -47,13 +47,18 @@ const num = (v, fallback) => {
   return Number.isFinite(n) ? n : fallback;
 };
 const short = (id) => (typeof id === 'string' && id.length > 18 ? '…' + id.slice(-8) : String(id ?? ''));
+// A process id as a backend names it (`host:pid:random`, or a number): a short string, or null.
+const processName = (v) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : null);
+// Rejections decided by the coordinator (an arrow from it), not by the operation's own run.
+const BY_COORDINATOR = new Set(['lost-arbitration', 'no-winner', 'arbitration-failed', 'staging-full', 'preempted', 'backend-unavailable']);
+const PROCESS_LIMIT = 5000;
 
 /** What the event log shows for an arbiter event. */
 export function detailOf(e) {
   switch (e.type) {
     case 'conflict.detected': return `window closed: ${(e.candidateIds || []).length} candidates`;
     case 'conflict.resolved': return e.winnerId
-      ? `winner ${short(e.winnerId)} (${e.decision}) · ${(e.loserIds || []).length} rejected · ${(num(e.durationMs, 0) * 1000).toFixed(0)} µs`
+      ? `winner ${short(e.winnerId)} (${e.decision}) · ${(e.loserIds || []).length} rejected${e.requeuedIds && e.requeuedIds.length ? ` · ${e.requeuedIds.length} stay staged` : ''} · ${(num(e.durationMs, 0) * 1000).toFixed(0)} µs`
       : `no winner (${e.code || e.decision}) · ${(e.loserIds || []).length} rejected`;
     case 'operation.submitted': return `${e.operationType} P${e.priority}${e.effectivePriority !== e.priority ? ' (inherits P' + e.effectivePriority + ')' : ''}`;
     case 'operation.staged': return `staged P${e.effectivePriority ?? e.priority}`;
@@ -80,7 +85,9 @@ export function detailOf(e) {
  * The sequence diagram of one target's arbiter events: lanes for the callers that submit, the
  * coordinator and each operation, and one row per step (submit, staged, window closed, winner,
  * rejection with its code, preemption, retry, start, completion). With `windowSeq`, only the
- * window whose `conflict.detected` has that `seq` and what its candidates did afterwards.
+ * window whose `conflict.detected` has that `seq` and what its candidates did afterwards. With
+ * `processOf(operationId)` (see {@link Store#processOf}), `remote` (a Map) gives each operation
+ * lane that runs in another process (a shared backend) that process's id.
  */
 export function sequenceRows(events, options = {}) {
   const maxLanes = options.maxLanes ?? 8;
@@ -103,6 +110,13 @@ export function sequenceRows(events, options = {}) {
   }
   const shown = ops.slice(-maxLanes);
   const lanes = ['callers', 'coordinator', ...shown];
+  const remote = new Map();
+  if (typeof options.processOf === 'function') {
+    for (const id of shown) {
+      const p = options.processOf(id);
+      if (p) remote.set(id, p);
+    }
+  }
   const lane = (id) => (shown.includes(id) ? id : null);
   const rows = [];
   const add = (e, from, to, label, cls) => {
@@ -123,7 +137,7 @@ export function sequenceRows(events, options = {}) {
         else add(e, 'coordinator', 'coordinator', `no winner: ${e.code ?? e.decision}`, 'rejected');
         break;
       case 'operation.rejected': {
-        const byCoordinator = ['lost-arbitration', 'no-winner', 'arbitration-failed', 'staging-full', 'preempted'].includes(e.code);
+        const byCoordinator = BY_COORDINATOR.has(e.code);
         add(e, byCoordinator ? 'coordinator' : lane(op), lane(op), `rejected ${e.code}`, 'rejected');
         add(e, lane(op), 'callers', `✗ ${e.code}`, 'reply-rejected');
         break;
@@ -140,7 +154,7 @@ export function sequenceRows(events, options = {}) {
       default: break;
     }
   }
-  return { lanes, rows };
+  return { lanes, rows, remote };
 }
 
 /** The sequence diagram of an app's actor system: one lane per actor, one row per event sent. */
@@ -195,6 +209,8 @@ export class Store {
     this.seq = 0;
     this.log = new LogModel(this.limits.logLimit);
     this.appEvents = new Map();
+    /** @type {Map<string, string>} operation id → the process that staged it, from a shared backend's decisions */
+    this.processes = new Map();
     this.submitted = 0;
   }
 
@@ -210,9 +226,43 @@ export class Store {
       options: h.options && typeof h.options === 'object' ? h.options : null,
       backend: h.backend && typeof h.backend === 'object' ? h.backend : null,
       pid: num(h.pid, null),
+      // This process's id on a shared backend (a backend that names one): others are shown as remote.
+      processId: h.backend && typeof h.backend === 'object' ? processName(h.backend.processId) : null,
       appUrl: str(h.appUrl),
     };
     return kind;
+  }
+
+  /** Whether a process id names another process than the inspected one. */
+  isRemote(p) {
+    if (p === null || p === undefined) return false;
+    if (!this.run) return true;
+    return p !== this.run.processId && p !== String(this.run.pid);
+  }
+
+  /** The process an operation runs in, when a shared backend said it is another one than this; else `undefined`. */
+  processOf(operationId) {
+    // Without this process's own id every candidate would look remote: nothing is said then.
+    if (!this.run || !this.run.processId) return undefined;
+    const p = this.processes.get(operationId);
+    return p !== undefined && this.isRemote(p) ? p : undefined;
+  }
+
+  // A shared backend's decision names the process of every candidate (its own and others'):
+  // `{ decision: { winner: { id, processId }, losers: [...] } }` delivered to a coordinator.
+  learnProcesses(event) {
+    const d = event && typeof event === 'object' ? event.decision : null;
+    if (!d || typeof d !== 'object') return;
+    const note = (c) => {
+      if (!c || typeof c !== 'object' || typeof c.id !== 'string') return;
+      const p = processName(c.processId);
+      if (p === null) return;
+      this.processes.delete(c.id);
+      this.processes.set(c.id, p);
+      if (this.processes.size > PROCESS_LIMIT) this.processes.delete(this.processes.keys().next().value);
+    };
+    note(d.winner);
+    if (Array.isArray(d.losers)) for (const c of d.losers) note(c);
   }
 
   touch() {
@@ -316,6 +366,7 @@ export class Store {
       a.lastEvent = type;
       a.lastEventPayload = m.event && typeof m.event === 'object' ? m.event : null;
     }
+    if (type === 'backend.decided' && !str(m.app)) this.learnProcesses(m.event);
     const source = str(m.sourceId) || null;
     this.log.add({
       t, type, target: a ? a.target || '' : '', op: a && a.opId ? a.opId : '', sid,
@@ -372,8 +423,8 @@ export class Store {
       a.target = ctx.target;
       a.opId = ctx.id;
       // With a backend shared by several processes, where the operation runs (shown when not here).
-      const pid = num(ctx.pid ?? ctx.processId ?? (ctx.origin && typeof ctx.origin === 'object' ? ctx.origin.pid : undefined), null);
-      if (pid !== null && (!this.run || pid !== this.run.pid)) a.pid = pid;
+      const p = processName(ctx.processId ?? ctx.pid ?? (ctx.origin && typeof ctx.origin === 'object' ? ctx.origin.pid : undefined)) ?? this.processes.get(ctx.id) ?? null;
+      if (this.isRemote(p)) a.process = p;
       this.opIndex.set(ctx.id, a.sid);
       const t = this.target(ctx.target);
       t.ops.push(a.sid);

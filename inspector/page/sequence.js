@@ -22,9 +22,10 @@ export class SequenceView {
     this.root.replaceChildren(el('div', 'empty', text));
   }
 
-  render({ lanes, rows }, startedAt, key) {
+  render({ lanes, rows, remote = new Map() }, startedAt, key) {
     const last = rows[rows.length - 1];
-    const sig = `${key}|${lanes.join(',')}|${rows.length}|${last ? last.seq : ''}|${this.root.clientWidth}`;
+    const remoteLanes = lanes.filter((n) => remote.has(n));
+    const sig = `${key}|${lanes.join(',')}|${remoteLanes.length}|${rows.length}|${last ? last.seq : ''}|${this.root.clientWidth}`;
     if (sig === this.sig) return;
     this.sig = sig;
     if (!rows.length) {
@@ -36,8 +37,10 @@ export class SequenceView {
     const laneW = (W - TIME) / lanes.length;
     const x = (i) => TIME + laneW * i + laneW / 2;
     const H = rows.length * ROW + 10;
-    // The lane names stay in view while the steps scroll under them.
-    const head = svg('svg', { class: 'seq seq-head', width: W, height: HEAD });
+    // The lane names stay in view while the steps scroll under them; an operation of another
+    // process (a shared backend) says which one under its name.
+    const headH = remoteLanes.length ? HEAD + 14 : HEAD;
+    const head = svg('svg', { class: 'seq seq-head', width: W, height: headH });
     const root = svg('svg', { class: 'seq', width: W, height: H, role: 'img', 'aria-label': `sequence of ${rows.length} steps` });
     const defs = svg('defs');
     const marker = svg('marker', { id: 'seq-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
@@ -46,17 +49,24 @@ export class SequenceView {
     root.append(defs);
     const fit = Math.max(4, Math.floor((laneW - 14) / 7.6));
     lanes.forEach((name, i) => {
-      head.append(svg('line', { x1: x(i), y1: HEAD - 6, x2: x(i), y2: HEAD, class: 'lifeline' }));
+      head.append(svg('line', { x1: x(i), y1: HEAD - 6, x2: x(i), y2: headH, class: 'lifeline' }));
       root.append(svg('line', { x1: x(i), y1: 0, x2: x(i), y2: H, class: 'lifeline' }));
-      const g = svg('g', { class: 'lane-head' });
+      const where = remote.has(name) ? String(remote.get(name)) : null;
+      const g = svg('g', { class: where ? 'lane-head remote' : 'lane-head' });
       const label = name.length > fit ? '…' + name.slice(-(fit - 1)) : name;
       const w = Math.min(laneW - 6, label.length * 7.6 + 14);
       g.append(svg('rect', { x: x(i) - w / 2, y: 4, width: w, height: 22, rx: 5 }));
       const t = svg('text', { x: x(i), y: 19.5, 'text-anchor': 'middle' });
       t.textContent = label;
       const title = svg('title');
-      title.textContent = name;
+      title.textContent = where ? `${name}, in process ${where}` : name;
       g.append(t, title);
+      if (where) {
+        const p = svg('text', { x: x(i), y: HEAD + 8, 'text-anchor': 'middle', class: 'lane-process' });
+        p.textContent = where.length > fit ? '…' + where.slice(-(fit - 1)) : where;
+        g.append(p);
+        g.dataset.process = where;
+      }
       g.dataset.lane = name;
       head.append(g);
     });

@@ -179,7 +179,7 @@ export class TreeView {
         node.dataset.op = a.opId;
         node.dataset.target = a.target;
         name.textContent = short(a.opId);
-        meta.textContent = `${ctx.type ?? ''} P${ctx.effectivePriority ?? ctx.priority ?? '?'}${a.pid ? ' · pid ' + a.pid : ''}`;
+        meta.textContent = `${ctx.type ?? ''} P${ctx.effectivePriority ?? ctx.priority ?? '?'}${a.process ? ' · process ' + a.process : ''}`;
         node.title = `${a.opId} · ${ctx.type ?? ''} · priority ${ctx.priority ?? '?'}${ctx.code ? ` · ${ctx.code}: ${ctx.reason ?? ''}` : ''}`;
         state.textContent = ctx.code && st === 'rejected' ? ctx.code : st;
       } else {

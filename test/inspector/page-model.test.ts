@@ -151,15 +151,15 @@ test('sequenceRows() - lanes for callers, coordinator and operations; one window
   t.deepEqual(sequenceRows(events, { windowSeq: 99 }).rows, []);
 });
 
-test('Store - an operation that runs in another process (its context names a pid) shows that pid', (t) => {
+test('Store - an operation that runs in another process (its context names a process) shows that process', (t) => {
   const store = new Store();
   store.hello({ runId: 'r', startedAt: 0, mode: 'arbiter', pid: 100, backend: { kind: 'redis', url: 'redis://127.0.0.1:6379' } });
   store.apply(actor('here'));
   store.apply(snap('here', 'staged', { id: 'h', target: 'acct', pid: 100 }));
   store.apply(actor('there'));
   store.apply(snap('there', 'staged', { id: 'x', target: 'acct', origin: { pid: 200 } }));
-  t.is(store.actors.get('here').pid, undefined);
-  t.is(store.actors.get('there').pid, 200);
+  t.is(store.actors.get('here').process, undefined);
+  t.is(store.actors.get('there').process, '200');
   t.is(store.run.backend.kind, 'redis');
 });
 
@@ -187,4 +187,11 @@ test('Store.sweep() - actors that never found their place in the tree do not sta
   store.sweep(6000);
   t.false(store.actors.has('orphan'));
   t.false(store.actors.has('waiting'));
+});
+
+test('CODE_COLORS - every rejection code of the core has its own color in the rejection chart', async (t) => {
+  const { CODE_COLORS } = await import('../../inspector/page/metrics.js');
+  const { REJECTION_CODES } = await import('../../src/index.js');
+  for (const code of REJECTION_CODES) t.regex(String(CODE_COLORS[code]), /^#[0-9a-f]{6}$/i, code);
+  t.is(new Set(REJECTION_CODES.map((c) => CODE_COLORS[c])).size, REJECTION_CODES.length, 'no two codes share a color');
 });
