@@ -475,9 +475,9 @@ function endOperations(context: CoordinatorContext, code: RejectionCode, reason:
  * Stopping it, or its failure, ends every operation it still has (`shutdown`, or
  * `arbitration-failed` for the staged ones of a failed coordinator).
  *
- * States: `idle` (nothing staged or held), `collecting` (a window is open), `deciding` (the
- * window just closed), `awaiting` (a shared backend decides it elsewhere), `busy` (something holds
- * the target, nothing staged), `stopped` (final).
+ * States: `idle` (nothing staged or held), `collecting` (a window is open), `awaiting` (a shared
+ * backend decides it elsewhere), `busy` (a window just closed, or something holds the target with
+ * nothing staged), `stopped` (final).
  *
  * @example
  * ```ts
@@ -503,6 +503,15 @@ export const coordinatorMachine = setup({
     hasHolders: ({ context }) => (context.holders?.size ?? 0) > 0,
     noHolders: ({ context }) => (context.holders?.size ?? 0) === 0,
     isAwaiting: ({ context }) => context.awaiting,
+    // The base lifecycle is staged as soon as it is admitted: its submission can open the window
+    // in the same step (no eventless step after it). Other lifecycles may wait in a step first.
+    stagesOnAdmit: ({ context }) => context.settings.lifecycle === operationMachine,
+    // The done event of the only operation left: straight to idle, without an eventless step.
+    lastOperation: ({ context, event }) =>
+      context.staged.size === 0 &&
+      (context.waiting?.size ?? 0) === 0 &&
+      context.holders?.size === 1 &&
+      context.holders.has((event as { output?: { id?: string } }).output?.id as string),
   },
   actions: {
     // Stopping a coordinator from outside runs no exit action: it watches itself instead, so that
@@ -651,32 +660,30 @@ export const coordinatorMachine = setup({
     'operation.staged': { actions: 'stageWaiting' },
     'xstate.done.actor.operation': { actions: 'forget' },
     'xstate.error.actor.operation': { actions: 'forget' },
-    'backend.decided': { target: '.deciding', actions: 'applyRemoteDecision' },
+    'backend.decided': { target: '.busy', actions: 'applyRemoteDecision' },
     'backend.preempt': { actions: 'preemptRemote' },
     'backend.leaseLost': { actions: 'leaseLost' },
-    'backend.unavailable': { target: '.deciding', actions: 'backendLost' },
+    'backend.unavailable': { target: '.busy', actions: 'backendLost' },
     'coordinator.shutdown': { target: '.stopped', actions: 'shutdown' },
   },
   states: {
     idle: {
+      on: { 'operation.submit': [{ guard: 'stagesOnAdmit', target: 'collecting', actions: 'spawnOperation' }, { actions: 'spawnOperation' }] },
       always: { guard: 'hasStaged', target: 'collecting' },
       after: { idle: 'stopped' },
     },
     collecting: {
       entry: 'openWindow',
-      after: { window: { target: 'deciding', actions: 'closeWindow' } },
-    },
-    deciding: {
-      always: [
-        { guard: 'isAwaiting', target: 'awaiting' },
-        { guard: 'hasStaged', target: 'collecting' },
-        { guard: 'hasHolders', target: 'busy' },
-        { target: 'idle' },
-      ],
+      after: { window: { target: 'busy', actions: 'closeWindow' } },
     },
     awaiting: {},
     busy: {
+      on: {
+        'operation.submit': [{ guard: 'stagesOnAdmit', target: 'collecting', actions: 'spawnOperation' }, { actions: 'spawnOperation' }],
+        'xstate.done.actor.operation': [{ guard: 'lastOperation', target: 'idle', actions: 'forget' }, { actions: 'forget' }],
+      },
       always: [
+        { guard: 'isAwaiting', target: 'awaiting' },
         { guard: 'hasStaged', target: 'collecting' },
         { guard: 'noHolders', target: 'idle' },
       ],
