@@ -13,7 +13,10 @@ import { lostReason, type ArbitrationDecision } from '../src/arbitration.js';
 import { DEFAULT_RETRY } from '../src/backoff.js';
 import { memoryBackend } from '../src/backend/memory.js';
 import type { ArbiterBackend, TargetChannel, TargetListener } from '../src/backend/types.js';
-import { describeError } from '../src/errors.js';
+import { ArbiterInputError, describeError } from '../src/errors.js';
+import { readOptions } from '../src/keys.js';
+import { expectDelay } from '../src/timers.js';
+import { expectOneOf, kindOf } from '../src/validate.js';
 import { defaultMaxRetries, Priority } from '../src/priority.js';
 import type { Candidate, Holder, RejectionCode, RetryOptions, SelectWinner, WhileExecuting } from '../src/types.js';
 import { operationMachine, type OperationInput } from './operation.machine.js';
@@ -152,8 +155,26 @@ export interface CoordinatorSettings {
   readonly arbitrationTimeoutMs: number | undefined;
 }
 
+/** The options a coordinator reads (besides `target` and `settings`). */
+const COORDINATOR_OPTIONS = [
+  'windowMs',
+  'gracePeriodMs',
+  'whileExecuting',
+  'idleMs',
+  'maxStagedPerTarget',
+  'selectWinner',
+  'lifecycle',
+  'retry',
+  'random',
+  'port',
+  'backend',
+  'arbitrationTimeoutMs',
+] as const;
+
 /**
- * Resolves coordinator options once, to share between coordinators (`input.settings`).
+ * Resolves coordinator options once, to share between coordinators (`input.settings`). Each
+ * field is read once; an unknown key (with a suggestion when one is close), or a delay that is
+ * negative or past the timer limit, is an `ArbiterInputError` naming the field.
  *
  * @example
  * ```ts
@@ -161,21 +182,40 @@ export interface CoordinatorSettings {
  * createActor(coordinatorMachine, { input: { target: 'a', settings } });
  * ```
  */
-export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}): CoordinatorSettings {
+export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}, path = 'options'): CoordinatorSettings {
+  const o = readOptions(options, COORDINATOR_OPTIONS, path) as Partial<CoordinatorOptions>;
+  const at = (key: string) => `${path}.${key}`;
+  for (const key of ['windowMs', 'gracePeriodMs', 'idleMs'] as const) if (o[key] !== undefined) expectDelay(o[key], at(key));
+  if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, at('whileExecuting'), ['preempt', 'queue']);
+  if (o.maxStagedPerTarget !== undefined && !(Number.isInteger(o.maxStagedPerTarget) && o.maxStagedPerTarget >= 1)) {
+    throw new ArbiterInputError(at('maxStagedPerTarget'), `Expected \`${at('maxStagedPerTarget')}\` to be an integer ≥ 1, got ${kindOf(o.maxStagedPerTarget)}`);
+  }
+  for (const key of ['selectWinner', 'random'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'function') {
+      throw new ArbiterInputError(at(key), `Expected \`${at(key)}\` to be a function, got ${kindOf(o[key])}`);
+    }
+  }
   return Object.freeze({
-    windowMs: options.windowMs ?? 100,
-    gracePeriodMs: options.gracePeriodMs ?? 200,
-    whileExecuting: options.whileExecuting ?? 'preempt',
-    idleMs: options.idleMs ?? 1000,
-    maxStagedPerTarget: options.maxStagedPerTarget ?? 20,
-    selectWinner: options.selectWinner,
-    lifecycle: options.lifecycle ?? operationMachine,
-    retry: options.retry ?? DEFAULT_RETRY,
-    random: options.random ?? Math.random,
-    port: resolvePort(options.port),
-    backend: options.backend ?? memoryBackend(),
-    arbitrationTimeoutMs: options.arbitrationTimeoutMs,
+    windowMs: o.windowMs ?? 100,
+    gracePeriodMs: o.gracePeriodMs ?? 200,
+    whileExecuting: o.whileExecuting ?? 'preempt',
+    idleMs: o.idleMs ?? 1000,
+    maxStagedPerTarget: o.maxStagedPerTarget ?? 20,
+    selectWinner: o.selectWinner,
+    lifecycle: o.lifecycle ?? operationMachine,
+    retry: o.retry ?? DEFAULT_RETRY,
+    random: o.random ?? Math.random,
+    port: resolvePort(o.port),
+    backend: o.backend ?? memoryBackend(),
+    arbitrationTimeoutMs: o.arbitrationTimeoutMs,
   });
+}
+
+/** A coordinator's input without shared `settings`: its own options, checked as `input.…`. */
+function settingsOfInput(input: CoordinatorInput): CoordinatorSettings {
+  const { target, settings: _settings, ...options } = readOptions(input, ['target', 'settings', ...COORDINATOR_OPTIONS], 'input') as CoordinatorInput;
+  if (typeof target !== 'string') throw new ArbiterInputError('input.target', `Expected \`input.target\` to be a string, got ${kindOf(target)}`);
+  return coordinatorSettings(options, 'input');
 }
 
 /**
@@ -475,9 +515,9 @@ function endOperations(context: CoordinatorContext, code: RejectionCode, reason:
  * Stopping it, or its failure, ends every operation it still has (`shutdown`, or
  * `arbitration-failed` for the staged ones of a failed coordinator).
  *
- * States: `idle` (nothing staged or held), `collecting` (a window is open), `deciding` (the
- * window just closed), `awaiting` (a shared backend decides it elsewhere), `busy` (something holds
- * the target, nothing staged), `stopped` (final).
+ * States: `idle` (nothing staged or held), `collecting` (a window is open), `awaiting` (a shared
+ * backend decides it elsewhere), `busy` (a window just closed, or something holds the target with
+ * nothing staged), `stopped` (final).
  *
  * @example
  * ```ts
@@ -503,6 +543,16 @@ export const coordinatorMachine = setup({
     hasHolders: ({ context }) => (context.holders?.size ?? 0) > 0,
     noHolders: ({ context }) => (context.holders?.size ?? 0) === 0,
     isAwaiting: ({ context }) => context.awaiting,
+    nothingWaiting: ({ context }) => (context.waiting?.size ?? 0) === 0,
+    // The base lifecycle is staged as soon as it is admitted: its submission can open the window
+    // in the same step (no eventless step after it). Other lifecycles may wait in a step first.
+    stagesOnAdmit: ({ context }) => context.settings.lifecycle === operationMachine,
+    // The done event of the only operation left: straight to idle, without an eventless step.
+    lastOperation: ({ context, event }) =>
+      context.staged.size === 0 &&
+      (context.waiting?.size ?? 0) === 0 &&
+      context.holders?.size === 1 &&
+      context.holders.has((event as { output?: { id?: string } }).output?.id as string),
   },
   actions: {
     // Stopping a coordinator from outside runs no exit action: it watches itself instead, so that
@@ -630,7 +680,7 @@ export const coordinatorMachine = setup({
   id: 'coordinator',
   initial: 'idle',
   context: ({ input, self }) => {
-    const settings = input.settings ?? coordinatorSettings(input);
+    const settings = input.settings ?? settingsOfInput(input);
     const context: CoordinatorContext = {
       target: input.target,
       settings,
@@ -651,32 +701,36 @@ export const coordinatorMachine = setup({
     'operation.staged': { actions: 'stageWaiting' },
     'xstate.done.actor.operation': { actions: 'forget' },
     'xstate.error.actor.operation': { actions: 'forget' },
-    'backend.decided': { target: '.deciding', actions: 'applyRemoteDecision' },
+    'backend.decided': { target: '.busy', actions: 'applyRemoteDecision' },
     'backend.preempt': { actions: 'preemptRemote' },
     'backend.leaseLost': { actions: 'leaseLost' },
-    'backend.unavailable': { target: '.deciding', actions: 'backendLost' },
+    'backend.unavailable': { target: '.busy', actions: 'backendLost' },
     'coordinator.shutdown': { target: '.stopped', actions: 'shutdown' },
   },
   states: {
     idle: {
+      on: {
+        'operation.submit': [{ guard: 'stagesOnAdmit', target: 'collecting', actions: 'spawnOperation' }, { actions: 'spawnOperation' }],
+        // An operation that waited in a step before staging and ended there: the idle time starts again.
+        'xstate.done.actor.operation': { target: 'idle', reenter: true, actions: 'forget' },
+        'xstate.error.actor.operation': { target: 'idle', reenter: true, actions: 'forget' },
+      },
       always: { guard: 'hasStaged', target: 'collecting' },
-      after: { idle: 'stopped' },
+      // Operations waiting in a step before staging keep their coordinator (they still compete).
+      after: { idle: { guard: 'nothingWaiting', target: 'stopped' } },
     },
     collecting: {
       entry: 'openWindow',
-      after: { window: { target: 'deciding', actions: 'closeWindow' } },
-    },
-    deciding: {
-      always: [
-        { guard: 'isAwaiting', target: 'awaiting' },
-        { guard: 'hasStaged', target: 'collecting' },
-        { guard: 'hasHolders', target: 'busy' },
-        { target: 'idle' },
-      ],
+      after: { window: { target: 'busy', actions: 'closeWindow' } },
     },
     awaiting: {},
     busy: {
+      on: {
+        'operation.submit': [{ guard: 'stagesOnAdmit', target: 'collecting', actions: 'spawnOperation' }, { actions: 'spawnOperation' }],
+        'xstate.done.actor.operation': [{ guard: 'lastOperation', target: 'idle', actions: 'forget' }, { actions: 'forget' }],
+      },
       always: [
+        { guard: 'isAwaiting', target: 'awaiting' },
         { guard: 'hasStaged', target: 'collecting' },
         { guard: 'noHolders', target: 'idle' },
       ],

@@ -128,6 +128,7 @@ export const operationMachine = setup({
     backoff: ({ context }) => backoffDelay(context.attempt - 1, context.retry, context.random),
   },
   guards: {
+    hasFence: ({ event }) => (event as { fence?: ExecuteFence }).fence !== undefined,
     isRetryableError: ({ context, event }) =>
       isRetryable((event as unknown as { error: unknown }).error, context.retryable),
     canRetry: ({ context, event }) =>
@@ -199,7 +200,8 @@ export const operationMachine = setup({
     },
     staged: {
       on: {
-        'arbiter.win': { target: 'executing', actions: 'takeFence' },
+        // Without a fence (the in-memory backend) there is nothing to keep: no context copy.
+        'arbiter.win': [{ guard: 'hasFence', target: 'executing', actions: 'takeFence' }, { target: 'executing' }],
         'arbiter.reject': {
           target: 'rejected',
           actions: assign({ code: ({ event }) => event.code, reason: ({ event }) => event.reason }),

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { createActor, createMachine, sendParent, SimulatedClock, type AnyActorRef, type AnyMachineSnapshot, type InspectionEvent } from 'xstate';
 import {
+  ArbiterInputError,
   coordinatorMachine,
+  coordinatorSettings,
   extendLifecycle,
   OPERATION_ACTOR_ID,
   type CoordinatorPort,
@@ -232,6 +234,34 @@ test('coordinatorMachine - a lifecycle with a step before staged competes once i
   t.is(outcome('good'), 'completed:good');
 });
 
+test('coordinatorMachine - operations waiting in a step before staged keep their coordinator past idleMs; it stops idleMs after the last one ends', async (t) => {
+  const lifecycle = extendLifecycle({
+    beforeStaged: { validate: { on: { valid: 'next', invalid: { target: 'rejected', code: 'invalid', reason: 'bad payload' } } } },
+  });
+  const { clock, submit, actors, outcome, coordinator } = setupCoordinator({ lifecycle });
+  submit('slow', 5);
+  submit('dropped', 5);
+  clock.increment(5000);
+  await flush();
+  t.is(coordinator.getSnapshot().status, 'active', 'two operations wait: the coordinator stays');
+  t.is(outcome('slow'), 'open');
+  actors.get('slow')!.send({ type: 'valid' });
+  t.is(coordinator.getSnapshot().value, 'collecting');
+  clock.increment(100);
+  await flush();
+  t.is(outcome('slow'), 'completed:slow');
+  clock.increment(5000);
+  await flush();
+  t.is(coordinator.getSnapshot().status, 'active', 'one operation still waits');
+  actors.get('dropped')!.send({ type: 'invalid' });
+  await flush();
+  t.is(outcome('dropped'), 'rejected:invalid');
+  clock.increment(999);
+  t.is(coordinator.getSnapshot().status, 'active', 'the idle time starts when the last waiting operation ends');
+  clock.increment(1);
+  t.is(coordinator.getSnapshot().status, 'done');
+});
+
 test('coordinatorMachine - embedded in an app machine: operations are its children, sendParent reaches it, inspection names the parent', async (t) => {
   const lifecycle = extendLifecycle({
     states: { executing: { entry: 'report' } },
@@ -267,4 +297,34 @@ test('coordinatorMachine - embedded in an app machine: operations are its childr
   const done = inspected.find((e) => e.type === '@xstate.event' && e.event.type === 'xstate.done.actor.operation');
   t.is(done?.actorRef, coordinator, 'its done event goes to the coordinator');
   actor.stop();
+});
+
+test('coordinatorMachine - its input is checked: an unknown key (with a suggestion), a bad delay or policy fails the actor with ArbiterInputError naming the field', (t) => {
+  const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ target: 't', windowMS: 50 }, 'input.windowMS', /did you mean `input.windowMs`/],
+    [{ target: 't', idleMs: 2 ** 31 }, 'input.idleMs', /the longest a timer can wait/],
+    [{ target: 't', gracePeriodMs: -1 }, 'input.gracePeriodMs', /delay in milliseconds/],
+    [{ target: 't', whileExecuting: 'wait' }, 'input.whileExecuting', /preempt/],
+    [{ target: 't', maxStagedPerTarget: 0 }, 'input.maxStagedPerTarget', /integer/],
+    [{ target: 't', selectWinner: 'highest' }, 'input.selectWinner', /function/],
+    [{ target: 42 }, 'input.target', /string/],
+  ];
+  for (const [input, field, message] of cases) {
+    const errors: unknown[] = [];
+    const actor = createActor(coordinatorMachine, { input: input as never });
+    actor.subscribe({ error: (e) => errors.push(e) });
+    actor.start();
+    t.is(actor.getSnapshot().status, 'error', field);
+    t.true(errors[0] instanceof ArbiterInputError, field);
+    t.is((errors[0] as ArbiterInputError).field, field);
+    t.regex((errors[0] as Error).message, message);
+  }
+});
+
+test('coordinatorSettings() - refuses what the coordinator input refuses, at the call', (t) => {
+  const err = t.throws(() => coordinatorSettings({ windowMS: 50 } as never), { instanceOf: ArbiterInputError });
+  t.is(err?.field, 'options.windowMS');
+  t.regex(err?.message ?? '', /did you mean `options.windowMs`/);
+  t.throws(() => coordinatorSettings({ windowMs: 2 ** 31 }), { instanceOf: ArbiterInputError, message: /options.windowMs/ });
+  t.is(coordinatorSettings({ windowMs: 50 }).windowMs, 50);
 });

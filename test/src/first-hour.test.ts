@@ -187,6 +187,28 @@ test('custom rejection codes: in the types, in arbiter.rejectionCodes, in metric
   await arbiter.stop();
 });
 
+test('a step before staged may wait longer than idleCoordinatorMs: the operation still competes, then its coordinator stops', async (t) => {
+  const review = extendLifecycle({ beforeStaged: { review: { on: { ok: 'next', no: { target: 'rejected', code: 'refused', reason: 'refused' } } } } });
+  const { clock, arbiter } = harness({ windowMs: 10, idleCoordinatorMs: 100, lifecycle: review });
+  const slow = arbiter.submit({ target: 't', execute: async () => 'ran' });
+  const dropped = arbiter.submit({ target: 't', execute: async () => 'never' });
+  await advance(clock, 1000);
+  t.is(slow.status(), 'review');
+  t.is(arbiter.metrics().coordinators, 1);
+  slow.send({ type: 'ok' });
+  await advance(clock, 10);
+  t.is(await slow.result, 'ran');
+  await advance(clock, 1000);
+  t.is(dropped.status(), 'review', 'still waiting: not ended by the coordinator going idle');
+  dropped.send({ type: 'no' });
+  t.like(await outcome(dropped.result), { ok: false, code: 'refused' });
+  await advance(clock, 100);
+  t.is(arbiter.metrics().coordinators, 0);
+  const m = arbiter.metrics();
+  t.is(m.submitted, m.completed + m.rejected + m.inFlight);
+  await arbiter.stop();
+});
+
 test('handle.send(): an event the lifecycle does not know is an input error with a suggestion, not silently ignored', async (t) => {
   const { clock, arbiter } = harness({ windowMs: 10, lifecycle: approval });
   const h = arbiter.submit({ target: 't', execute: async () => 1 });
