@@ -15,7 +15,8 @@ test('statechartOf(operationMachine) - states, event transitions, any-state tran
   t.true(chart.nodes.find((n) => n.key === 'pending')!.initial);
   t.is(chart.nodes.find((n) => n.key === 'completed')!.type, 'final');
   const edge = (source: string, target: string) => chart.edges.filter((e) => e.source === `operation.${source}` && e.target === `operation.${target}`);
-  t.deepEqual(edge('staged', 'executing').map((e) => e.event), ['arbiter.win']);
+  // Winning with a fencing token (a shared backend) and without one (in memory): both drawn, the guard named.
+  t.deepEqual(edge('staged', 'executing').map((e) => e.label), ['arbiter.win [hasFence]', 'arbiter.win']);
   t.deepEqual(edge('retrying', 'executing').map((e) => e.label), ['after backoff']);
   t.deepEqual(edge('executing', 'completed').map((e) => e.label), ['done: execute']);
   // Every abort the lifecycle accepts from any state, the arbiter's own `arbiter.abort` included.
