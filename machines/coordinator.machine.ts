@@ -186,7 +186,7 @@ export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}, p
   const o = readOptions(options, COORDINATOR_OPTIONS, path) as Partial<CoordinatorOptions>;
   const at = (key: string) => `${path}.${key}`;
   for (const key of ['windowMs', 'gracePeriodMs', 'idleMs'] as const) if (o[key] !== undefined) expectDelay(o[key], at(key));
-  if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, at('whileExecuting'), ['preempt', 'queue']);
+  if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, at('whileExecuting'), ['preempt', 'queue', 'concurrent']);
   if (o.maxStagedPerTarget !== undefined && !(Number.isInteger(o.maxStagedPerTarget) && o.maxStagedPerTarget >= 1)) {
     throw new ArbiterInputError(at('maxStagedPerTarget'), `Expected \`${at('maxStagedPerTarget')}\` to be an integer ≥ 1, got ${kindOf(o.maxStagedPerTarget)}`);
   }
