@@ -1,7 +1,7 @@
-// Optional peer dependencies: packages that only one entry needs (the inspector, `metricsText()`)
-// are not installed with the core. The entry that needs one loads it through these helpers, so a
-// user who has not installed it gets the `npm install` command to run instead of a bare
-// ERR_MODULE_NOT_FOUND. No Node-only API here: the core imports this file and runs in browsers.
+// Optional peer dependencies: packages that only one entry needs (the inspector, `metricsText()`,
+// the Redis backend) are not installed with the core. The entry that needs one loads it through
+// these helpers, so a user who has not installed it gets the `npm install` command to run instead
+// of a bare ERR_MODULE_NOT_FOUND. No Node-only API here: the core imports this file and runs in browsers.
 
 /**
  * The features that need optional peer dependencies, and what to install for each. `package.json`
@@ -10,9 +10,10 @@
 export const OPTIONAL_FEATURES = {
   inspector: { label: 'the inspector (xstate-arbiter/inspector)', packages: ['@statelyai/inspect', '@dagrejs/dagre'] },
   metricsText: { label: 'metricsText()', packages: ['prom-client'] },
+  redis: { label: 'the Redis backend (xstate-arbiter/redis)', packages: ['ioredis'] },
 } as const satisfies Record<string, { label: string; packages: readonly string[] }>;
 
-/** A feature that needs optional peer dependencies: `'inspector'` or `'metricsText'`. */
+/** A feature that needs optional peer dependencies: `'inspector'`, `'metricsText'` or `'redis'`. */
 export type OptionalFeature = keyof typeof OPTIONAL_FEATURES;
 
 /**
