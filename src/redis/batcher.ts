@@ -106,6 +106,11 @@ export class CommandBatcher {
     }
   }
 
+  /** Resolves once everything queued so far has been sent and answered (or has failed). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight) await this.flush();
+  }
+
   private async send(): Promise<void> {
     const entries = this.queue;
     this.queue = [];

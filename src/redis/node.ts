@@ -213,7 +213,9 @@ export class RedisNode {
     if (this.disposed) return;
     this.disposed = true;
     clearInterval(this.renewTimer);
-    const pending = Promise.allSettled([...this.channels.values()].map((c) => c.dispose()));
+    // The channels' withdrawals and releases, and whatever was sent before them (a holder's
+    // release when its operation ended).
+    const pending = Promise.allSettled([...this.channels.values()].map((c) => c.dispose())).then(() => this.targets.drain());
     // Best effort: with Redis unreachable, the leases run out and the candidates expire on their own.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, this.leaseMs)))]);

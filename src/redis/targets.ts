@@ -325,4 +325,9 @@ export class RedisTargets {
   flush(): Promise<void> {
     return this.batcher.flush();
   }
+
+  /** Resolves once every call made so far has been answered (or has failed). */
+  drain(): Promise<void> {
+    return this.batcher.drain();
+  }
 }

@@ -23,7 +23,7 @@ backendSuite(test, 'redis', async () => {
     // Real time: the window closes at Redis time, the decision then travels back. A little more
     // than asked (a loaded machine delays timers), so that what the memory backend does within `ms`
     // has happened here too.
-    advance: (ms) => sleep(ms * 1.5 + 150),
+    advance: async (ms) => void (await sleep(ms * 1.5 + 150)),
     dispose: async () => {
       for (const a of arbiters) await a.stop();
     },
