@@ -285,7 +285,7 @@ export class RedisTargetChannel {
     return this.node.targets.stage(this.target, this.settings, [candidate]).then(
       (r) => {
         this.node.checkSettings(this.target, r.settings, this.settings);
-        this.lastWindow = Math.max(this.lastWindow, r.window);
+        this.noticeWindow(r.window);
         if (r.candidates.some((c) => c.state === 'decided')) this.arm(r.window, 0);
         else this.arm(r.window, r.closesInMs);
       },
@@ -388,7 +388,7 @@ export class RedisTargetChannel {
       this.arm(r.window, r.closesInMs);
       return;
     }
-    this.lastWindow = Math.max(this.lastWindow, r.current.window);
+    this.noticeWindow(r.current.window);
     const byWindow = new Map<number, string[]>();
     const dropped: string[] = [];
     const lost: string[] = [];
@@ -410,13 +410,26 @@ export class RedisTargetChannel {
       const ids = byWindow.get(w)!;
       if (!decision) lost.push(...ids);
       else if (w > this.lastDelivered) this.deliver(decision, ids, sentAt, r.now);
-      else for (const id of ids) this.forgetStaged(id);
+      // Staged, yet decided in a window older than one already delivered: it cannot be told
+      // apart from a lost candidate, and must not wait for ever.
+      else lost.push(...ids);
     }
     this.none(dropped, r.current.window, 'its stage lease ran out before the window closed: this process did not renew it in time (paused or cut off from Redis)');
     this.none(lost, r.current.window, 'Redis no longer knows this candidate (restarted without persistence, flushed, or its decision was trimmed)');
     // Should Redis hold it after all, it must not win (or hold the target) for an operation that is gone.
     if (lost.length > 0) this.node.targets.withdraw(this.target, lost).catch(() => undefined);
     if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, r.current.closesInMs);
+  }
+
+  /**
+   * Windows are numbered per target by Redis. A number lower than one already seen means Redis
+   * lost the target's keys (restarted without persistence, flushed, or they expired idle): the
+   * numbers start again, and decisions of the new windows must not be taken for old ones.
+   */
+  private noticeWindow(window: number): void {
+    if (window < this.lastWindow || window < this.lastDelivered) this.lastDelivered = 0;
+    // Replies come in the order they were sent: the current window only moves on, or starts again.
+    this.lastWindow = window;
   }
 
   private deliver(d: WindowDecision, ids: readonly string[], sentAt: number, redisNow: number): void {
