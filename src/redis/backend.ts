@@ -187,7 +187,13 @@ export class RedisBackend implements ArbiterBackend {
         }
       },
     });
+    this.client.on('close', this.forgetReady);
   }
+
+  /** @internal a lost connection makes the next ready() check again */
+  private readonly forgetReady = (): void => {
+    this.readying = undefined;
+  };
 
   /** Commands sent to Redis and round trips (pipelines) so far, by this process. */
   get stats(): Readonly<BatchStats> {
@@ -238,6 +244,7 @@ export class RedisBackend implements ArbiterBackend {
       await Promise.race([Promise.allSettled([...this.disposals]), new Promise((resolve) => (timer = setTimeout(resolve, this.leaseMs)))]);
       clearTimeout(timer);
       await this.node.dispose();
+      this.client.off('close', this.forgetReady);
       if (this.ownsClient) this.client.disconnect();
     })();
     return this.closing;
