@@ -112,6 +112,11 @@ export interface ArbiterBackend {
   readonly kind: string;
   /** Whether windows are decided in this process, so that a custom `selectWinner` can run. */
   readonly decidesLocally: boolean;
+  /**
+   * This process's id as a shared backend records it (with its candidates and leases), shown by
+   * the inspector: every operation of this arbiter runs in this process. `undefined` in memory.
+   */
+  readonly processId?: string;
   /** Resolves once the backend is usable; rejects with a clear error when it cannot be. */
   ready(): Promise<void>;
   /** Opens the channel of one target, for a coordinator with these window `settings`. */

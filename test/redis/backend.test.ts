@@ -139,6 +139,11 @@ test('decisions show candidates of every process with the process that staged th
   );
   t.true(views[0]!.seq < views[1]!.seq, 'the Redis order');
   t.true(Object.isFrozen(views[0]));
+  // What the inspector reads: the process of this arbiter's operations, and of every candidate of a window.
+  t.is(a.arbiter.backend.processId, 'proc-a');
+  const resolved = [...a.events, ...b.events].filter((e) => e.type === 'conflict.resolved');
+  t.is(resolved.length, 1);
+  t.deepEqual({ ...(resolved[0]?.type === 'conflict.resolved' ? resolved[0].processIds : {}) }, { [ha.id]: 'proc-a', [hb.id]: 'proc-b' });
 });
 
 test("a loser with onLose: 'retry' competes again in the next window across processes, and wins once the others are gone", async (t) => {
