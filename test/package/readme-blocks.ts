@@ -102,6 +102,11 @@ export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionCon
     check: (t, lines) => t.deepEqual(lines, ['100', '10 45']),
   },
   {
+    // Scale out on Redis
+    contains: "keyPrefix: 'shop:', leaseMs: 2000",
+    check: (t, lines) => t.deepEqual(lines, ['high lost-arbitration']),
+  },
+  {
     // Events
     contains: 'e is ConflictResolvedEvent',
     check: (t, lines) => {
