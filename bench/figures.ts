@@ -64,6 +64,14 @@ export const FIGURES = {
   inspectorClient: 'inspector: connected client',
   inspectorOverhead: 'inspector overhead with a client',
   inspectorFps: 'inspector page frame rate, 60 targets at 200 ops/s, coordinator selected',
+  redis1: 'Redis: decided ops/s, 1 process on one Redis',
+  redis2: 'Redis: decided ops/s, 2 processes on one Redis',
+  redis4: 'Redis: decided ops/s, 4 processes on one Redis',
+  redisCommands: 'Redis: commands sent per 1,000 operations (2 processes, burst)',
+  redisRoundTrips: 'Redis: round trips per 1,000 operations (2 processes, burst)',
+  redisInside: 'Redis: commands run inside Redis per operation (2 processes, burst)',
+  redisP50: 'Redis: p50 submit→final at 2,000 ops/s across 2 processes',
+  redisP99: 'Redis: p99 submit→final at 2,000 ops/s across 2 processes',
 } as const;
 
 export type FigureKey = keyof typeof FIGURES;

@@ -7,8 +7,8 @@
  *   npm run bench -- --quick              # smaller sizes, for a smoke run
  *   npm run bench -- --only throughput,floor
  *
- * Groups: throughput, floor, latency, memory, scaling, fresh, footprint (and inspector, when
- * bench/inspector.ts exists).
+ * Groups: throughput, floor, latency, memory, scaling, fresh, footprint, redis (forked processes
+ * on a redis-server of its own; see bench/redis.ts), and inspector, when bench/inspector.ts exists.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { updateDocs } from './figures.js';
@@ -280,6 +280,11 @@ async function inspector(): Promise<void> {
   for (const f of await mod.run({ quick })) figures.push({ ...f, group: 'inspector', command });
 }
 
+async function redisGroup(): Promise<void> {
+  const { run } = await import('./redis.js');
+  for (const f of await run({ quick, log })) figures.push({ ...f, group: 'redis', command });
+}
+
 const groups: Array<[string, () => Promise<void>]> = [
   ['throughput', throughput],
   ['floor', floor],
@@ -289,6 +294,7 @@ const groups: Array<[string, () => Promise<void>]> = [
   ['fresh', fresh],
   ['footprint', footprints],
   ['inspector', inspector],
+  ['redis', redisGroup],
 ];
 const GROUP_ORDER = groups.map(([name]) => name);
 for (const [name, fn] of groups) if (wants(name)) await fn();
@@ -298,8 +304,10 @@ for (const [name, fn] of groups) if (wants(name)) await fn();
 const date = new Date().toISOString();
 for (const f of figures) (f as { date?: string }).date = date;
 if (only && existsSync(RESULTS)) {
-  const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as { figures?: Array<Figure & { date?: string }>; date?: string };
+  const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as { figures?: Array<Figure & { date?: string }>; date?: string; details?: Record<string, unknown> };
   const kept = (previous.figures ?? []).filter((f) => !only.has(f.group)).map((f) => ({ ...f, date: f.date ?? previous.date }));
+  // The details of the groups not run stay too.
+  for (const [group, d] of Object.entries(previous.details ?? {})) if (!only.has(group) && !(group in details)) details[group] = d;
   figures.unshift(...kept);
   figures.sort((a, b) => GROUP_ORDER.indexOf(a.group) - GROUP_ORDER.indexOf(b.group));
 }

@@ -8,7 +8,7 @@ import { runBrutality, BRUTALITY_PROFILES, DEFAULT_BRUTALITY, type BrutalityOpti
 import { DEFAULT_MIX, OPERATION_TYPES, PRIORITY_CLASSES, type PriorityClass } from '../tools/common.js';
 import { progressReporter as reporter } from '../tools/progress.js';
 import { runPostStress } from '../tools/post.js';
-import { formatBrutality, formatComparison, formatStress } from '../tools/report.js';
+import { formatBrutality, formatComparison, formatRedisStress, formatStress } from '../tools/report.js';
 import { DEFAULT_STRESS, runStress, STRESS_PROFILES, type StressOptions, type StressProfile, type StressReport } from '../tools/stress.js';
 
 const progressReporter = (label: string, enabled: boolean) => reporter(label, { enabled });
@@ -114,10 +114,14 @@ program
   .option('--max-memory <mb>', 'heap limit of the memory check', number('max-memory', 1), DEFAULT_STRESS.maxMemoryMb)
   .option('-s, --seed <n>', 'random seed of the workload (targets, batch sizes, priorities, types)', integer('seed'), DEFAULT_STRESS.seed)
   .addOption(new Option('-m, --mode <mode>', "'pre' (the arbiter) or 'post' (post-registration, run after pre on the same workload)").choices(['pre', 'post']).default('pre'))
+  .option('--redis <url>', 'run across --processes forked processes sharing this Redis (each with its own redisBackend(), the same targets); needs ioredis')
+  .option('--processes <n>', 'processes of a --redis run (each submits rate / n ops/s)', integer('processes', 1), 2)
   .option('--json [file]', "write the report as JSON (to stdout with no file or '-')")
   .option('--strict', 'exit with 1 when the assessment fails, not only when accounting or integrity does')
   .option('--no-progress', 'no progress output')
   .action(async (o, cmd: Command) => {
+    if (o.redis === undefined && cmd.getOptionValueSource('processes') === 'cli') program.error('error: --processes needs --redis <url>');
+    if (o.redis !== undefined && o.mode === 'post') program.error('error: --mode post runs in one process; it cannot be combined with --redis');
     const profile = STRESS_PROFILES[o.profile as StressProfile];
     const take = <T>(flag: string, key: string, value: T) => fromProfile(cmd, flag, profile, key, value);
     const [batchMin, batchMax] = o.batch as [number, number];
@@ -139,6 +143,17 @@ program
       maxMemoryMb: o.maxMemory,
     };
     const quietText = o.json === true || o.json === '-';
+    if (o.redis !== undefined) {
+      // Loaded here: ioredis is an optional peer, needed by this mode only.
+      const { runRedisStress } = await import('../tools/stress-redis.js');
+      const progress = progressReporter(`${o.processes} processes on Redis`, o.progress);
+      const report = await runRedisStress({ ...options, onProgress: progress.update }, { url: o.redis, processes: o.processes }, DEFAULT_STRESS);
+      progress.stop();
+      if (!quietText) console.log(`${formatRedisStress(report)}\n`);
+      writeJson(o.json, report);
+      process.exitCode = report.ok && (!o.strict || report.assessment.passed) ? 0 : 1;
+      return;
+    }
     const reports: StressReport[] = [];
     for (const mode of o.mode === 'post' ? (['pre', 'post'] as const) : (['pre'] as const)) {
       const progress = progressReporter(mode === 'pre' ? 'pre-staging' : 'post-registration', o.progress);

@@ -684,7 +684,7 @@ export const coordinatorMachine = setup({
     const context: CoordinatorContext = {
       target: input.target,
       settings,
-      channel: settings.backend.open(input.target, new CoordinatorListener(self)),
+      channel: settings.backend.open(input.target, new CoordinatorListener(self), settings),
       staged: new Map(),
       holders: undefined,
       waiting: undefined,

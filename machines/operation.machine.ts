@@ -72,8 +72,9 @@ export interface ExecuteActorInput {
 }
 
 /**
- * Whether an execution error is worth another attempt: an `OccConflictError` always is, anything
- * else when the operation's `retryable(err)` says so. A throwing `retryable` means "no".
+ * Whether an execution error is worth another attempt: an `OccConflictError` always is, a refused
+ * fencing token (`code: 'stale-fence'`) never is, anything else when the operation's
+ * `retryable(err)` says so. A throwing `retryable` means "no".
  *
  * @example
  * ```ts
@@ -82,6 +83,9 @@ export interface ExecuteActorInput {
  */
 export function isRetryable(err: unknown, retryable: ((err: unknown) => boolean) | undefined): boolean {
   if (err instanceof OccConflictError) return true;
+  // A refused fencing token (the Redis store's StaleFenceError) means this operation no longer
+  // holds its target: another attempt would be a zombie's write, whatever `retryable` says.
+  if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'stale-fence') return false;
   if (!retryable) return false;
   try {
     return retryable(err) === true;

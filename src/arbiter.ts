@@ -117,7 +117,10 @@ export interface Arbiter {
   onIdle(): Promise<void>;
   /** @deprecated Since 0.2, removed in 0.3: the 0.1 name of {@link Arbiter.onIdle}. */
   drain(): Promise<void>;
-  /** Rejects everything not final with `shutdown`, stops every actor and timer. Idempotent. */
+  /**
+   * Rejects everything not final with `shutdown`, stops every actor and timer, then closes the
+   * backend (its connections: one backend per arbiter). Idempotent.
+   */
   stop(): Promise<void>;
   /** The arbiter's clock, in monotonic milliseconds. */
   now(): number;
@@ -224,7 +227,10 @@ export interface Arbiter {
   readonly operations: OperationsView;
   /** Resolves when every operation submitted so far (and since) is final. */
   drain(): Promise<void>;
-  /** Rejects everything not final with `shutdown`, stops every actor and timer. Idempotent. */
+  /**
+   * Rejects everything not final with `shutdown`, stops every actor and timer, then closes the
+   * backend (its connections: one backend per arbiter). Idempotent.
+   */
   stop(): Promise<void>;
   /**
    * Resolves once the backend is usable (at once in memory); rejects with a clear error when it
@@ -450,6 +456,12 @@ class ArbiterImpl implements Arbiter {
     this.parts.breaker?.stop();
     this.observers.stop();
     this.bus.complete();
+    // The arbiter owns its backend: its connections and timers end with it (memory: nothing to do).
+    try {
+      await this.backend.close();
+    } catch (err) {
+      log(this.logger, 'warn', { err }, `arbiter could not close its ${String(this.backend.kind)} backend cleanly`);
+    }
   }
 
   inspect(

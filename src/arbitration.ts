@@ -74,7 +74,8 @@ export type ArbitrationDecision<C extends Candidate = Candidate> =
   | { readonly kind: 'hold'; readonly winner: C; readonly losers: readonly C[]; readonly blockedBy: readonly Holder[] }
   | {
       readonly kind: 'none';
-      readonly code: 'no-winner' | 'arbitration-failed';
+      /** `backend-unavailable`: a shared backend could not decide these candidates (never from `arbitrate`). */
+      readonly code: 'no-winner' | 'arbitration-failed' | 'backend-unavailable';
       readonly reason: string;
       readonly losers: readonly C[];
       readonly error?: unknown;

@@ -44,6 +44,11 @@ export interface ConflictResolvedEvent extends ArbiterEventBase {
   readonly requeuedIds?: readonly string[];
   readonly code?: RejectionCode;
   readonly priority?: number;
+  /**
+   * With a shared backend (Redis): the process that staged each candidate, by candidate id
+   * (candidates of other processes are in `candidateIds` too). Absent in memory.
+   */
+  readonly processIds?: Readonly<Record<string, string>>;
   /** Wall time spent deciding, in milliseconds (sub-millisecond precision). */
   readonly durationMs: number;
 }

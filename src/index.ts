@@ -13,7 +13,7 @@ export type {
 
 // Backends: where windows are decided and targets held
 export { memoryBackend } from './backend/memory.js';
-export type { ArbiterBackend, DecisionRequest, TargetChannel, TargetListener } from './backend/types.js';
+export type { ArbiterBackend, DecisionRequest, TargetChannel, TargetListener, TargetSettings } from './backend/types.js';
 export { MAX_TIMER_DELAY_MS } from './timers.js';
 
 // Priorities and pure logic

@@ -70,6 +70,7 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     bus.emit({ type: 'conflict.detected', target: report.target, candidateIds, windowOpenedAt: report.windowOpenedAt });
     const d = report.decision;
     const decided = d.kind === 'start' || d.kind === 'hold';
+    const processIds = processesOf(report.candidates);
     bus.emit({
       type: 'conflict.resolved',
       target: report.target,
@@ -80,6 +81,7 @@ export class Settlement implements RecordEngine, CoordinatorPort {
       decision: d.kind === 'start' ? 'start' : d.kind === 'hold' ? 'hold' : 'none',
       ...(d.kind === 'none' ? { code: d.code } : {}),
       ...(decided ? { priority: d.winner.effectivePriority } : {}),
+      ...(processIds !== undefined ? { processIds } : {}),
       durationMs: report.durationMs,
     });
   }
@@ -292,4 +294,15 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     if (this.parts.live.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
+}
+
+/** Candidates of a shared backend carry the process that staged them; in memory none does (one look). */
+function processesOf(candidates: readonly Candidate[]): Readonly<Record<string, string>> | undefined {
+  if (typeof (candidates[0] as { processId?: unknown } | undefined)?.processId !== 'string') return undefined;
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const c of candidates) {
+    const p = (c as { processId?: unknown }).processId;
+    if (typeof p === 'string') out[c.id] = p;
+  }
+  return Object.freeze(out);
 }

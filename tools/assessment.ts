@@ -75,6 +75,27 @@ export class GraceTracker {
     }
   }
 
+  /**
+   * Without the decisions (a shared backend decides elsewhere): an `operation.protected` event
+   * about `id` (a holder of any process).
+   */
+  protectedEvent(id: string): void {
+    this.protections++;
+    if (!this.protectedIds.has(id)) {
+      this.protectedIds.add(id);
+      this.protectedCount++;
+    }
+  }
+
+  /**
+   * Without the decisions: `id`, a holder of this process, had run `ageMs` when it heard of its
+   * preemption (a little more than at the decision: the news travels).
+   */
+  preemptedAfter(id: string, ageMs: number): void {
+    this.ageAtDecision.set(id, ageMs);
+    this.preempted(id);
+  }
+
   /** `id` was preempted. */
   preempted(id: string): void {
     this.preemptions++;

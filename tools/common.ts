@@ -93,7 +93,7 @@ export interface World {
 const LOG_KEEP = 8;
 
 /** Builds the store with `count` targets (each with one attached part) and one source. */
-export function buildWorld(count: number): World {
+export function buildWorld(count: number, ids?: readonly string[]): World {
   const store = createStore({ maxHistory: 16 });
   const source = store.create<SourceData>({
     sourceName: 'data_source',
@@ -116,7 +116,7 @@ export function buildWorld(count: number): World {
       borrowCount: 0,
       opCount: 0,
       log: ['created'],
-    });
+    }, ids?.[i] !== undefined ? { id: ids[i] } : {});
     const part = store.create({ role: 'part', of: t.id }, { parentId: t.id });
     targets.push(t.id);
     parts.set(t.id, part.id);

@@ -4,6 +4,7 @@
 import type { BrutalityReport } from './brutality.js';
 import type { IntegrityCheck } from './common.js';
 import type { StressReport } from './stress.js';
+import type { RedisStressReport } from './stress-redis.js';
 
 const n = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -200,4 +201,23 @@ export function conflictTable(rows: BrutalityReport['conflictsByType']): string[
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `   ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`;
   return [line(header), ...body.map(line)];
+}
+
+/**
+ * The report of `arbiter stress --redis`: the same report, summed over the processes, under a
+ * line that says where they ran.
+ *
+ * @example
+ * ```ts
+ * console.log(formatRedisStress(await runRedisStress({}, { url, processes: 4 }, DEFAULT_STRESS)));
+ * ```
+ */
+export function formatRedisStress(r: RedisStressReport): string {
+  const perProcess = r.perProcess.map((p, i) => `#${i} ${p.accounting.submitted}/${p.accounting.completed}/${p.accounting.rejected}`).join(', ');
+  return [
+    `${r.redis.processes} processes on one Redis (${r.redis.url}, key prefix ${r.redis.keyPrefix}), the report summed over them; ${r.redis.executions} executions recorded in Redis`,
+    `Per process (submitted/completed/rejected): ${perProcess}`,
+    '',
+    formatStress(r),
+  ].join('\n');
 }

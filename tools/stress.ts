@@ -4,7 +4,7 @@
  * executes), and for comparison the post-registration way (`runPostStress` in `tools/post.ts`).
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { createArbiter, defaultSelectWinner, OccConflictError, Priority, type ArbiterEvent, type SelectWinner } from '../src/index.js';
+import { createArbiter, defaultSelectWinner, OccConflictError, Priority, type ArbiterBackend, type ArbiterEvent, type SelectWinner } from '../src/index.js';
 import { assessStress, GraceTracker, memoryStatus, modificationsByKind, type Assessment, type GraceFigures, type MemoryStatus, type Modifications } from './assessment.js';
 import {
   AbortedExecution,
@@ -373,6 +373,19 @@ export function targetLabels(world: World): Map<string, string> {
 }
 
 /**
+ * A stress run that is one of several processes sharing a backend (`arbiter stress --redis`):
+ * the same target ids in every process, and a record of each execution where the other
+ * processes' are (see `tools/stress-redis.ts`).
+ */
+export interface SharedStress {
+  readonly backend: ArbiterBackend;
+  /** The target ids, the same in every process. */
+  readonly targetIds: readonly string[];
+  /** An execution starts (with its fencing token); the function returned is called when it ends. */
+  started(target: string, operationId: string, token: number | undefined): Promise<(aborted: boolean) => Promise<void>>;
+}
+
+/**
  * The stress test on the arbiter: staging, windows, priority arbitration before anything
  * executes, and winner-only registration of operation records in the store (a record is created
  * when an operation starts and marked final when it ends; a record that ends rejected, e.g.
@@ -380,9 +393,9 @@ export function targetLabels(world: World): Map<string, string> {
  * `selectWinner` that returns that same winner lets the run see every decision (executing
  * operations, their start, the clock) to follow the grace period.
  */
-export async function runStress(input: Partial<StressOptions> = {}): Promise<StressReport> {
+export async function runStress(input: Partial<StressOptions> = {}, shared?: SharedStress): Promise<StressReport> {
   const options: StressOptions = { ...DEFAULT_STRESS, ...input };
-  const world = buildWorld(options.targets);
+  const world = buildWorld(options.targets, shared?.targetIds);
   const labels = targetLabels(world);
   const ledger = new Ledger(world);
   const workRandom = seededRandom(options.seed ^ 0x5eed);
@@ -401,7 +414,9 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
     windowMs: options.windowMs,
     gracePeriodMs: options.gracePeriodMs,
     maxStagedPerTarget: Math.max(20, options.batchMax * 4),
-    selectWinner,
+    // A shared backend decides windows where every process sees them (no selectWinner there):
+    // windows are then counted from the windows this process reports.
+    ...(shared ? { backend: shared.backend } : { selectWinner }),
     // The run never reads finished operations back: keeping none makes the memory status about
     // what the arbiter needs, not about its audit trail (bounded by maxRetained anyway).
     cleanup: { strategy: 'immediate' },
@@ -420,6 +435,8 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
   let recovered = 0;
   const winners = new Map<string, number>();
   const candidatesPerConflict: number[] = [];
+  /** With a shared backend: when this process's holders started (their age when preempted). */
+  const startedAt = new Map<string, number>();
   const resolutionMs: number[] = [];
 
   arbiter.events$.subscribe((e: ArbiterEvent) => {
@@ -430,6 +447,7 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
         break;
       case 'conflict.resolved':
         resolved++;
+        if (shared) windows++;
         resolutionMs.push(e.durationMs);
         break;
       case 'operation.retrying':
@@ -439,10 +457,17 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
           failedThenRetried++;
         }
         break;
-      case 'operation.preempted':
-        grace.preempted(e.operationId);
+      case 'operation.preempted': {
+        const since = startedAt.get(e.operationId);
+        if (shared && since !== undefined) grace.preemptedAfter(e.operationId, e.at - since);
+        else grace.preempted(e.operationId);
+        break;
+      }
+      case 'operation.protected':
+        if (shared) grace.protectedEvent(e.operationId);
         break;
       case 'operation.started':
+        if (shared && e.attempt === 1) startedAt.set(e.operationId, e.at);
         if (e.attempt === 1) {
           winners.set(e.target, (winners.get(e.target) ?? 0) + 1);
           // Winner-only promotion: the record enters the store when the operation wins.
@@ -453,6 +478,7 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
         }
         break;
       case 'operation.completed': {
+        startedAt.delete(e.operationId);
         grace.finished(e.operationId, 'completed');
         if (retriedIds.delete(e.operationId)) recovered++;
         const id = records.get(e.operationId);
@@ -460,6 +486,7 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
         break;
       }
       case 'operation.rejected': {
+        startedAt.delete(e.operationId);
         grace.finished(e.operationId, e.code);
         retriedIds.delete(e.operationId);
         const id = records.get(e.operationId);
@@ -478,6 +505,7 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
     }
   });
 
+  await arbiter.ready();
   const submittedAt = performance.now();
   const outcome = new Outcomes();
   let submitted = 0;
@@ -489,10 +517,15 @@ export async function runStress(input: Partial<StressOptions> = {}): Promise<Str
         target,
         type,
         priority,
-        execute: async ({ signal }) => {
-          const r = await executeTracked(ledger, target, type, label, signal, options, workRandom);
-          ledger.committed(type, target, r.writes, r.ms);
-          return r.writes;
+        execute: async ({ signal, id, fence }) => {
+          const ended = shared ? await shared.started(target, id, fence?.token) : undefined;
+          try {
+            const r = await executeTracked(ledger, target, type, label, signal, options, workRandom);
+            ledger.committed(type, target, r.writes, r.ms);
+            return r.writes;
+          } finally {
+            await ended?.(signal.aborted);
+          }
         },
       });
       outcome.track(h.result);

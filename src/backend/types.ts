@@ -20,6 +20,21 @@ export interface DecisionRequest {
 }
 
 /**
+ * The window settings of the coordinator that opens a channel: a shared backend opens windows
+ * with them where every process sees them.
+ *
+ * @example
+ * ```ts
+ * const settings: TargetSettings = { windowMs: 100, whileExecuting: 'preempt', gracePeriodMs: 200 };
+ * ```
+ */
+export interface TargetSettings {
+  readonly windowMs: number;
+  readonly whileExecuting: ArbitrationPolicy['whileExecuting'];
+  readonly gracePeriodMs: number;
+}
+
+/**
  * Where a backend delivers what it decided or learned on its own: a decision made by another
  * process, a remote preemption, the loss of the backend. Implemented by the coordinator, which
  * turns each call into an event of its own (`backend.decided`, `backend.preempt`,
@@ -58,7 +73,7 @@ export interface TargetListener {
  *
  * @example
  * ```ts
- * const channel = backend.open('account-42', listener);
+ * const channel = backend.open('account-42', listener, { windowMs: 100, whileExecuting: 'preempt', gracePeriodMs: 200 });
  * channel.stage(candidate);
  * const decision = channel.decide(request); // in-process backends answer at once
  * ```
@@ -97,10 +112,15 @@ export interface ArbiterBackend {
   readonly kind: string;
   /** Whether windows are decided in this process, so that a custom `selectWinner` can run. */
   readonly decidesLocally: boolean;
+  /**
+   * This process's id as a shared backend records it (with its candidates and leases), shown by
+   * the inspector: every operation of this arbiter runs in this process. `undefined` in memory.
+   */
+  readonly processId?: string;
   /** Resolves once the backend is usable; rejects with a clear error when it cannot be. */
   ready(): Promise<void>;
-  /** Opens the channel of one target. */
-  open(target: string, listener: TargetListener): TargetChannel;
+  /** Opens the channel of one target, for a coordinator with these window `settings`. */
+  open(target: string, listener: TargetListener, settings: TargetSettings): TargetChannel;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 }

@@ -45,7 +45,15 @@ export class CommandBatcher {
   private inFlight: Promise<void> | undefined;
   private flushAfter = false;
 
-  constructor(private readonly client: RedisClient) {}
+  /**
+   * @param timeoutMs A pipeline whose replies have not all come back after this long fails every
+   * command in it (a paused or unreachable Redis must not leave callers waiting for ever; replies
+   * that arrive later are ignored). @default no bound
+   */
+  constructor(
+    private readonly client: RedisClient,
+    private readonly timeoutMs?: number,
+  ) {}
 
   /** Queues one command; `parse` turns its reply into the promised value (a throw rejects it). */
   add<T>(write: (pipeline: ChainableCommander) => void, parse: (reply: unknown) => T): Promise<T> {
@@ -98,6 +106,11 @@ export class CommandBatcher {
     }
   }
 
+  /** Resolves once everything queued so far has been sent and answered (or has failed). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight) await this.flush();
+  }
+
   private async send(): Promise<void> {
     const entries = this.queue;
     this.queue = [];
@@ -107,12 +120,26 @@ export class CommandBatcher {
     this.stats.commands += entries.length;
     this.stats.roundTrips++;
     let results: [Error | null, unknown][] | null;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      results = await pipeline.exec();
+      const exec = pipeline.exec();
+      if (this.timeoutMs === undefined) results = await exec;
+      else {
+        exec.catch(() => undefined);
+        const ms = this.timeoutMs;
+        results = await Promise.race([
+          exec,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
+          }),
+        ]);
+      }
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       for (const e of entries) e.settle(error, undefined);
       return;
+    } finally {
+      clearTimeout(timer);
     }
     entries.forEach((e, i) => {
       const r = results?.[i];

@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import { ArbiterInputError } from '../errors.js';
 import { expectInteger, kindOf } from '../validate.js';
 import type { RedisClient } from './batcher.js';
+import { Redis } from './ioredis.js';
 
 /**
  * How to reach Redis: a URL (the connection is opened and closed by arbiter) or a client of your
@@ -83,26 +83,67 @@ export function openClient(options: RedisConnectionOptions): OpenedClient {
 }
 
 /**
- * Resolves once `client` answers PING; rejects with a clear error if it cannot within
- * `timeoutMs` (nothing listening, wrong password, TLS mismatch…).
+ * A URL fit for messages: the password (and a user name with it) replaced by `***`.
  *
  * @example
  * ```ts
- * await waitUntilReady(client, 5000);
+ * redactUrl('redis://app:s3cret@cache:6379/2'); // 'redis://app:***@cache:6379/2'
+ * ```
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Resolves once `client` answers PING; rejects with a clear error naming `where`, the timeout and
+ * the last connection error if it cannot within `timeoutMs` (nothing listening, wrong password,
+ * TLS mismatch…). Keeps trying until then: a client that gives up on a command after a few
+ * reconnection attempts does not end the wait early.
+ *
+ * @example
+ * ```ts
+ * await waitUntilReady(client, 5000, 'Redis at redis://127.0.0.1:6379');
  * ```
  */
 export async function waitUntilReady(client: RedisClient, timeoutMs: number, where = 'Redis'): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`could not connect to ${where} within ${timeoutMs} ms`)), timeoutMs);
-  });
+  const deadline = performance.now() + timeoutMs;
+  let connectionError: unknown;
+  let pingError: unknown;
+  const onError = (err: unknown): void => {
+    connectionError = err;
+  };
+  client.on('error', onError);
   try {
-    if (client.status === 'wait') void client.connect().catch(() => undefined);
-    await Promise.race([client.ping(), timeout]);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(message.startsWith('could not connect') ? message : `could not connect to ${where}: ${message}`, { cause: err });
+    if (client.status === 'wait') void client.connect().catch(onError);
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), left);
+      });
+      try {
+        const answer = await Promise.race([client.ping(), late]);
+        if (answer !== 'late') return;
+      } catch (err) {
+        pingError = err;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (client.status === 'end') break; // closed: it will not reconnect
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(100, deadline - performance.now()))));
+    }
   } finally {
-    clearTimeout(timer);
+    client.off('error', onError);
   }
+  const cause = connectionError ?? pingError;
+  throw new Error(`could not connect to ${where} within ${timeoutMs} ms${cause === undefined ? ' (no answer)' : `: ${describe(cause)}`}`, { cause });
 }

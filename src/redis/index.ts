@@ -1,4 +1,11 @@
-// xstate-arbiter/redis: arbitration across processes on Redis (ioredis). Node only.
+// xstate-arbiter/redis: arbitration across processes on Redis (ioredis, an optional peer loaded
+// through loadOptional: without it, importing this entry throws OptionalDependencyError with the
+// `npm install ioredis` command). Node only.
+
+// The backend
+export { redisBackend, RedisBackend, RedisUnavailableError } from './backend.js';
+export type { RedisBackendOptions, RedisCandidate } from './backend.js';
+export type { WindowPolicy } from './node.js';
 
 // Entity store
 export { createRedisStore } from './store.js';
@@ -31,7 +38,7 @@ export type {
 export { RedisReplyError } from './records.js';
 export { CommandBatcher } from './batcher.js';
 export type { BatchStats, RedisClient } from './batcher.js';
-export { openClient, waitUntilReady } from './connection.js';
+export { openClient, redactUrl, waitUntilReady } from './connection.js';
 export type { RedisConnectionOptions } from './connection.js';
 
 // Keys

@@ -38,6 +38,8 @@ export type RedisDecision =
       /** Redis time (ms). */
       readonly openedAt: number;
       readonly closedAt: number;
+      /** The process that closed the window. */
+      readonly closedBy: string | undefined;
       /** Every candidate of the window (all processes), in staging order. */
       readonly candidates: readonly RedisCandidateRecord[];
       readonly winner: RedisCandidateRecord;
@@ -51,6 +53,7 @@ export type RedisDecision =
       readonly window: number;
       readonly openedAt: number;
       readonly closedAt: number;
+      readonly closedBy: string | undefined;
       readonly candidates: readonly RedisCandidateRecord[];
       readonly winner: RedisCandidateRecord;
       readonly losers: readonly RedisLoser[];
@@ -106,7 +109,7 @@ export function toRedisDecision(target: string, d: WindowDecision): RedisDecisio
     const candidate = byId.get(id);
     return candidate ? [{ candidate, code: 'lost-arbitration', reason: lostReasonOf(candidate, winner) }] : [];
   });
-  const common = { target, window: d.window, openedAt: d.openedAt, closedAt: d.closedAt, candidates: d.candidates, winner, losers };
+  const common = { target, window: d.window, openedAt: d.openedAt, closedAt: d.closedAt, closedBy: d.closedBy, candidates: d.candidates, winner, losers };
   if (d.kind === 'hold') return { kind: 'hold', ...common, blockedBy: d.blockedBy };
   const outcome = outcomeOf(winner.id, d);
   if (outcome.kind !== 'started') return undefined;

@@ -25,8 +25,13 @@ import { RedisTargets, type StageCandidate, type WindowSettings } from './target
 export interface RedisTargetPort {
   /** A window with candidates of this process was decided (by any process). */
   decided(decision: RedisDecision): void;
-  /** A holder of this process lost the target: preempted by another window's winner, or its lease ended. */
+  /** A holder of this process was preempted by another window's winner. */
   preempt(holderId: string, reason: string): void;
+  /**
+   * A holder of this process lost its lease (not renewed in time: Redis unreachable, or this
+   * process paused). @default preempt
+   */
+  leaseLost?(holderId: string, reason: string): void;
   /** Redis could not be reached: this channel's staged candidates and holders are forgotten. */
   unavailable(error: Error): void;
 }
@@ -48,12 +53,23 @@ export interface RedisNodeOptions {
   readonly owner?: string;
   /** A holder's lease; renewed every leaseMs / 3 while it holds. @default 2000 */
   readonly leaseMs?: number;
+  /** The window settings of channels opened without their own. */
   readonly windowMs: number;
   readonly whileExecuting: WhileExecuting;
   readonly gracePeriodMs: number;
+  /** A pipeline not answered within this long fails its calls (and so the channels' work). @default no bound */
+  readonly commandTimeoutMs?: number;
+  /**
+   * A stage reply showed a window opened by a process with other window settings (every process
+   * sharing a key prefix should use the same ones). Called once per node.
+   */
+  readonly onSettingsMismatch?: (target: string, theirs: WindowPolicy, ours: WindowPolicy) => void;
   /** Microseconds instead of Redis TIME. Tests only. */
   readonly clock?: () => number;
 }
+
+/** The part of a window's settings that every process sharing a key prefix should agree on. */
+export type WindowPolicy = Pick<WindowSettings, 'windowMs' | 'whileExecuting' | 'gracePeriodMs'>;
 
 /**
  * This process on Redis: the target scripts (batched per event-loop turn), one channel per
@@ -87,6 +103,7 @@ export class RedisNode {
   private readonly renewTimer: NodeJS.Timeout;
   private readonly keyPrefix: string;
   private disposed = false;
+  private mismatchTold = false;
 
   constructor(private readonly options: RedisNodeOptions) {
     expectObject(options, 'options');
@@ -96,18 +113,13 @@ export class RedisNode {
     expectFiniteNumber(options.windowMs, 'windowMs', 0);
     expectOneOf(options.whileExecuting, 'whileExecuting', ['preempt', 'queue', 'concurrent']);
     expectFiniteNumber(options.gracePeriodMs, 'gracePeriodMs', 0);
-    this.settings = {
-      windowMs: options.windowMs,
-      whileExecuting: options.whileExecuting,
-      gracePeriodMs: options.gracePeriodMs,
-      // A waiting candidate outlives a few windows and renewals before it counts as abandoned.
-      stageLeaseMs: this.leaseMs + options.windowMs,
-    };
+    this.settings = this.windowSettings(options);
     this.targets = new RedisTargets({
       client: options.client,
       owner: this.owner,
       ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }),
     });
     this.keyPrefix = this.targets.keyPrefix;
     this.ownsSubscriber = options.subscriber === undefined;
@@ -120,24 +132,65 @@ export class RedisNode {
     this.renewTimer.unref();
   }
 
-  /** Resolves once Redis answers and this process listens on its channel. */
-  async ready(timeoutMs = 5000): Promise<void> {
-    await waitUntilReady(this.options.client, timeoutMs);
-    await waitUntilReady(this.subscriber, timeoutMs, 'Redis (subscriber connection)');
-    await this.subscriber.subscribe(this.targets.channel);
+  /** The full settings of a window policy: a waiting candidate's stage lease outlives a few windows and renewals. */
+  windowSettings(policy: WindowPolicy): WindowSettings {
+    return Object.freeze({
+      windowMs: policy.windowMs,
+      whileExecuting: policy.whileExecuting,
+      gracePeriodMs: policy.gracePeriodMs,
+      stageLeaseMs: this.leaseMs + policy.windowMs,
+    });
   }
 
-  /** The channel of `target` (one per target; opening it again returns the same one with the new port). */
-  open(target: string, port: RedisTargetPort): RedisTargetChannel {
+  /** @internal a stage reply showed the window's settings */
+  checkSettings(target: string, theirs: WindowPolicy, ours: WindowSettings): void {
+    if (this.mismatchTold || this.options.onSettingsMismatch === undefined) return;
+    if (theirs.windowMs === ours.windowMs && theirs.whileExecuting === ours.whileExecuting && theirs.gracePeriodMs === ours.gracePeriodMs) return;
+    this.mismatchTold = true;
+    this.options.onSettingsMismatch(target, theirs, { windowMs: ours.windowMs, whileExecuting: ours.whileExecuting, gracePeriodMs: ours.gracePeriodMs });
+  }
+
+  /**
+   * Resolves once Redis answers and this process listens on its channel; rejects when that takes
+   * longer than `timeoutMs` in all (the error names `where`).
+   */
+  async ready(timeoutMs = 5000, where = 'Redis'): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const left = (): number => Math.max(1, Math.round(deadline - performance.now()));
+    await waitUntilReady(this.options.client, timeoutMs, where);
+    await waitUntilReady(this.subscriber, left(), `${where} (subscriber connection)`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.subscriber.subscribe(this.targets.channel),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`could not connect to ${where} within ${timeoutMs} ms: SUBSCRIBE got no answer`)), left());
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The channel of `target` (one per target; opening it again returns the same one with the new
+   * port). `settings`: the window settings its stages use. @default the node's
+   */
+  open(target: string, port: RedisTargetPort, settings?: WindowPolicy): RedisTargetChannel {
     let channel = this.channels.get(target);
     if (channel) {
       channel.port = port;
       return channel;
     }
-    channel = new RedisTargetChannel(this, target, port);
+    channel = new RedisTargetChannel(this, target, port, settings === undefined ? this.settings : this.windowSettings(settings));
     this.channels.set(target, channel);
     this.byMeta.set(targetKeys(this.keyPrefix, target).meta, channel);
     return channel;
+  }
+
+  /** Whether `target` has a channel open in this process. */
+  has(target: string): boolean {
+    return this.channels.has(target);
   }
 
   /** @internal */
@@ -160,7 +213,9 @@ export class RedisNode {
     if (this.disposed) return;
     this.disposed = true;
     clearInterval(this.renewTimer);
-    const pending = Promise.allSettled([...this.channels.values()].map((c) => c.dispose()));
+    // The channels' withdrawals and releases, and whatever was sent before them (a holder's
+    // release when its operation ended).
+    const pending = Promise.allSettled([...this.channels.values()].map((c) => c.dispose())).then(() => this.targets.drain());
     // Best effort: with Redis unreachable, the leases run out and the candidates expire on their own.
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, this.leaseMs)))]);
@@ -205,6 +260,8 @@ export class RedisTargetChannel {
     private readonly node: RedisNode,
     readonly target: string,
     /** @internal */ public port: RedisTargetPort,
+    /** The window settings this channel's stages open windows with. */
+    readonly settings: WindowSettings = node.settings,
   ) {}
 
   /** Candidates of this process waiting in the target's window. */
@@ -225,9 +282,10 @@ export class RedisTargetChannel {
     if (this.disposed) throw new Error(`the channel of target ${this.target} is disposed`);
     this.staged.set(candidate.id, candidate);
     this.touched.set(candidate.id, performance.now());
-    return this.node.targets.stage(this.target, this.node.settings, [candidate]).then(
+    return this.node.targets.stage(this.target, this.settings, [candidate]).then(
       (r) => {
-        this.lastWindow = Math.max(this.lastWindow, r.window);
+        this.node.checkSettings(this.target, r.settings, this.settings);
+        this.noticeWindow(r.window);
         if (r.candidates.some((c) => c.state === 'decided')) this.arm(r.window, 0);
         else this.arm(r.window, r.closesInMs);
       },
@@ -268,9 +326,14 @@ export class RedisTargetChannel {
     held.timer = setTimeout(() => {
       if (this.holders.get(id) !== held) return;
       this.holders.delete(id);
-      this.port.preempt(id, `lost its lease on ${this.target}: no renewal succeeded within ${this.node.leaseMs} ms (Redis unreachable or this process too slow), so another process may take the target`);
+      this.leaseLost(id, `lost its lease on ${this.target}: no renewal succeeded within ${this.node.leaseMs} ms (Redis unreachable or this process too slow), so another process may take the target`);
     }, Math.max(0, deadline - performance.now()));
     held.timer.unref();
+  }
+
+  private leaseLost(id: string, reason: string): void {
+    if (this.port.leaseLost) this.port.leaseLost(id, reason);
+    else this.port.preempt(id, reason);
   }
 
   private dropHolder(id: string): void {
@@ -325,7 +388,7 @@ export class RedisTargetChannel {
       this.arm(r.window, r.closesInMs);
       return;
     }
-    this.lastWindow = Math.max(this.lastWindow, r.current.window);
+    this.noticeWindow(r.current.window);
     const byWindow = new Map<number, string[]>();
     const dropped: string[] = [];
     const lost: string[] = [];
@@ -347,13 +410,26 @@ export class RedisTargetChannel {
       const ids = byWindow.get(w)!;
       if (!decision) lost.push(...ids);
       else if (w > this.lastDelivered) this.deliver(decision, ids, sentAt, r.now);
-      else for (const id of ids) this.forgetStaged(id);
+      // Staged, yet decided in a window older than one already delivered: it cannot be told
+      // apart from a lost candidate, and must not wait for ever.
+      else lost.push(...ids);
     }
     this.none(dropped, r.current.window, 'its stage lease ran out before the window closed: this process did not renew it in time (paused or cut off from Redis)');
     this.none(lost, r.current.window, 'Redis no longer knows this candidate (restarted without persistence, flushed, or its decision was trimmed)');
     // Should Redis hold it after all, it must not win (or hold the target) for an operation that is gone.
     if (lost.length > 0) this.node.targets.withdraw(this.target, lost).catch(() => undefined);
     if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, r.current.closesInMs);
+  }
+
+  /**
+   * Windows are numbered per target by Redis. A number lower than one already seen means Redis
+   * lost the target's keys (restarted without persistence, flushed, or they expired idle): the
+   * numbers start again, and decisions of the new windows must not be taken for old ones.
+   */
+  private noticeWindow(window: number): void {
+    if (window < this.lastWindow || window < this.lastDelivered) this.lastDelivered = 0;
+    // Replies come in the order they were sent: the current window only moves on, or starts again.
+    this.lastWindow = window;
   }
 
   private deliver(d: WindowDecision, ids: readonly string[], sentAt: number, redisNow: number): void {
@@ -364,6 +440,9 @@ export class RedisTargetChannel {
       this.none(ids, d.window, 'the window closed without deciding this candidate');
       return;
     }
+    // Holders of this process that this window preempted: the decision tells their coordinator
+    // (the channel message that follows finds nothing left to do).
+    if (message.kind === 'start') for (const p of message.preempt) if (this.holders.get(p.holder.id)?.token === p.holder.token) this.dropHolder(p.holder.id);
     if (message.kind === 'start' && ids.includes(message.winner.id)) {
       // The lease may have been granted by another process's close, some time before ours ran:
       // count only what Redis says is left of it, from when our request left.
@@ -397,14 +476,15 @@ export class RedisTargetChannel {
     // Candidates staged or renewed less than a third of their stage lease ago need nothing yet:
     // most are decided within their first window.
     const now = performance.now();
-    const due = now - this.node.settings.stageLeaseMs / 3;
+    const stageLeaseMs = this.settings.stageLeaseMs;
+    const due = now - stageLeaseMs / 3;
     const staged = [...this.staged.keys()].filter((id) => (this.touched.get(id) ?? 0) <= due);
     if (this.holders.size === 0 && staged.length === 0) return;
     for (const id of staged) this.touched.set(id, now);
     const held = [...this.holders];
     const holders = held.map(([id, h]) => ({ id, token: h.token }));
     const sentAt = performance.now();
-    this.node.targets.renew(this.target, this.node.leaseMs, this.node.settings.stageLeaseMs, holders, staged).then(
+    this.node.targets.renew(this.target, this.node.leaseMs, stageLeaseMs, holders, staged).then(
       (r) => {
         r.holders.forEach((state, i) => {
           const [id, h] = held[i]!;
@@ -414,7 +494,8 @@ export class RedisTargetChannel {
             return;
           }
           this.dropHolder(id);
-          this.port.preempt(id, leaseLostReason(this.target, state));
+          if (state.state === 'preempted') this.port.preempt(id, leaseLostReason(this.target, state));
+          else this.leaseLost(id, leaseLostReason(this.target, state));
         });
         // A candidate decided without this process hearing it (its close reply was lost): ask again.
         if (r.candidates.some((c) => c.state !== 'staged' && this.staged.has(c.id))) this.runClose(this.lastWindow);
@@ -427,11 +508,18 @@ export class RedisTargetChannel {
     if (this.disposed) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    const hadWork = this.staged.size > 0 || this.holders.size > 0;
+    const staged = [...this.staged.keys()];
+    const held = [...this.holders].map(([id, h]) => ({ id, token: h.token }));
     this.staged.clear();
     this.touched.clear();
     this.dropAllHolders();
-    if (hadWork) this.port.unavailable(err instanceof Error ? err : new Error(String(err)));
+    if (staged.length === 0 && held.length === 0) return;
+    // Best effort, should Redis have run (or run later) what timed out: nothing of this process
+    // must win a window or hold the target for operations it has given up. Otherwise their stage
+    // leases and leases run out on their own.
+    if (staged.length > 0) this.node.targets.withdraw(this.target, staged).catch(() => undefined);
+    for (const h of held) this.node.targets.release(this.target, h.token, h.id).catch(() => undefined);
+    this.port.unavailable(err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Withdraws this process's candidates and releases its leases (best effort), then forgets the target. */

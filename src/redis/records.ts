@@ -58,6 +58,8 @@ export interface WindowDecision {
   readonly blockedBy: readonly RedisHolderRecord[];
   /** Candidates dropped unarbitrated: their stage lease had run out (their process went away). */
   readonly dropped: readonly string[];
+  /** The process that closed the window (it reports the window's conflict). */
+  readonly closedBy: string | undefined;
 }
 
 /**
@@ -138,6 +140,7 @@ export function parseDecision(json: string): WindowDecision {
     preempt: list(r['preempt']).map(holderRecord),
     blockedBy: list(r['blockedBy']).map(holderRecord),
     dropped: list(r['dropped']).map(str),
+    closedBy: r['closedBy'] === undefined ? undefined : str(r['closedBy']),
   };
 }
 
@@ -200,22 +203,25 @@ export interface StageResult {
   readonly window: number;
   /** Milliseconds until it closes, by Redis time (≤ 0: overdue, close it now). */
   readonly closesInMs: number;
+  /** The window's settings, as the process that opened it set them. */
+  readonly settings: { readonly windowMs: number; readonly whileExecuting: WhileExecuting; readonly gracePeriodMs: number };
   /** Per candidate: its order, or `staged` (it was already there) or `decided`. */
   readonly candidates: readonly { readonly id: string; readonly order: number | undefined; readonly state: 'staged' | 'already-staged' | 'decided' }[];
 }
 
 /** Parses the reply of the stage script. */
 export function parseStage(reply: unknown): StageResult {
-  if (!Array.isArray(reply) || reply.length < 2 || reply.length % 2 !== 0) throw new RedisReplyError('stage', reply);
+  if (!Array.isArray(reply) || reply.length < 5 || reply.length % 2 !== 1) throw new RedisReplyError('stage', reply);
   const candidates: StageResult['candidates'][number][] = [];
-  for (let i = 2; i < reply.length; i += 2) {
+  for (let i = 5; i < reply.length; i += 2) {
     const id = str(reply[i]);
     const v = str(reply[i + 1]);
     if (v === 'staged') candidates.push({ id, order: undefined, state: 'already-staged' });
     else if (v === 'decided') candidates.push({ id, order: undefined, state: 'decided' });
     else candidates.push({ id, order: Number(v), state: 'staged' });
   }
-  return { window: Number(reply[0]), closesInMs: usToMs(reply[1]), candidates };
+  const settings = { windowMs: Number(str(reply[2])), whileExecuting: str(reply[3]) as WhileExecuting, gracePeriodMs: Number(str(reply[4])) };
+  return { window: Number(reply[0]), closesInMs: usToMs(reply[1]), settings, candidates };
 }
 
 /**

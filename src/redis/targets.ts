@@ -77,6 +77,8 @@ export interface StageCandidate {
   readonly type: string;
   readonly priority: number;
   readonly effectivePriority: number;
+  /** It lost an earlier window and stays a candidate for the next one (`onLose: 'retry'`). */
+  readonly again?: boolean;
 }
 
 /**
@@ -118,6 +120,8 @@ export interface RedisTargetsOptions {
    * or windows and leases lose their meaning across processes.
    */
   readonly clock?: () => number;
+  /** A pipeline not answered within this long fails its calls. @default no bound */
+  readonly commandTimeoutMs?: number;
 }
 
 interface PendingStage {
@@ -178,7 +182,8 @@ export class RedisTargets {
     this.clock = options.clock;
     this.channel = processChannel(this.keyPrefix, this.owner);
     defineTargetCommands(options.client);
-    this.batcher = new CommandBatcher(options.client);
+    if (options.commandTimeoutMs !== undefined) expectInteger(options.commandTimeoutMs, 'commandTimeoutMs', 1);
+    this.batcher = new CommandBatcher(options.client, options.commandTimeoutMs);
   }
 
   /** Commands and round trips sent so far. */
@@ -216,7 +221,7 @@ export class RedisTargets {
           .add((pipeline) => {
             if (this.pending.get(target) === created) this.pending.delete(target);
             const args: (string | number)[] = [...this.head(), settings.windowMs, settings.whileExecuting, settings.gracePeriodMs, settings.stageLeaseMs, this.owner];
-            for (const c of created.candidates) args.push(c.id, c.effectivePriority, c.priority, c.type);
+            for (const c of created.candidates) args.push(c.id, c.effectivePriority, c.priority, c.type, c.again === true ? '1' : '0');
             call(pipeline, TARGET_COMMANDS.stage.name, keys, args);
           }, parseStage)
           .then(
@@ -242,7 +247,7 @@ export class RedisTargets {
     expectNonEmptyString(target, 'target');
     expectInteger(window, 'window', 0);
     expectFiniteNumber(leaseMs, 'leaseMs', 1);
-    return this.run(TARGET_COMMANDS.close.name, target, [window, leaseMs, this.keepWindows, `${this.keyPrefix}process:`, ...ids], parseClose);
+    return this.run(TARGET_COMMANDS.close.name, target, [window, leaseMs, this.keepWindows, `${this.keyPrefix}process:`, this.owner, ...ids], parseClose);
   }
 
   /**
@@ -319,5 +324,10 @@ export class RedisTargets {
   /** Sends what is queued now instead of at the end of the turn. */
   flush(): Promise<void> {
     return this.batcher.flush();
+  }
+
+  /** Resolves once every call made so far has been answered (or has failed). */
+  drain(): Promise<void> {
+    return this.batcher.drain();
   }
 }

@@ -12,6 +12,7 @@ import {
   type Candidate,
   type TargetChannel,
   type TargetListener,
+  type TargetSettings,
 } from '../../src/index.js';
 import { advance } from '../helpers/index.js';
 
@@ -20,13 +21,18 @@ function scripted() {
   const listeners = new Map<string, TargetListener>();
   const staged = new Map<string, Candidate[]>();
   const calls: string[] = [];
+  const settings: TargetSettings[] = [];
   const backend: ArbiterBackend = {
     kind: 'scripted',
     decidesLocally: false,
     ready: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-    open(target, listener): TargetChannel {
+    close: () => {
+      calls.push('close');
+      return Promise.resolve();
+    },
+    open(target, listener, s): TargetChannel {
       listeners.set(target, listener);
+      settings.push(s);
       return {
         stage: (c) => {
           calls.push(`stage ${c.id}`);
@@ -42,7 +48,7 @@ function scripted() {
       };
     },
   };
-  return { backend, listeners, staged, calls };
+  return { backend, listeners, staged, calls, settings };
 }
 
 const remote = (id: string, effectivePriority: number): Candidate =>
@@ -153,4 +159,20 @@ test("a start decision's fencing token reaches execute({ fence }), through a lif
   const plain = createArbiter({ windowMs: 1 });
   t.is(await plain.submit({ target: 't', execute: async ({ fence }) => fence }).result, undefined);
   await plain.stop();
+});
+
+test('open() gets the window settings a shared backend opens windows with; stop() disposes the channels, then closes the backend', async (t) => {
+  const clock = new SimulatedClock();
+  const { backend, settings, calls } = scripted();
+  const arbiter = createArbiter({ clock, backend, windowMs: 70, gracePeriodMs: 30, whileExecuting: 'queue' });
+  arbiter.submit({ target: 't', execute: async () => 1 }).result.catch(() => undefined);
+  t.like(settings[0], { windowMs: 70, gracePeriodMs: 30, whileExecuting: 'queue' });
+  await arbiter.stop();
+  t.deepEqual(calls.slice(-2), ['dispose t', 'close']);
+});
+
+test('stop() resolves even when the backend fails to close', async (t) => {
+  const { backend } = scripted();
+  const arbiter = createArbiter({ backend: { ...backend, close: () => Promise.reject(new Error('connection reset')) }, windowMs: 10 });
+  await t.notThrowsAsync(arbiter.stop());
 });

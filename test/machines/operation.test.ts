@@ -154,3 +154,28 @@ test('operationMachine - a synchronous throw in execute is an execution failure'
   t.like(actor.getSnapshot(), { value: 'rejected', context: { code: 'execution-failed' } });
   t.regex(actor.getSnapshot().context.reason ?? '', /sync/);
 });
+
+test("operationMachine - a refused fencing token (code 'stale-fence') is never retried, even when retryable() says yes", async (t) => {
+  const stale = Object.assign(new Error('fencing token 7 no longer holds target t'), { code: 'stale-fence' });
+  let attempts = 0;
+  const { actor } = start({
+    maxRetries: 5,
+    retryable: () => true,
+    execute: async () => {
+      attempts++;
+      throw stale;
+    },
+  });
+  actor.send({ type: 'arbiter.admit' });
+  actor.send({ type: 'arbiter.win' });
+  await flush();
+  t.is(actor.getSnapshot().value, 'rejected');
+  t.like(actor.getSnapshot().context, { code: 'execution-failed' });
+  t.is(attempts, 1);
+  // Any other error that retryable() accepts is retried.
+  const other = start({ maxRetries: 1, retryable: () => true, execute: async () => { throw new Error('flaky'); } });
+  other.actor.send({ type: 'arbiter.admit' });
+  other.actor.send({ type: 'arbiter.win' });
+  await flush();
+  t.is(other.actor.getSnapshot().value, 'retrying');
+});

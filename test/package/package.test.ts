@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { join, relative } from 'node:path';
 import { bin, cleanEnv, devVersion, npm, OLDEST_TYPESCRIPT, PEER_FLOOR, packedConsumer, REPO, run, type Consumer } from './consumer.js';
 import { BLOCK_TIMEOUT_MS, EXPECTED, extractBlocks, fileOf, NO_RUN, SERVICES, type Service } from './readme-blocks.js';
+import { startRedisServer } from '../helpers/redis.js';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
   name: string;
@@ -117,12 +118,12 @@ test.after.always(() => {
 });
 
 /** Runs an ES module given as source text inside a project; resolves with its stdout lines. */
-async function node(project: string, source: string, name = 'check.mjs'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function node(project: string, source: string, name = 'check.mjs', env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const dir = mkdtempSync(join(project, '.check-'));
   try {
     const file = join(dir, name);
     writeFileSync(file, source);
-    return await run(process.execPath, [file], { cwd: project, timeoutMs: 120_000 });
+    return await run(process.execPath, [file], { cwd: project, timeoutMs: 120_000, ...(env ? { env: cleanEnv(env) } : {}) });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -239,6 +240,7 @@ test('core install - xstate-arbiter/inspector and metricsText() name the npm ins
     consumer.core,
     `const out = {};
 try { await import('xstate-arbiter/inspector'); out.inspector = 'loaded'; } catch (err) { out.inspector = [err.name, err.code, err.message]; }
+try { await import('xstate-arbiter/redis'); out.redis = 'loaded'; } catch (err) { out.redis = [err.name, err.code, err.message]; }
 const { createArbiter } = await import('xstate-arbiter');
 const arbiter = createArbiter();
 try { await arbiter.metricsText(); out.metrics = 'loaded'; } catch (err) { out.metrics = [err.name, err.code, err.message]; }
@@ -250,6 +252,8 @@ console.log(JSON.stringify(out));
   const out = JSON.parse(stdout) as Record<string, [string, string, string]>;
   t.deepEqual(out['inspector']?.slice(0, 2), ['OptionalDependencyError', 'ERR_ARBITER_OPTIONAL_DEPENDENCY']);
   t.regex(out['inspector']![2], /the inspector \(xstate-arbiter\/inspector\) needs @dagrejs\/dagre.*run `npm install @statelyai\/inspect @dagrejs\/dagre`/);
+  t.deepEqual(out['redis']?.slice(0, 2), ['OptionalDependencyError', 'ERR_ARBITER_OPTIONAL_DEPENDENCY']);
+  t.regex(out['redis']![2], /the Redis backend \(xstate-arbiter\/redis\) needs ioredis.*run `npm install ioredis`/);
   t.deepEqual(out['metrics']?.slice(0, 2), ['OptionalDependencyError', 'ERR_ARBITER_OPTIONAL_DEPENDENCY']);
   t.regex(out['metrics']![2], /metricsText\(\) needs prom-client.*run `npm install prom-client`/);
 });
@@ -258,7 +262,7 @@ test('core install - require() of every entry says "ESM only" and shows the impo
   const { code, stdout, stderr } = await node(
     consumer.core,
     `const out = [];
-for (const id of ['xstate-arbiter', 'xstate-arbiter/testing', 'xstate-arbiter/inspector']) {
+for (const id of ['xstate-arbiter', 'xstate-arbiter/testing', 'xstate-arbiter/inspector', 'xstate-arbiter/redis']) {
   try { require(id); out.push([id, 'loaded']); } catch (err) { out.push([id, err.code, err.message]); }
 }
 console.log(JSON.stringify(out));
@@ -267,7 +271,7 @@ console.log(JSON.stringify(out));
   );
   t.is(code, 0, stderr);
   const out = JSON.parse(stdout) as Array<[string, string, string]>;
-  t.is(out.length, 3);
+  t.is(out.length, 4);
   for (const [id, errCode, message] of out) {
     t.is(errCode, 'ERR_REQUIRE_ESM', id);
     t.regex(message, /^xstate-arbiter is ESM only: use import, not require\(\)\./, id);
@@ -333,6 +337,33 @@ console.log(JSON.stringify(out));
   t.is(out['dagre'], 200);
   t.true((out['paths'] as number) > 10);
   t.true(out['metrics']);
+});
+
+test('full install - xstate-arbiter/redis: two processes on one Redis, one winner for the window', async (t) => {
+  t.timeout(180_000);
+  const redis = await startRedisServer();
+  try {
+    const { code, stdout, stderr } = await node(
+      consumer.full,
+      `import { createArbiter, Priority } from 'xstate-arbiter';
+import { redisBackend, RedisUnavailableError } from 'xstate-arbiter/redis';
+const open = (processId) => createArbiter({ windowMs: 300, backend: redisBackend({ url: process.env.REDIS_URL, keyPrefix: 'packed:', processId }) });
+const [a, b] = [open('a'), open('b')];
+await Promise.all([a.ready(), b.ready()]);
+const low = a.submit({ target: 'acct', priority: Priority.LOW, execute: async () => 'low' });
+const high = b.submit({ target: 'acct', priority: Priority.HIGH, execute: async () => 'high' });
+const out = { won: await high.result, lost: await low.result.catch((e) => e.code), error: typeof RedisUnavailableError };
+await Promise.all([a.stop(), b.stop()]);
+console.log(JSON.stringify(out));
+`,
+      'redis.mjs',
+      { REDIS_URL: redis.url },
+    );
+    t.is(code, 0, stderr);
+    t.deepEqual(JSON.parse(stdout), { won: 'high', lost: 'lost-arbitration', error: 'function' });
+  } finally {
+    await redis.dispose();
+  }
 });
 
 test('full install - arbiter inspect runs with the optional peers installed', async (t) => {

@@ -23,6 +23,7 @@
 // Output: a block whose comments promise output (`console.log(x); // 'frozen'`) gets its promise
 // checked in EXPECTED below, so the comments stay true.
 import type { ExecutionContext } from 'ava';
+import { startRedisServer } from '../helpers/redis.js';
 
 /** How long a README program may run. */
 export const BLOCK_TIMEOUT_MS = 60_000;
@@ -55,7 +56,13 @@ export interface Service {
 }
 
 /** Services blocks can ask for with `service=NAME` (see the top of this file). */
-export const SERVICES: Readonly<Record<string, () => Promise<Service>>> = {};
+export const SERVICES: Readonly<Record<string, () => Promise<Service>>> = {
+  // The test harness's redis-server: 127.0.0.1, a free port, no persistence.
+  redis: async () => {
+    const server = await startRedisServer();
+    return { env: { REDIS_URL: server.url }, stop: () => server.dispose() };
+  },
+};
 
 /** Checks of what a block prints, by a string only that block contains. */
 export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionContext, lines: string[]) => void }> = [
@@ -93,6 +100,11 @@ export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionCon
     // How do I … retry the operations that lose
     contains: "retryOn: ['lost-arbitration']",
     check: (t, lines) => t.deepEqual(lines, ['100', '10 45']),
+  },
+  {
+    // Scale out on Redis
+    contains: "keyPrefix: 'shop:', leaseMs: 2000",
+    check: (t, lines) => t.deepEqual(lines, ['high lost-arbitration']),
   },
   {
     // Events

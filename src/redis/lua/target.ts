@@ -6,9 +6,12 @@ import { BASE_LUA, CANDIDATE_LUA, HOLDER_LUA, OUTCOME_LUA } from './common.js';
  * none is open. The window's length and policy are fixed by the process that opens it.
  *
  * ARGV: 3 windowMs, 4 whileExecuting, 5 gracePeriodMs, 6 stage lease ms, 7 owner,
- *       8.. (id, effectivePriority, priority, type) per candidate.
- * Reply: window id, microseconds until it closes (≤ 0: overdue), then per candidate its id and
- * its order, or `staged` (already staged: a repeated call changes nothing) or `decided`.
+ *       8.. (id, effectivePriority, priority, type, again) per candidate; `again` = '1' stages a
+ *       candidate that lost an earlier window once more (its process keeps it for the next one).
+ * Reply: window id, microseconds until it closes (≤ 0: overdue), the open window's windowMs,
+ * whileExecuting and gracePeriodMs (as the process that opened it set them), then per candidate
+ * its id and its order, or `staged` (already staged: a repeated call changes nothing) or
+ * `decided` (it was decided and is not staged `again`).
  */
 export const STAGE_LUA = `${BASE_LUA}${CANDIDATE_LUA}
 local now = now_us()
@@ -23,15 +26,17 @@ if meta[2] ~= '1' then
 end
 local expires = num(now + tonumber(ARGV[6]) * 1000)
 local owner = ARGV[7]
-local reply = { num(win), num(closes - now) }
-for i = 8, #ARGV, 4 do
+local set = redis.call('HMGET', KEYS[1], 'wms', 'pol', 'grace')
+local reply = { num(win), num(closes - now), set[1] or ARGV[3], set[2] or ARGV[4], set[3] or ARGV[5] }
+for i = 8, #ARGV, 5 do
   local id = ARGV[i]
   reply[#reply + 1] = id
   if redis.call('HEXISTS', KEYS[2], id) == 1 then
     reply[#reply + 1] = 'staged'
-  elseif redis.call('ZSCORE', KEYS[4], id) then
+  elseif ARGV[i + 4] ~= '1' and redis.call('ZSCORE', KEYS[4], id) then
     reply[#reply + 1] = 'decided'
   else
+    if ARGV[i + 4] == '1' then redis.call('ZREM', KEYS[4], id) end
     local ord = redis.call('HINCRBY', KEYS[1], 'order', 1)
     redis.call('HSET', KEYS[2], id, candidate_record(ARGV[i + 1], ARGV[i + 2], num(ord), expires, owner, ARGV[i + 3]))
     reply[#reply + 1] = num(ord)
@@ -54,7 +59,8 @@ return reply
  * points at it as long: any process may read it again (a reply lost with a connection loses
  * nothing).
  *
- * ARGV: 3 window id, 4 leaseMs, 5 keepWindows, 6 channel prefix, 7.. the caller's ids.
+ * ARGV: 3 window id, 4 leaseMs, 5 keepWindows, 6 channel prefix, 7 the caller's process id (recorded
+ * as `closedBy` when this call closes the window), 8.. the caller's ids.
  * Reply: `early`, window id, microseconds left; or `closed`|`already`, the current window id,
  * `1`|`0` (open), microseconds until it closes, Redis time (µs), the number of ids, per id (id, `staged` | the
  * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON):
@@ -105,7 +111,7 @@ if meta[2] == '1' and asked == win then
   local all = {}
   for _, c in ipairs(cands) do all[#all + 1] = cand_json(c) end
   local rec = { window = num(win), openedAt = meta[7], closedAt = num(now), kind = d.kind,
-                whileExecuting = meta[5], candidates = all, dropped = dropped }
+                whileExecuting = meta[5], candidates = all, dropped = dropped, closedBy = ARGV[7] }
   if d.kind ~= 'empty' then
     rec.winner = d.winner.id
     rec.losers = ids(d.losers)
@@ -159,11 +165,11 @@ end
 local state = redis.call('HMGET', KEYS[1], 'win', 'open', 'closes')
 local left = 0
 if state[2] == '1' then left = tonumber(state[3]) - now end
-local reply = { status, state[1] or '0', state[2] == '1' and '1' or '0', num(left), num(now), tostring(#ARGV - 6) }
+local reply = { status, state[1] or '0', state[2] == '1' and '1' or '0', num(left), num(now), tostring(#ARGV - 7) }
 local windows = {}
 -- The asked window's decision too: a held winner is still staged, but its process hears the decision.
 if ARGV[3] ~= '0' and redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then windows[ARGV[3]] = true end
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local id = ARGV[i]
   reply[#reply + 1] = id
   if redis.call('HEXISTS', KEYS[2], id) == 1 then
