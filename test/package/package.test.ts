@@ -54,8 +54,9 @@ arbiter.events$
   .subscribe((e) => console.log(e.winnerId, e.loserIds.length));
 arbiter.events$.subscribe((e: ArbiterEvent) => {
   if (e.type === 'operation.rejected') {
-    const code: RejectionCode = e.code;
-    console.log(code);
+    // A built-in code, or one of an extended lifecycle's own: comparisons with either compile.
+    const code: RejectionCode | (string & {}) = e.code;
+    if (code === 'lost-arbitration' || code === 'denied') console.log(code);
   }
 });
 

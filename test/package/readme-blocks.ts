@@ -88,8 +88,13 @@ export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionCon
   },
   {
     // How do I … wait for a step of my lifecycle
-    contains: "if (await h.reached('approval'))",
+    contains: "execute: async () => 'published'",
     check: (t, lines) => t.deepEqual(lines, ['published']),
+  },
+  {
+    // withConflictResolution: the handle of a wrapped call
+    contains: 'const h = withdraw.handle(account, 500);',
+    check: (t, lines) => t.deepEqual(lines, ['staged', '500']),
   },
   {
     // Embedding: a coordinator alone
