@@ -138,6 +138,68 @@ test('events$ observers and operations.get readers cannot change what the arbite
   await arbiter.stop();
 });
 
+// What isFailure may try on the operation it is given: each write would reach the arbiter's own
+// record if it got that (its status listeners, its status and code, its id).
+const failureWrites: Array<[string, (op: Record<string, unknown>) => void]> = [
+  ['overwrites listeners', (op) => void (op['listeners'] = 5)],
+  ['overwrites status and code', (op) => {
+    op['status'] = 'completed';
+    op['code'] = 'preempted';
+  }],
+  ['overwrites id and target', (op) => {
+    op['id'] = 'other';
+    op['target'] = 'elsewhere';
+  }],
+  ['deletes attempt', (op) => void delete op['attempt']],
+  ['adds a field', (op) => void (op['extra'] = true)],
+];
+
+for (const [name, write] of failureWrites) {
+  test(`isFailure that ${name}: it gets a frozen copy, the operation settles as it was, listeners still run`, async (t) => {
+    const seen: Array<{ frozen: boolean; id: unknown; target: unknown; type: unknown; priority: unknown; attempt: unknown; threw: boolean }> = [];
+    const { clock, arbiter, events } = harness({
+      isFailure: (_error, op) => {
+        let threw = false;
+        try {
+          write(op as unknown as Record<string, unknown>);
+        } catch {
+          threw = true;
+        }
+        seen.push({ frozen: Object.isFrozen(op), id: op.id, target: op.target, type: op.type, priority: op.priority, attempt: op.attempt, threw });
+        return false;
+      },
+    });
+    const statuses: string[] = [];
+    const h = arbiter.submit({ target: 't', id: 'op-1', type: 'withdraw', priority: 7, execute: async () => Promise.reject(new Error('overdraft')) });
+    h.subscribe((s) => statuses.push(s));
+    await advance(clock, 100);
+    t.like(await outcome(h.result), { ok: false, code: 'execution-failed' });
+    t.deepEqual(seen, [{ frozen: true, id: 'op-1', target: 't', type: 'withdraw', priority: 7, attempt: 1, threw: true }]);
+    t.deepEqual(statuses, ['executing', 'rejected'], 'the status listener ran to the end');
+    t.like(arbiter.operations.get('op-1'), { id: 'op-1', target: 't', status: 'rejected', code: 'execution-failed', attempt: 1 });
+    const rejected = events.find((e) => e.type === 'operation.rejected');
+    t.like(rejected, { operationId: 'op-1', code: 'execution-failed', expected: true }, 'its answer still counts');
+    const m = arbiter.metrics();
+    t.is(m.submitted, m.completed + m.rejected + m.inFlight);
+    await arbiter.stop();
+  });
+}
+
+test('isFailure that throws counts the error as a failure; the operation settles once', async (t) => {
+  const { clock, arbiter, events } = harness({
+    isFailure: () => {
+      throw new Error('classifier broke');
+    },
+  });
+  const h = arbiter.submit({ target: 't', execute: async () => Promise.reject(new Error('x')) });
+  await advance(clock, 100);
+  t.like(await outcome(h.result), { ok: false, code: 'execution-failed' });
+  const rejected = events.filter((e) => e.type === 'operation.rejected');
+  t.is(rejected.length, 1);
+  t.false('expected' in rejected[0]!, 'a throwing classifier means failure');
+  await arbiter.stop();
+});
+
 // --- 2. delays past the timer limit --------------------------------------------------------------
 
 const delayOptions: Array<[string, Record<string, unknown>]> = [
