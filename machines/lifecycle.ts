@@ -8,6 +8,7 @@ import {
   type AnyTransitionDefinition,
 } from 'xstate';
 import { ArbiterInputError, LifecycleError, type LifecycleViolation } from '../src/errors.js';
+import { defineData } from '../src/store/data.js';
 import { expectFunction, expectObject, kindOf } from '../src/validate.js';
 import { operationMachine } from './operation.machine.js';
 
@@ -499,7 +500,85 @@ function stepKind(state: Json): string | undefined {
 }
 
 function valueOrCall<T>(v: T | ((args: LifecycleArgs) => T)): (args: LifecycleArgs) => T {
-  return typeof v === 'function' ? (v as (args: LifecycleArgs) => T) : () => v;
+  return typeof v === 'function' ? (viewing(v as (args: LifecycleArgs) => T) as (args: LifecycleArgs) => T) : () => v;
+}
+
+// The context fields the arbiter owns: the coordinator reads an operation's id, target and
+// priorities from its context, settlement its attempt, result, error, code and reason, and the
+// machine runs `execute` with them. A patch may neither initialise nor assign them.
+const ARBITER_FIELDS = new Set(['id', 'target', 'type', 'priority', 'effectivePriority', 'seq', 'submittedAt', 'maxRetries', 'retry',
+  'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason', 'fence']);
+
+/**
+ * The arguments a patch's function gets: XState's, with a frozen shallow copy of the context. A
+ * write to a field of the context (`context.priority = 10`, `delete context.id`) throws instead of
+ * changing the operation under the arbiter; values inside the fields (your `data`, your own
+ * arrays) are yours, and each operation has its own copy of the initial ones.
+ */
+function viewArgs(args: unknown): unknown {
+  if (!args || typeof args !== 'object') return args;
+  const a = args as Json;
+  const context = a['context'];
+  if (!context || typeof context !== 'object') return args;
+  return { ...a, context: Object.freeze({ ...context }) };
+}
+
+// Wraps a function of the patch so that it sees the frozen view; XState's own action creators
+// (`assign`, `raise`, … have `resolve`) and higher-order guards (`and`, `or`, `not` have `check`)
+// are XState's to call and stay as they are.
+function viewing<F>(fn: F): F {
+  if (typeof fn !== 'function' || 'resolve' in fn || 'check' in fn) return fn;
+  const f = fn as unknown as (args: unknown, params: unknown) => unknown;
+  return ((args: unknown, params: unknown) => f(viewArgs(args), params)) as F;
+}
+
+function refuseArbiterField(key: string, field: string): never {
+  throw new ArbiterInputError(
+    `${field}.${key}`,
+    `Expected \`${field}\` to assign fields of your own, got \`${key}\`, a field the arbiter owns (${[...ARBITER_FIELDS].join(', ')})` +
+      (key === 'code' || key === 'reason' ? "; a transition to 'rejected' takes `code` and `reason` of its own" : ''),
+  );
+}
+
+/**
+ * A patch's action as it runs: a plain function sees the frozen view; an `assign` is rebuilt so
+ * that its assigners see it too and cannot set a field the arbiter owns (refused here for an
+ * object of assigners, when it runs for a function, which then fails the operation's actor: the
+ * operation ends rejected and its coordinator lets it go).
+ */
+function userAction(a: unknown, field: string): unknown {
+  if (typeof a !== 'function') return a;
+  const x = a as unknown as Json;
+  if (x['type'] !== 'xstate.assign' || !('assignment' in x)) return viewing(a);
+  const assignment = x['assignment'];
+  if (typeof assignment === 'function') {
+    return assign(((args: unknown, params: unknown) => {
+      const partial = (assignment as (args: unknown, params: unknown) => unknown)(viewArgs(args), params);
+      for (const key of Object.keys((partial ?? {}) as object)) if (ARBITER_FIELDS.has(key)) refuseArbiterField(key, field);
+      return partial;
+    }) as never);
+  }
+  if (!isPlain(assignment)) return a;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(assignment)) {
+    if (ARBITER_FIELDS.has(key)) refuseArbiterField(key, field);
+    out[key] = viewing(value);
+  }
+  return assign(out as never);
+}
+
+function userActions(v: unknown, field: string): unknown[] {
+  return toArray(v as LifecycleAction).map((a, i) => userAction(a, Array.isArray(v) ? `${field}[${i}]` : field));
+}
+
+// Initial context values are copied for each operation: an array or object given once in
+// `patch.context` would otherwise be shared by every operation, and a push by one seen by all.
+function copyPlain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyPlain);
+  if (!isPlain(v)) return v;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(v)) defineData(out, key, copyPlain(value));
+  return out;
 }
 
 function rejectAction(code: string | ((args: LifecycleArgs) => string), reason: string | ((args: LifecycleArgs) => string)) {
@@ -543,7 +622,7 @@ function compileTransitions(
     }
     if (tr.guard !== undefined) checkGuard(tr.guard, `${f}.guard`);
     checkActions(tr.actions, `${f}.actions`);
-    const actions: unknown[] = toArray(tr.actions as LifecycleAction);
+    const actions: unknown[] = userActions(tr.actions, `${f}.actions`);
     if (tr.code !== undefined) {
       if (tr.target !== 'rejected') {
         throw new ArbiterInputError(`${f}.code`, `Expected \`${f}.code\` only on a transition to 'rejected', got target ${kindOf(tr.target)}`);
@@ -555,7 +634,7 @@ function compileTransitions(
     }
     return {
       ...(tr.target !== undefined ? { target: resolveTarget(tr.target) } : {}),
-      ...(tr.guard !== undefined ? { guard: tr.guard } : {}),
+      ...(tr.guard !== undefined ? { guard: viewing(tr.guard) } : {}),
       ...(actions.length > 0 ? { actions } : {}),
     };
   });
@@ -568,8 +647,8 @@ function compileStep(step: LifecycleStep, name: string, field: string, kind: str
   if (step.description !== undefined) out['description'] = step.description;
   checkActions(step.entry, `${field}.entry`);
   checkActions(step.exit, `${field}.exit`);
-  if (step.entry !== undefined) out['entry'] = toArray(step.entry as LifecycleAction);
-  if (step.exit !== undefined) out['exit'] = toArray(step.exit as LifecycleAction);
+  if (step.entry !== undefined) out['entry'] = userActions(step.entry, `${field}.entry`);
+  if (step.exit !== undefined) out['exit'] = userActions(step.exit, `${field}.exit`);
   const on: Json = {};
   if (step.on !== undefined) {
     mustBeObject(step.on, `${field}.on`);
@@ -599,7 +678,7 @@ function compileStep(step: LifecycleStep, name: string, field: string, kind: str
     out['invoke'] = [
       {
         src: step.invoke.src,
-        ...(step.invoke.input ? { input: step.invoke.input } : {}),
+        ...(step.invoke.input ? { input: viewing(step.invoke.input) } : {}),
         ...(step.invoke.onDone !== undefined
           ? { onDone: compileTransitions(step.invoke.onDone, `${field}.invoke.onDone`, name, resolveTarget) }
           : {}),
@@ -743,8 +822,8 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
       mustBeObject(sp, field);
       checkActions(sp.entry, `${field}.entry`);
       checkActions(sp.exit, `${field}.exit`);
-      if (sp.entry !== undefined) target['entry'] = [...toArray(target['entry'] as unknown), ...toArray(sp.entry as LifecycleAction)];
-      if (sp.exit !== undefined) target['exit'] = [...toArray(target['exit'] as unknown), ...toArray(sp.exit as LifecycleAction)];
+      if (sp.entry !== undefined) target['entry'] = [...toArray(target['entry'] as unknown), ...userActions(sp.entry, `${field}.entry`)];
+      if (sp.exit !== undefined) target['exit'] = [...toArray(target['exit'] as unknown), ...userActions(sp.exit, `${field}.exit`)];
       if (sp.on !== undefined) {
         mustBeObject(sp.on, `${field}.on`);
         const on = (target['on'] ??= {}) as Json;
@@ -753,7 +832,10 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
           mustBeObject(h, `${field}.on.${type}`);
           checkActions(h.actions, `${field}.on.${type}.actions`);
           if (h.guard !== undefined) checkGuard(h.guard, `${field}.on.${type}.guard`);
-          on[type] = [...toArray(on[type] as Json), { ...(h.guard !== undefined ? { guard: h.guard } : {}), actions: toArray(h.actions as LifecycleAction) }];
+          on[type] = [
+            ...toArray(on[type] as Json),
+            { ...(h.guard !== undefined ? { guard: viewing(h.guard) } : {}), actions: userActions(h.actions, `${field}.on.${type}.actions`) },
+          ];
         }
       }
       if (sp.enterIf !== undefined) {
@@ -767,11 +849,12 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
           throw new ArbiterInputError(`${field}.enterIf`, `Expected \`enterIf\` on a state that is neither initial nor final, got ${JSON.stringify(name)}`);
         }
         const reject = rejectAction(g.code, g.reason ?? `${name} refused entry`);
+        const enterGuard = viewing(g.guard);
         // Every way into the state is split: guard passes → enter; otherwise → rejected with the code.
         const split = (list: Json[]) =>
           list.flatMap((t) => {
             if (targetName(t['target'], machineId) !== name) return [t];
-            const guard = t['guard'] !== undefined ? and([t['guard'], g.guard] as never) : g.guard;
+            const guard = t['guard'] !== undefined ? and([t['guard'], enterGuard] as never) : enterGuard;
             return [
               { ...t, guard },
               { ...(t['guard'] !== undefined ? { guard: t['guard'] } : {}), target: `#${machineId}.rejected`, actions: [reject] },
@@ -788,25 +871,31 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
     const extra = patch.context;
     const baseContext = b.config['context'];
     const probe = typeof extra === 'function' ? undefined : extra;
-    const reserved = new Set(['id', 'target', 'type', 'priority', 'effectivePriority', 'seq', 'submittedAt', 'maxRetries', 'retry',
-      'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason', 'fence']);
     for (const key of Object.keys(probe ?? {})) {
-      if (reserved.has(key)) throw new ArbiterInputError(`context.${key}`, `Expected \`context.${key}\` to be a new field, got a field the arbiter owns`);
+      if (ARBITER_FIELDS.has(key)) throw new ArbiterInputError(`context.${key}`, `Expected \`context.${key}\` to be a new field, got a field the arbiter owns`);
     }
+    // Read once, now: a later change to the patch's object changes no lifecycle.
+    const initial = probe === undefined ? undefined : copyPlain(probe);
     config['context'] = (args: { input: unknown }) => {
       const own = typeof baseContext === 'function' ? baseContext(args) : { ...(baseContext as Json) };
-      const more = typeof extra === 'function' ? extra(args as { input: any }) : extra;
+      // The input is the arbiter's record of the operation: the function gets a frozen copy.
+      const more =
+        typeof extra === 'function'
+          ? extra({ ...args, input: Object.freeze({ ...(args.input as Json) }) } as { input: any })
+          : (copyPlain(initial) as Json);
       // A function may not overwrite the fields the arbiter reads either; theirs win.
       return { ...more, ...own };
     };
   }
 
   const impl = (b.implementations ?? {}) as Json;
+  const mapOwn = (map: Record<string, unknown> | undefined, fn: (v: unknown, name: string) => unknown): Json =>
+    Object.fromEntries(Object.entries(map ?? {}).map(([name, v]) => [name, fn(v, name)]));
   const implementations = {
     actors: { ...impl['actors'], ...patch.actors },
-    actions: { ...impl['actions'], ...patch.actions },
-    guards: { ...impl['guards'], ...patch.guards },
-    delays: { ...impl['delays'], ...patch.delays },
+    actions: { ...impl['actions'], ...mapOwn(patch.actions, (a, name) => userAction(a, `actions.${name}`)) },
+    guards: { ...impl['guards'], ...mapOwn(patch.guards, viewing) },
+    delays: { ...impl['delays'], ...mapOwn(patch.delays, viewing) },
   };
   let machine: AnyStateMachine;
   try {

@@ -3,10 +3,12 @@
 // ancestors are gone. Every case must end with a clear error at the call site and nothing
 // changed, or with every operation accounted for.
 import test from 'ava';
-import { SimulatedClock } from 'xstate';
+import { assign, SimulatedClock } from 'xstate';
 import {
   ArbiterInputError,
   createArbiter,
+  createStore,
+  extendLifecycle,
   MAX_TIMER_DELAY_MS,
   Priority,
   type Candidate,
@@ -198,6 +200,130 @@ test('isFailure that throws counts the error as a failure; the operation settles
   t.is(rejected.length, 1);
   t.false('expected' in rejected[0]!, 'a throwing classifier means failure');
   await arbiter.stop();
+});
+
+// The functions of an extendLifecycle patch get XState's arguments with a frozen copy of the
+// context: a write to a field the arbiter reads (the coordinator finds the operation and its
+// priority there) throws, the operation ends rejected, and the target is free for the next one.
+type Ctx = Record<string, unknown>;
+const tamper = (context: Ctx) => {
+  context['id'] = 'hijacked';
+  context['effectivePriority'] = 10;
+};
+const lifecycleMutators: Array<[string, () => ReturnType<typeof extendLifecycle>]> = [
+  ['an afterWin entry action writes context.id', () =>
+    extendLifecycle({ afterWin: { check: { entry: ({ context }) => tamper(context), always: 'next' } } })],
+  ['a beforeStaged entry action writes context.effectivePriority', () =>
+    extendLifecycle({ beforeStaged: { check: { entry: ({ context }) => tamper(context), always: 'next' } } })],
+  ['a named action on executing writes context.id', () =>
+    extendLifecycle({ states: { executing: { entry: 'tamper' } }, actions: { tamper: ({ context }: { context: Ctx }) => tamper(context) } })],
+  ['an inline guard writes context.id and passes', () =>
+    extendLifecycle({ afterWin: { check: { always: { target: 'next', guard: ({ context }) => (tamper(context), true) } } } })],
+  ['a named guard deletes context.target', () =>
+    extendLifecycle({ afterWin: { check: { always: { target: 'next', guard: 'ok' } } }, guards: { ok: ({ context }) => delete (context as Ctx)['target'] } })],
+  ['a delay function writes context.id', () =>
+    extendLifecycle({ afterWin: { check: { after: { wait: 'next' } } }, delays: { wait: ({ context }) => (tamper(context), 5) } })],
+  ['an enterIf guard on staged writes context.id and passes', () =>
+    extendLifecycle({ states: { staged: { enterIf: { guard: ({ context }) => (tamper(context), true), code: 'refused' } } } })],
+  ['an assign function returns id', () =>
+    extendLifecycle({ afterWin: { check: { entry: assign(() => ({ id: 'hijacked' })) as never, always: 'next' } } })],
+  ['an assigner of its own field writes context.id', () =>
+    extendLifecycle({
+      context: { seen: 0 },
+      afterWin: { check: { entry: assign({ seen: ({ context }: { context: Ctx }) => ((context['id'] = 'hijacked'), 1) }) as never, always: 'next' } },
+    })],
+  ['the context function writes input.id', () =>
+    extendLifecycle({ context: ({ input }) => ((input.id = 'hijacked'), { seen: 0 }) })],
+];
+
+for (const [name, build] of lifecycleMutators) {
+  test(`extendLifecycle: ${name}: it throws on a frozen copy, the operation ends rejected, the target stays usable`, async (t) => {
+    const { clock, arbiter } = harness({ lifecycle: build(), whileExecuting: 'queue' });
+    const a = arbiter.submit({ target: 't', id: 'a', priority: 2, execute: () => 'a ran' });
+    await advance(clock, 100);
+    await advance(clock, 10);
+    const first = await outcome(a.result);
+    t.false(first.ok, 'the operation whose function threw is rejected');
+    t.like(arbiter.operations.get('a'), { id: 'a', target: 't', status: 'rejected', effectivePriority: 2 });
+    t.is(arbiter.operations.get('hijacked'), undefined);
+    // The next operation on the same target is not stuck behind a holder the coordinator lost.
+    const b = arbiter.submit({ target: 't', id: 'b', execute: () => 'b ran' });
+    await advance(clock, 100);
+    await advance(clock, 10);
+    const second = await outcome(b.result);
+    t.deepEqual(second.ok ? 'ok' : second.code, first.ok ? 'ok' : first.code, 'b meets the same lifecycle');
+    await arbiter.onIdle();
+    const m = arbiter.metrics();
+    t.is(m.inFlight, 0);
+    t.is(m.submitted, m.completed + m.rejected);
+    await arbiter.stop();
+  });
+}
+
+test('extendLifecycle: an object of assigners that sets a field the arbiter owns is refused naming it', (t) => {
+  const err = t.throws(() => extendLifecycle({ actions: { bump: assign({ priority: () => 10 }) }, states: { staged: { entry: 'bump' } } }), {
+    instanceOf: ArbiterInputError,
+  });
+  t.is(err?.field, 'actions.bump.priority');
+  const inline = t.throws(() => extendLifecycle({ afterWin: { check: { entry: [assign({ code: 'x' }) as never], always: 'next' } } }), {
+    instanceOf: ArbiterInputError,
+  });
+  t.is(inline?.field, 'afterWin.check.entry[0].code');
+});
+
+test('extendLifecycle: initial context arrays and objects are per operation, and a later change to the patch changes nothing', async (t) => {
+  const initial = { notes: [] as string[], meta: { by: 'nobody' } };
+  const lifecycle = extendLifecycle({
+    context: initial,
+    afterWin: { check: { entry: ({ context }) => void (context['notes'] as string[]).push('x'), always: 'next' } },
+  });
+  initial.notes.push('later');
+  initial.meta.by = 'later';
+  const { clock, arbiter } = harness({ lifecycle, whileExecuting: 'concurrent' });
+  const handles = ['t1', 't2', 't3'].map((target) => arbiter.submit({ target, execute: () => 'ran' }));
+  await advance(clock, 100);
+  await Promise.all(handles.map((h) => h.result));
+  for (const h of handles) {
+    const ctx = h.actor!.getSnapshot().context as { notes: string[]; meta: { by: string } };
+    t.deepEqual(ctx.notes, ['x'], 'each operation pushed into its own array');
+    t.is(ctx.meta.by, 'nobody');
+  }
+  await arbiter.stop();
+});
+
+test('retryable that throws, or rewrites the error it gets: the operation settles once, with its code and its own error as cause', async (t) => {
+  const cases: Array<[string, (err: unknown) => boolean]> = [
+    ['throws', () => {
+      throw new Error('classifier broke');
+    }],
+    ['rewrites the error and says yes', (err) => {
+      (err as Error).message = 'rewritten';
+      return true;
+    }],
+  ];
+  for (const [name, retryable] of cases) {
+    const { clock, arbiter } = harness();
+    const thrown = new Error('boom');
+    const h = arbiter.submit({ target: 't', maxRetries: 1, retryable, execute: async () => Promise.reject(thrown) });
+    for (let i = 0; i < 5; i++) await advance(clock, 100);
+    const err = await h.result.catch((e: unknown) => e as { code: string; cause: unknown });
+    t.is((err as { code: string }).code, name === 'throws' ? 'execution-failed' : 'retries-exhausted', name);
+    t.is((err as { cause: unknown }).cause, thrown, `${name}: the cause is the execute's own error`);
+    t.is(arbiter.metrics().inFlight, 0);
+    await arbiter.stop();
+  }
+});
+
+test('store.update fn that writes the current snapshot or throws: nothing changes', (t) => {
+  const store = createStore();
+  const e = store.create({ n: 1, tags: ['a'] });
+  t.throws(() => store.update<{ n: number; tags: string[] }>(e.id, (_draft, current) => void current.data.tags.push('b')));
+  t.throws(() => store.update<{ n: number }>(e.id, (draft) => {
+    draft.n = 99;
+    throw new Error('changed my mind');
+  }), { message: 'changed my mind' });
+  t.deepEqual(store.get(e.id)?.data, { n: 1, tags: ['a'] });
+  t.is(store.get(e.id)?.version, 0);
 });
 
 // --- 2. delays past the timer limit --------------------------------------------------------------
