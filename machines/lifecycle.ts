@@ -9,6 +9,7 @@ import {
 } from 'xstate';
 import { ArbiterInputError, LifecycleError, type LifecycleViolation } from '../src/errors.js';
 import { defineData } from '../src/store/data.js';
+import { expectDelay } from '../src/timers.js';
 import { expectFunction, expectObject, kindOf } from '../src/validate.js';
 import { operationMachine } from './operation.machine.js';
 
@@ -532,6 +533,18 @@ function viewing<F>(fn: F): F {
   return ((args: unknown, params: unknown) => f(viewArgs(args), params)) as F;
 }
 
+// A delay computed from the context is known only when its state is entered: checked there, so a
+// value past the timer limit fails the operation (naming the delay) instead of firing at once.
+function checkedDelay(d: unknown, field: string): unknown {
+  if (typeof d !== 'function') return d;
+  const f = d as (args: unknown, params: unknown) => unknown;
+  return (args: unknown, params: unknown) => {
+    const ms = f(args, params);
+    expectDelay(ms, field);
+    return ms;
+  };
+}
+
 function refuseArbiterField(key: string, field: string): never {
   throw new ArbiterInputError(
     `${field}.${key}`,
@@ -665,7 +678,12 @@ function compileStep(step: LifecycleStep, name: string, field: string, kind: str
   if (step.after !== undefined) {
     mustBeObject(step.after, `${field}.after`);
     out['after'] = Object.fromEntries(
-      Object.entries(step.after).map(([delay, spec]) => [delay, compileTransitions(spec, `${field}.after.${delay}`, name, resolveTarget)]),
+      Object.entries(step.after).map(([delay, spec]) => {
+        // XState reads a numeric key as milliseconds (anything else names a delay): past the timer
+        // limit the platform would fire it after 1 ms.
+        if (delay.trim() !== '' && !Number.isNaN(Number(delay))) expectDelay(Number(delay), `${field}.after.${delay}`);
+        return [delay, compileTransitions(spec, `${field}.after.${delay}`, name, resolveTarget)];
+      }),
     );
   }
   if (step.always !== undefined) out['always'] = compileTransitions(step.always, `${field}.always`, name, resolveTarget);
@@ -695,7 +713,7 @@ function checkImplementations(patch: LifecyclePatch): void {
   const kinds: Array<[keyof LifecyclePatch, (v: unknown) => boolean, string]> = [
     ['actions', (v) => typeof v === 'function' || (!!v && typeof v === 'object'), 'an action'],
     ['guards', (v) => typeof v === 'function', 'a function'],
-    ['delays', (v) => typeof v === 'function' || (typeof v === 'number' && Number.isFinite(v) && v >= 0), 'a finite number ≥ 0 or a function'],
+    ['delays', (v) => typeof v === 'function' || typeof v === 'number', 'a number of milliseconds or a function'],
     ['actors', (v) => !!v && typeof v === 'object' && typeof (v as Json)['transition'] === 'function', 'actor logic (e.g. fromPromise(...))'],
   ];
   for (const [key, ok, expected] of kinds) {
@@ -704,6 +722,8 @@ function checkImplementations(patch: LifecyclePatch): void {
     mustBeObject(map, key);
     for (const [name, v] of Object.entries(map)) {
       if (!ok(v)) throw new ArbiterInputError(`${key}.${name}`, `Expected \`${key}.${name}\` to be ${expected}, got ${kindOf(v)}`);
+      // Finite, ≥ 0 and at most the timer limit (past it the platform fires after 1 ms).
+      if (key === 'delays' && typeof v === 'number') expectDelay(v, `delays.${name}`);
     }
   }
 }
@@ -895,7 +915,7 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
     actors: { ...impl['actors'], ...patch.actors },
     actions: { ...impl['actions'], ...mapOwn(patch.actions, (a, name) => userAction(a, `actions.${name}`)) },
     guards: { ...impl['guards'], ...mapOwn(patch.guards, viewing) },
-    delays: { ...impl['delays'], ...mapOwn(patch.delays, viewing) },
+    delays: { ...impl['delays'], ...mapOwn(patch.delays, (d, name) => checkedDelay(viewing(d), `delays.${name}`)) },
   };
   let machine: AnyStateMachine;
   try {

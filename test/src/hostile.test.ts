@@ -337,6 +337,7 @@ const delayOptions: Array<[string, Record<string, unknown>]> = [
   ['cleanup.retentionMs', { cleanup: { strategy: 'deferred', retentionMs: TOO_LONG } }],
   ['cleanup.maxAgeMs', { cleanup: { strategy: 'lazy', maxAgeMs: TOO_LONG } }],
   ['breaker.windowMs', { breaker: { windowMs: TOO_LONG } }],
+  ['breaker.rollingWindowMs', { breaker: { rollingWindowMs: TOO_LONG } }],
   ['breaker.openMs', { breaker: { openMs: TOO_LONG } }],
 ];
 
@@ -355,6 +356,49 @@ for (const [field, options] of delayOptions) {
     await arbiter.stop();
   });
 }
+
+const approvalAfter = (ms: number | string) =>
+  ({ afterWin: { approval: { on: { approve: 'next' }, after: { [ms]: { target: 'rejected', code: 'approval-timeout' } } } } }) as const;
+const lifecycleDelays: Array<[string, () => unknown, string]> = [
+  ['an afterWin step after: { 2147483648 }', () => extendLifecycle(approvalAfter(TOO_LONG)), `afterWin.approval.after.${TOO_LONG}`],
+  ['a beforeStaged step after: { 1e10 }', () => extendLifecycle({ beforeStaged: { check: { after: { '1e10': 'next' } } } }), 'beforeStaged.check.after.1e10'],
+  ['a step after: { -1 }', () => extendLifecycle({ afterWin: { check: { after: { '-1': 'next' } } } }), 'afterWin.check.after.-1'],
+  ['delays: { x: 2**31 }', () => extendLifecycle({ afterWin: { check: { after: { x: 'next' } } }, delays: { x: TOO_LONG } }), 'delays.x'],
+  ['delays: { backoff: Infinity }', () => extendLifecycle({ delays: { backoff: Infinity } }), 'delays.backoff'],
+];
+
+for (const [name, build, field] of lifecycleDelays) {
+  test(`extendLifecycle with ${name} is refused naming the field`, (t) => {
+    const err = t.throws(build, { instanceOf: ArbiterInputError });
+    t.is(err?.field, field);
+    t.regex(err?.message ?? '', /2147483647/);
+  });
+}
+
+test('extendLifecycle: a step timeout at the limit is accepted and does not fire early (real timers)', async (t) => {
+  const arbiter = createArbiter({ windowMs: 1, lifecycle: extendLifecycle(approvalAfter(MAX_TIMER_DELAY_MS)) });
+  const h = arbiter.submit({ target: 't', execute });
+  t.true(await h.reached('approval'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.is(h.status(), 'approval', 'no approval-timeout a few ms after winning');
+  await arbiter.stop();
+});
+
+test('extendLifecycle: a delay function that returns more than the limit fails its operation naming the delay, never fires at once', async (t) => {
+  for (const bad of [TOO_LONG, -5, Number.NaN, 'soon']) {
+    const lifecycle = extendLifecycle({
+      afterWin: { approval: { on: { approve: 'next' }, after: { wait: { target: 'rejected', code: 'approval-timeout' } } } },
+      delays: { wait: () => bad as number },
+    });
+    const arbiter = createArbiter({ windowMs: 1, lifecycle });
+    const h = arbiter.submit({ target: 't', execute });
+    const result = await outcome(h.result);
+    t.false(result.ok);
+    t.not((result as { code: string }).code, 'approval-timeout', `${String(bad)}: the timeout did not fire`);
+    t.regex((result as { reason: string }).reason, /delays\.wait/);
+    await arbiter.stop();
+  }
+});
 
 test('submit({ timeoutMs: 2**31 }) is refused; a timeout at the limit does not fire early', async (t) => {
   const { clock, arbiter } = harness();
