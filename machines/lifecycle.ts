@@ -8,6 +8,7 @@ import {
   type AnyTransitionDefinition,
 } from 'xstate';
 import { ArbiterInputError, LifecycleError, type LifecycleViolation } from '../src/errors.js';
+import { expectKnownKeys, optionKeys } from '../src/keys.js';
 import { defineData } from '../src/store/data.js';
 import { expectDelay } from '../src/timers.js';
 import { expectFunction, expectObject, kindOf } from '../src/validate.js';
@@ -160,6 +161,18 @@ const ABORTS = ['arbiter.cancel', 'arbiter.timeout', 'arbiter.shutdown', 'arbite
 // Events only an outside party sends: a state that waits for them alone is stuck.
 const EXTERNAL = new Set<string>([...ABORTS, 'arbiter.preempt']);
 const STEP_NAME = /^[A-Za-z][\w-]*$/;
+
+// The fields of each object of a patch: an unknown one (`onn`, `taget`, `gaurd`) is refused naming
+// its path with a suggestion, instead of being ignored (or surfacing as a broken guarantee).
+const PATCH_KEYS = optionKeys<LifecyclePatch>({
+  beforeStaged: true, afterWin: true, states: true, context: true, actions: true, guards: true, delays: true, actors: true,
+});
+const STEP_KEYS = optionKeys<LifecycleStep>({ description: true, entry: true, exit: true, on: true, after: true, always: true, invoke: true });
+const INVOKE_KEYS = optionKeys<NonNullable<LifecycleStep['invoke']>>({ src: true, input: true, onDone: true, onError: true });
+const TRANSITION_KEYS = optionKeys<StepTransition>({ target: true, guard: true, actions: true, code: true, reason: true });
+const STATE_PATCH_KEYS = optionKeys<StatePatch>({ entry: true, exit: true, on: true, enterIf: true });
+const HANDLER_KEYS = optionKeys<NonNullable<StatePatch['on']>[string]>({ guard: true, actions: true });
+const ENTER_IF_KEYS = optionKeys<NonNullable<StatePatch['enterIf']>>({ guard: true, code: true, reason: true });
 
 /* ------------------------------------------------------------------------------------------ */
 /* The checker: a static analysis of the machine's state nodes, so it needs no input to run.  */
@@ -630,6 +643,7 @@ function compileTransitions(
   return list.map((tr, i) => {
     const f = list.length > 1 ? `${field}[${i}]` : field;
     mustBeObject(tr, f);
+    expectKnownKeys(tr, TRANSITION_KEYS, f);
     if (tr.target !== undefined && (typeof tr.target !== 'string' || tr.target === '')) {
       throw new ArbiterInputError(`${f}.target`, `Expected \`${f}.target\` to be a state name, got ${kindOf(tr.target)}`);
     }
@@ -655,6 +669,7 @@ function compileTransitions(
 
 function compileStep(step: LifecycleStep, name: string, field: string, kind: string, next: string): Json {
   mustBeObject(step, field);
+  expectKnownKeys(step, STEP_KEYS, field);
   const resolveTarget = (t: string) => (t === 'next' ? next : t);
   const out: Json = { meta: { arbiter: { step: kind } } };
   if (step.description !== undefined) out['description'] = step.description;
@@ -689,6 +704,7 @@ function compileStep(step: LifecycleStep, name: string, field: string, kind: str
   if (step.always !== undefined) out['always'] = compileTransitions(step.always, `${field}.always`, name, resolveTarget);
   if (step.invoke !== undefined) {
     mustBeObject(step.invoke, `${field}.invoke`);
+    expectKnownKeys(step.invoke, INVOKE_KEYS, `${field}.invoke`);
     if (typeof step.invoke.src !== 'string' || step.invoke.src === '') {
       throw new ArbiterInputError(`${field}.invoke.src`, `Expected \`${field}.invoke.src\` to be an actor name, got ${kindOf(step.invoke.src)}`);
     }
@@ -783,12 +799,7 @@ function checkReferences(machine: AnyStateMachine): void {
  */
 export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = operationMachine): AnyStateMachine {
   mustBeObject(patch, 'patch');
-  const known = new Set(['beforeStaged', 'afterWin', 'states', 'context', 'actions', 'guards', 'delays', 'actors']);
-  for (const key of Object.keys(patch)) {
-    if (!known.has(key)) {
-      throw new ArbiterInputError(key, `Expected \`${key}\` to be one of ${[...known].join(', ')}, got an unknown patch field`);
-    }
-  }
+  expectKnownKeys(patch, PATCH_KEYS);
   const b = base as unknown as { config?: Json; implementations?: Json; root?: unknown };
   if (!b || !isPlain(b.config) || !b.root) {
     throw new ArbiterInputError('base', 'Expected `base` to be an XState state machine');
@@ -840,6 +851,7 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
         throw new ArbiterInputError(field, `Expected \`states\` to name existing states (${Object.keys(states).join(', ')}), got ${JSON.stringify(name)}`);
       }
       mustBeObject(sp, field);
+      expectKnownKeys(sp, STATE_PATCH_KEYS, field);
       checkActions(sp.entry, `${field}.entry`);
       checkActions(sp.exit, `${field}.exit`);
       if (sp.entry !== undefined) target['entry'] = [...toArray(target['entry'] as unknown), ...userActions(sp.entry, `${field}.entry`)];
@@ -850,6 +862,7 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
         for (const [type, h] of Object.entries(sp.on)) {
           checkEventName(type, `${field}.on`);
           mustBeObject(h, `${field}.on.${type}`);
+          expectKnownKeys(h, HANDLER_KEYS, `${field}.on.${type}`);
           checkActions(h.actions, `${field}.on.${type}.actions`);
           if (h.guard !== undefined) checkGuard(h.guard, `${field}.on.${type}.guard`);
           on[type] = [
@@ -861,6 +874,7 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
       if (sp.enterIf !== undefined) {
         const g = sp.enterIf;
         mustBeObject(g, `${field}.enterIf`);
+        expectKnownKeys(g, ENTER_IF_KEYS, `${field}.enterIf`);
         checkGuard(g.guard, `${field}.enterIf.guard`);
         if (typeof g.code !== 'string' || g.code === '') {
           throw new ArbiterInputError(`${field}.enterIf.code`, `Expected \`${field}.enterIf.code\` to be a non-empty string, got ${kindOf(g.code)}`);

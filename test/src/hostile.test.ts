@@ -14,6 +14,7 @@ import {
   type Candidate,
   type CleanupStrategy,
 } from '../../src/index.js';
+import { createLifecycleTestModel } from '../../src/testing.js';
 import { advance, flush, harness, outcome } from '../helpers/index.js';
 
 const execute = async () => 'ran';
@@ -544,16 +545,55 @@ const typos: Array<[string, () => unknown, string, string | undefined]> = [
   ['createArbiter({ health: { threshold } })', () => createArbiter({ health: { threshold: {} } } as never), 'health.threshold', 'thresholds'],
   ['createArbiter({ health: { thresholds: { maxStage } } })', () => createArbiter({ health: { thresholds: { maxStage: 5 } } } as never), 'health.thresholds.maxStage', 'maxStaged'],
   ['createArbiter({ __proto__ })', () => createArbiter(JSON.parse('{"__proto__": {"windowMs": 1}}')), '__proto__', undefined],
+  ['extendLifecycle({ afterwin })', () => extendLifecycle({ afterwin: {} } as never), 'afterwin', 'afterWin'],
+  ['extendLifecycle({ delay })', () => extendLifecycle({ delay: { x: 5 } } as never), 'delay', 'delays'],
+  ['extendLifecycle step { onn }', () => extendLifecycle({ afterWin: { approval: { onn: { approve: 'next' } } } } as never), 'afterWin.approval.onn', 'on'],
+  ['extendLifecycle step { afer }', () => extendLifecycle({ beforeStaged: { check: { always: 'next', afer: { 5: 'next' } } } } as never), 'beforeStaged.check.afer', 'after'],
+  ['extendLifecycle transition { taget }', () => extendLifecycle({ afterWin: { approval: { on: { approve: { taget: 'next' } } } } } as never), 'afterWin.approval.on.approve.taget', 'target'],
+  ['extendLifecycle transition { gaurd }', () =>
+    extendLifecycle({ afterWin: { approval: { on: { approve: 'next', deny: { target: 'rejected', code: 'denied', gaurd: () => true } } } } } as never),
+    'afterWin.approval.on.deny.gaurd', 'guard'],
+  ['extendLifecycle after transition { reson }', () =>
+    extendLifecycle({ afterWin: { approval: { on: { approve: 'next' }, after: { 50: { target: 'rejected', code: 'late', reson: 'too late' } } } } } as never),
+    'afterWin.approval.after.50.reson', 'reason'],
+  ['extendLifecycle invoke { scr }', () => extendLifecycle({ afterWin: { a: { invoke: { scr: 'x', onDone: 'next' } } } } as never), 'afterWin.a.invoke.scr', 'src'],
+  ['extendLifecycle states patch { entyr }', () => extendLifecycle({ states: { executing: { entyr: () => {} } } } as never), 'states.executing.entyr', 'entry'],
+  ['extendLifecycle states handler { action }', () => extendLifecycle({ states: { staged: { on: { note: { action: () => {} } } } } } as never), 'states.staged.on.note.action', 'actions'],
+  ['extendLifecycle enterIf { cod }', () => extendLifecycle({ states: { executing: { enterIf: { guard: () => true, code: 'x', cod: 'y' } } } } as never), 'states.executing.enterIf.cod', 'code'],
+  ['createLifecycleTestModel({ maxRetry })', () => createLifecycleTestModel(undefined, { maxRetry: 1 } as never), 'maxRetry', 'maxRetries'],
+  ['createLifecycleTestModel({ exlude })', () => createLifecycleTestModel(undefined, { exlude: ['arbiter.cancel'] } as never), 'exlude', 'exclude'],
 ];
 
 for (const [name, call, field, hint] of typos) {
   test(`${name} is an ArbiterInputError naming the key${hint ? `, suggesting ${hint}` : ''}`, (t) => {
     const err = t.throws(call, { instanceOf: ArbiterInputError });
     t.is(err?.field, field);
-    if (hint) t.regex(err?.message ?? '', new RegExp(`did you mean \`([a-zA-Z]+\\.)*${hint}\``));
+    if (hint) t.regex(err?.message ?? '', new RegExp(`did you mean \`([\\w-]+\\.)*${hint}\``));
     else t.notRegex(err?.message ?? '', /did you mean/);
   });
 }
+
+test('operations.query({ stauts }) is refused with a suggestion instead of matching everything', async (t) => {
+  const { clock, arbiter } = harness();
+  arbiter.submit({ target: 't', priority: 9, execute });
+  arbiter.submit({ target: 't', priority: 1, execute });
+  await advance(clock, 100);
+  await arbiter.onIdle();
+  t.is(arbiter.operations.query({ status: 'rejected' }).length, 1);
+  const err = t.throws(() => arbiter.operations.query({ stauts: 'rejected' } as never), { instanceOf: ArbiterInputError });
+  t.is(err?.field, 'filter.stauts');
+  t.regex(err?.message ?? '', /did you mean `filter\.status`/);
+  t.throws(() => arbiter.operations.query({ traget: 't' } as never), { instanceOf: ArbiterInputError, message: /did you mean `filter\.target`/ });
+  t.is(arbiter.operations.query().length, 2);
+  await arbiter.stop();
+});
+
+test('createLifecycleTestModel refuses option values of the wrong kind, naming them', (t) => {
+  for (const [options, field] of [[{ whileExecuting: 'later' }, 'whileExecuting'], [{ maxRetries: -1 }, 'maxRetries'], [{ strategy: 'all' }, 'strategy'], [{ limit: 0 }, 'limit'], [{ exclude: 'arbiter.cancel' }, 'exclude']] as const) {
+    const err = t.throws(() => createLifecycleTestModel(undefined, options as never), { instanceOf: ArbiterInputError });
+    t.is(err?.field, field);
+  }
+});
 
 test('submit({ prority }) and submitWithRetry(spec, { attemps }) are refused with a suggestion', async (t) => {
   const { arbiter } = harness();
