@@ -12,25 +12,47 @@ import { expectKnownKeys, optionKeys } from '../src/keys.js';
 import { defineData } from '../src/store/data.js';
 import { expectDelay } from '../src/timers.js';
 import { expectFunction, expectObject, kindOf } from '../src/validate.js';
-import { operationMachine } from './operation.machine.js';
+import { operationMachine, type OperationContext, type OperationInput } from './operation.machine.js';
 
 // Like expectObject, without narrowing the declared type of the checked value.
 function mustBeObject(value: unknown, field: string): void {
   expectObject(value, field);
 }
 
-/** What lifecycle actions, guards and assigners receive. */
-export interface LifecycleArgs {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly context: any;
+/**
+ * The context a patch's functions see: the operation's own fields ({@link OperationContext}: `id`,
+ * `target`, `priority`, `attempt`, `data` …) and the patch's own context fields (`TContext`, inferred
+ * from `patch.context`; without it, any other field reads as `unknown`). It is a frozen copy: every
+ * field is read-only.
+ *
+ * @example
+ * ```ts
+ * const late = ({ context }: LifecycleArgs<{ deadline: number }>) => context.submittedAt > context.deadline;
+ * ```
+ */
+export type LifecycleContext<TContext extends object = Record<string, unknown>> = Readonly<OperationContext> & Readonly<TContext>;
+
+/**
+ * What lifecycle actions, guards, delays and assigners receive.
+ *
+ * @example
+ * ```ts
+ * const urgent = ({ context, event }: LifecycleArgs) => context.priority >= 8 && event.type === 'approve';
+ * ```
+ */
+export interface LifecycleArgs<TContext extends object = Record<string, unknown>> {
+  readonly context: LifecycleContext<TContext>;
   readonly event: { readonly type: string; readonly [key: string]: unknown };
 }
 
 /** A guard: the name of one in `patch.guards` (or the base machine's), or an inline function. */
-export type LifecycleGuard = string | ((args: LifecycleArgs) => boolean);
+export type LifecycleGuard<TContext extends object = Record<string, unknown>> = string | ((args: LifecycleArgs<TContext>) => boolean);
 
 /** Actions: a name in `patch.actions` (or the base machine's), an inline function or an XState action. */
-export type LifecycleAction = string | ((args: LifecycleArgs) => void) | { readonly type: string };
+export type LifecycleAction<TContext extends object = Record<string, unknown>> =
+  | string
+  | ((args: LifecycleArgs<TContext>) => void)
+  | { readonly type: string };
 
 /**
  * One transition of a step. `target` is `'next'` (the following step, or the state the steps
@@ -42,18 +64,21 @@ export type LifecycleAction = string | ((args: LifecycleArgs) => void) | { reado
  * const deny: StepTransition = { target: 'rejected', code: 'denied', reason: ({ event }) => `denied by ${event.by}` };
  * ```
  */
-export interface StepTransition {
+export interface StepTransition<TContext extends object = Record<string, unknown>> {
   target?: string;
-  guard?: LifecycleGuard;
-  actions?: LifecycleAction | readonly LifecycleAction[];
+  guard?: LifecycleGuard<TContext>;
+  actions?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** The rejection code when `target` is `'rejected'`. Custom codes are allowed. */
-  code?: string | ((args: LifecycleArgs) => string);
+  code?: string | ((args: LifecycleArgs<TContext>) => string);
   /** The human reason when `target` is `'rejected'`. @default "rejected in <step>" */
-  reason?: string | ((args: LifecycleArgs) => string);
+  reason?: string | ((args: LifecycleArgs<TContext>) => string);
 }
 
 /** A transition, a list tried in order (first passing guard wins), or a target shorthand. */
-export type StepTransitions = string | StepTransition | readonly StepTransition[];
+export type StepTransitions<TContext extends object = Record<string, unknown>> =
+  | string
+  | StepTransition<TContext>
+  | readonly StepTransition<TContext>[];
 
 /**
  * A state inserted into the lifecycle, declared as a plain object.
@@ -66,22 +91,22 @@ export type StepTransitions = string | StepTransition | readonly StepTransition[
  * };
  * ```
  */
-export interface LifecycleStep {
+export interface LifecycleStep<TContext extends object = Record<string, unknown>> {
   description?: string;
-  entry?: LifecycleAction | readonly LifecycleAction[];
-  exit?: LifecycleAction | readonly LifecycleAction[];
+  entry?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
+  exit?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** Your own events, sent with `handle.send(event)`. `arbiter.*` and `xstate.*` are reserved. */
-  on?: Record<string, StepTransitions>;
-  /** Keyed by milliseconds or by a delay name (from `patch.delays`). */
-  after?: Record<string, StepTransitions>;
+  on?: Record<string, StepTransitions<TContext>>;
+  /** Keyed by milliseconds (at most `MAX_TIMER_DELAY_MS`) or by a delay name (from `patch.delays`). */
+  after?: Record<string, StepTransitions<TContext>>;
   /** Eventless transitions, taken as soon as their guard passes. */
-  always?: StepTransitions;
+  always?: StepTransitions<TContext>;
   /** An actor (by name, from `patch.actors`) run while in the step. */
   invoke?: {
     src: string;
-    input?: (args: LifecycleArgs) => unknown;
-    onDone?: StepTransitions;
-    onError?: StepTransitions;
+    input?: (args: LifecycleArgs<TContext>) => unknown;
+    onDone?: StepTransitions<TContext>;
+    onError?: StepTransitions<TContext>;
   };
 }
 
@@ -96,13 +121,13 @@ export interface LifecycleStep {
  * };
  * ```
  */
-export interface StatePatch {
-  entry?: LifecycleAction | readonly LifecycleAction[];
-  exit?: LifecycleAction | readonly LifecycleAction[];
+export interface StatePatch<TContext extends object = Record<string, unknown>> {
+  entry?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
+  exit?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** Targetless handlers of your own events (they run actions, they never change state). */
-  on?: Record<string, { guard?: LifecycleGuard; actions: LifecycleAction | readonly LifecycleAction[] }>;
+  on?: Record<string, { guard?: LifecycleGuard<TContext>; actions: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[] }>;
   /** The state is entered only when `guard` passes; otherwise the operation is rejected with `code`. */
-  enterIf?: { guard: LifecycleGuard; code: string; reason?: string | ((args: LifecycleArgs) => string) };
+  enterIf?: { guard: LifecycleGuard<TContext>; code: string; reason?: string | ((args: LifecycleArgs<TContext>) => string) };
 }
 
 /**
@@ -116,19 +141,23 @@ export interface StatePatch {
  * };
  * ```
  */
-export interface LifecyclePatch {
+export interface LifecyclePatch<TContext extends object = Record<string, unknown>> {
   /** Steps run after admission, before the operation is staged (capacity is already counted). */
-  beforeStaged?: Record<string, LifecycleStep>;
+  beforeStaged?: Record<string, LifecycleStep<TContext>>;
   /** Steps run after winning, before `executing`; the operation holds its target meanwhile. */
-  afterWin?: Record<string, LifecycleStep>;
+  afterWin?: Record<string, LifecycleStep<TContext>>;
   /** Entry/exit actions, event handlers and entry guards for existing states. */
-  states?: Record<string, StatePatch>;
-  /** Extra context fields: their initial values, or a function of the operation's input. */
-  context?: Record<string, unknown> | ((args: { input: any }) => Record<string, unknown>);
+  states?: Record<string, StatePatch<TContext>>;
+  /**
+   * Extra context fields: their initial values (copied for each operation), or a function of the
+   * operation's input (a frozen copy). Their type is what the patch's functions see besides the
+   * operation's own fields.
+   */
+  context?: TContext | ((args: { readonly input: Readonly<OperationInput> }) => TContext);
   actions?: Record<string, unknown>;
-  guards?: Record<string, (args: LifecycleArgs) => boolean>;
-  /** Delays by name, in ms or computed from the context. `backoff` replaces the retry backoff. */
-  delays?: Record<string, number | ((args: LifecycleArgs) => number)>;
+  guards?: Record<string, (args: LifecycleArgs<TContext>) => boolean>;
+  /** Delays by name, in ms (at most `MAX_TIMER_DELAY_MS`) or computed from the context. `backoff` replaces the retry backoff. */
+  delays?: Record<string, number | ((args: LifecycleArgs<TContext>) => number)>;
   /** Actors by name; `execute` replaces how an attempt runs. */
   actors?: Record<string, AnyActorLogic>;
 }
@@ -797,7 +826,12 @@ function checkReferences(machine: AnyStateMachine): void {
  * @see checkLifecycle
  * @see LifecyclePatch
  */
-export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = operationMachine): AnyStateMachine {
+export function extendLifecycle<TContext extends object = Record<string, unknown>>(
+  patchIn: LifecyclePatch<TContext>,
+  base: AnyStateMachine = operationMachine,
+): AnyStateMachine {
+  // The compiler works on the untyped shape; the type parameter only types the user's functions.
+  const patch = patchIn as unknown as LifecyclePatch;
   mustBeObject(patch, 'patch');
   expectKnownKeys(patch, PATCH_KEYS);
   const b = base as unknown as { config?: Json; implementations?: Json; root?: unknown };

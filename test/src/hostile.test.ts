@@ -234,7 +234,7 @@ const lifecycleMutators: Array<[string, () => ReturnType<typeof extendLifecycle>
       afterWin: { check: { entry: assign({ seen: ({ context }: { context: Ctx }) => ((context['id'] = 'hijacked'), 1) }) as never, always: 'next' } },
     })],
   ['the context function writes input.id', () =>
-    extendLifecycle({ context: ({ input }) => ((input.id = 'hijacked'), { seen: 0 }) })],
+    extendLifecycle({ context: ({ input }) => (((input as { id: string }).id = 'hijacked'), { seen: 0 }) })],
 ];
 
 for (const [name, build] of lifecycleMutators) {
