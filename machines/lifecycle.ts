@@ -8,26 +8,51 @@ import {
   type AnyTransitionDefinition,
 } from 'xstate';
 import { ArbiterInputError, LifecycleError, type LifecycleViolation } from '../src/errors.js';
+import { expectKnownKeys, optionKeys } from '../src/keys.js';
+import { defineData } from '../src/store/data.js';
+import { expectDelay } from '../src/timers.js';
 import { expectFunction, expectObject, kindOf } from '../src/validate.js';
-import { operationMachine } from './operation.machine.js';
+import { operationMachine, type OperationContext, type OperationInput } from './operation.machine.js';
 
 // Like expectObject, without narrowing the declared type of the checked value.
 function mustBeObject(value: unknown, field: string): void {
   expectObject(value, field);
 }
 
-/** What lifecycle actions, guards and assigners receive. */
-export interface LifecycleArgs {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly context: any;
+/**
+ * The context a patch's functions see: the operation's own fields ({@link OperationContext}: `id`,
+ * `target`, `priority`, `attempt`, `data` …) and the patch's own context fields (`TContext`, inferred
+ * from `patch.context`; without it, any other field reads as `unknown`). It is a frozen copy: every
+ * field is read-only.
+ *
+ * @example
+ * ```ts
+ * const late = ({ context }: LifecycleArgs<{ deadline: number }>) => context.submittedAt > context.deadline;
+ * ```
+ */
+export type LifecycleContext<TContext extends object = Record<string, unknown>> = Readonly<OperationContext> & Readonly<TContext>;
+
+/**
+ * What lifecycle actions, guards, delays and assigners receive.
+ *
+ * @example
+ * ```ts
+ * const urgent = ({ context, event }: LifecycleArgs) => context.priority >= 8 && event.type === 'approve';
+ * ```
+ */
+export interface LifecycleArgs<TContext extends object = Record<string, unknown>> {
+  readonly context: LifecycleContext<TContext>;
   readonly event: { readonly type: string; readonly [key: string]: unknown };
 }
 
 /** A guard: the name of one in `patch.guards` (or the base machine's), or an inline function. */
-export type LifecycleGuard = string | ((args: LifecycleArgs) => boolean);
+export type LifecycleGuard<TContext extends object = Record<string, unknown>> = string | ((args: LifecycleArgs<TContext>) => boolean);
 
 /** Actions: a name in `patch.actions` (or the base machine's), an inline function or an XState action. */
-export type LifecycleAction = string | ((args: LifecycleArgs) => void) | { readonly type: string };
+export type LifecycleAction<TContext extends object = Record<string, unknown>> =
+  | string
+  | ((args: LifecycleArgs<TContext>) => void)
+  | { readonly type: string };
 
 /**
  * One transition of a step. `target` is `'next'` (the following step, or the state the steps
@@ -39,18 +64,21 @@ export type LifecycleAction = string | ((args: LifecycleArgs) => void) | { reado
  * const deny: StepTransition = { target: 'rejected', code: 'denied', reason: ({ event }) => `denied by ${event.by}` };
  * ```
  */
-export interface StepTransition {
+export interface StepTransition<TContext extends object = Record<string, unknown>> {
   target?: string;
-  guard?: LifecycleGuard;
-  actions?: LifecycleAction | readonly LifecycleAction[];
+  guard?: LifecycleGuard<TContext>;
+  actions?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** The rejection code when `target` is `'rejected'`. Custom codes are allowed. */
-  code?: string | ((args: LifecycleArgs) => string);
+  code?: string | ((args: LifecycleArgs<TContext>) => string);
   /** The human reason when `target` is `'rejected'`. @default "rejected in <step>" */
-  reason?: string | ((args: LifecycleArgs) => string);
+  reason?: string | ((args: LifecycleArgs<TContext>) => string);
 }
 
 /** A transition, a list tried in order (first passing guard wins), or a target shorthand. */
-export type StepTransitions = string | StepTransition | readonly StepTransition[];
+export type StepTransitions<TContext extends object = Record<string, unknown>> =
+  | string
+  | StepTransition<TContext>
+  | readonly StepTransition<TContext>[];
 
 /**
  * A state inserted into the lifecycle, declared as a plain object.
@@ -63,22 +91,22 @@ export type StepTransitions = string | StepTransition | readonly StepTransition[
  * };
  * ```
  */
-export interface LifecycleStep {
+export interface LifecycleStep<TContext extends object = Record<string, unknown>> {
   description?: string;
-  entry?: LifecycleAction | readonly LifecycleAction[];
-  exit?: LifecycleAction | readonly LifecycleAction[];
+  entry?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
+  exit?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** Your own events, sent with `handle.send(event)`. `arbiter.*` and `xstate.*` are reserved. */
-  on?: Record<string, StepTransitions>;
-  /** Keyed by milliseconds or by a delay name (from `patch.delays`). */
-  after?: Record<string, StepTransitions>;
+  on?: Record<string, StepTransitions<TContext>>;
+  /** Keyed by milliseconds (at most `MAX_TIMER_DELAY_MS`) or by a delay name (from `patch.delays`). */
+  after?: Record<string, StepTransitions<TContext>>;
   /** Eventless transitions, taken as soon as their guard passes. */
-  always?: StepTransitions;
+  always?: StepTransitions<TContext>;
   /** An actor (by name, from `patch.actors`) run while in the step. */
   invoke?: {
     src: string;
-    input?: (args: LifecycleArgs) => unknown;
-    onDone?: StepTransitions;
-    onError?: StepTransitions;
+    input?: (args: LifecycleArgs<TContext>) => unknown;
+    onDone?: StepTransitions<TContext>;
+    onError?: StepTransitions<TContext>;
   };
 }
 
@@ -93,13 +121,13 @@ export interface LifecycleStep {
  * };
  * ```
  */
-export interface StatePatch {
-  entry?: LifecycleAction | readonly LifecycleAction[];
-  exit?: LifecycleAction | readonly LifecycleAction[];
+export interface StatePatch<TContext extends object = Record<string, unknown>> {
+  entry?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
+  exit?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** Targetless handlers of your own events (they run actions, they never change state). */
-  on?: Record<string, { guard?: LifecycleGuard; actions: LifecycleAction | readonly LifecycleAction[] }>;
+  on?: Record<string, { guard?: LifecycleGuard<TContext>; actions: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[] }>;
   /** The state is entered only when `guard` passes; otherwise the operation is rejected with `code`. */
-  enterIf?: { guard: LifecycleGuard; code: string; reason?: string | ((args: LifecycleArgs) => string) };
+  enterIf?: { guard: LifecycleGuard<TContext>; code: string; reason?: string | ((args: LifecycleArgs<TContext>) => string) };
 }
 
 /**
@@ -113,19 +141,23 @@ export interface StatePatch {
  * };
  * ```
  */
-export interface LifecyclePatch {
+export interface LifecyclePatch<TContext extends object = Record<string, unknown>> {
   /** Steps run after admission, before the operation is staged (capacity is already counted). */
-  beforeStaged?: Record<string, LifecycleStep>;
+  beforeStaged?: Record<string, LifecycleStep<TContext>>;
   /** Steps run after winning, before `executing`; the operation holds its target meanwhile. */
-  afterWin?: Record<string, LifecycleStep>;
+  afterWin?: Record<string, LifecycleStep<TContext>>;
   /** Entry/exit actions, event handlers and entry guards for existing states. */
-  states?: Record<string, StatePatch>;
-  /** Extra context fields: their initial values, or a function of the operation's input. */
-  context?: Record<string, unknown> | ((args: { input: any }) => Record<string, unknown>);
+  states?: Record<string, StatePatch<TContext>>;
+  /**
+   * Extra context fields: their initial values (copied for each operation), or a function of the
+   * operation's input (a frozen copy). Their type is what the patch's functions see besides the
+   * operation's own fields.
+   */
+  context?: TContext | ((args: { readonly input: Readonly<OperationInput> }) => TContext);
   actions?: Record<string, unknown>;
-  guards?: Record<string, (args: LifecycleArgs) => boolean>;
-  /** Delays by name, in ms or computed from the context. `backoff` replaces the retry backoff. */
-  delays?: Record<string, number | ((args: LifecycleArgs) => number)>;
+  guards?: Record<string, (args: LifecycleArgs<TContext>) => boolean>;
+  /** Delays by name, in ms (at most `MAX_TIMER_DELAY_MS`) or computed from the context. `backoff` replaces the retry backoff. */
+  delays?: Record<string, number | ((args: LifecycleArgs<TContext>) => number)>;
   /** Actors by name; `execute` replaces how an attempt runs. */
   actors?: Record<string, AnyActorLogic>;
 }
@@ -158,6 +190,18 @@ const ABORTS = ['arbiter.cancel', 'arbiter.timeout', 'arbiter.shutdown', 'arbite
 // Events only an outside party sends: a state that waits for them alone is stuck.
 const EXTERNAL = new Set<string>([...ABORTS, 'arbiter.preempt']);
 const STEP_NAME = /^[A-Za-z][\w-]*$/;
+
+// The fields of each object of a patch: an unknown one (`onn`, `taget`, `gaurd`) is refused naming
+// its path with a suggestion, instead of being ignored (or surfacing as a broken guarantee).
+const PATCH_KEYS = optionKeys<LifecyclePatch>({
+  beforeStaged: true, afterWin: true, states: true, context: true, actions: true, guards: true, delays: true, actors: true,
+});
+const STEP_KEYS = optionKeys<LifecycleStep>({ description: true, entry: true, exit: true, on: true, after: true, always: true, invoke: true });
+const INVOKE_KEYS = optionKeys<NonNullable<LifecycleStep['invoke']>>({ src: true, input: true, onDone: true, onError: true });
+const TRANSITION_KEYS = optionKeys<StepTransition>({ target: true, guard: true, actions: true, code: true, reason: true });
+const STATE_PATCH_KEYS = optionKeys<StatePatch>({ entry: true, exit: true, on: true, enterIf: true });
+const HANDLER_KEYS = optionKeys<NonNullable<StatePatch['on']>[string]>({ guard: true, actions: true });
+const ENTER_IF_KEYS = optionKeys<NonNullable<StatePatch['enterIf']>>({ guard: true, code: true, reason: true });
 
 /* ------------------------------------------------------------------------------------------ */
 /* The checker: a static analysis of the machine's state nodes, so it needs no input to run.  */
@@ -499,7 +543,97 @@ function stepKind(state: Json): string | undefined {
 }
 
 function valueOrCall<T>(v: T | ((args: LifecycleArgs) => T)): (args: LifecycleArgs) => T {
-  return typeof v === 'function' ? (v as (args: LifecycleArgs) => T) : () => v;
+  return typeof v === 'function' ? (viewing(v as (args: LifecycleArgs) => T) as (args: LifecycleArgs) => T) : () => v;
+}
+
+// The context fields the arbiter owns: the coordinator reads an operation's id, target and
+// priorities from its context, settlement its attempt, result, error, code and reason, and the
+// machine runs `execute` with them. A patch may neither initialise nor assign them.
+const ARBITER_FIELDS = new Set(['id', 'target', 'type', 'priority', 'effectivePriority', 'seq', 'submittedAt', 'maxRetries', 'retry',
+  'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason', 'fence']);
+
+/**
+ * The arguments a patch's function gets: XState's, with a frozen shallow copy of the context. A
+ * write to a field of the context (`context.priority = 10`, `delete context.id`) throws instead of
+ * changing the operation under the arbiter; values inside the fields (your `data`, your own
+ * arrays) are yours, and each operation has its own copy of the initial ones.
+ */
+function viewArgs(args: unknown): unknown {
+  if (!args || typeof args !== 'object') return args;
+  const a = args as Json;
+  const context = a['context'];
+  if (!context || typeof context !== 'object') return args;
+  return { ...a, context: Object.freeze({ ...context }) };
+}
+
+// Wraps a function of the patch so that it sees the frozen view; XState's own action creators
+// (`assign`, `raise`, … have `resolve`) and higher-order guards (`and`, `or`, `not` have `check`)
+// are XState's to call and stay as they are.
+function viewing<F>(fn: F): F {
+  if (typeof fn !== 'function' || 'resolve' in fn || 'check' in fn) return fn;
+  const f = fn as unknown as (args: unknown, params: unknown) => unknown;
+  return ((args: unknown, params: unknown) => f(viewArgs(args), params)) as F;
+}
+
+// A delay computed from the context is known only when its state is entered: checked there, so a
+// value past the timer limit fails the operation (naming the delay) instead of firing at once.
+function checkedDelay(d: unknown, field: string): unknown {
+  if (typeof d !== 'function') return d;
+  const f = d as (args: unknown, params: unknown) => unknown;
+  return (args: unknown, params: unknown) => {
+    const ms = f(args, params);
+    expectDelay(ms, field);
+    return ms;
+  };
+}
+
+function refuseArbiterField(key: string, field: string): never {
+  throw new ArbiterInputError(
+    `${field}.${key}`,
+    `Expected \`${field}\` to assign fields of your own, got \`${key}\`, a field the arbiter owns (${[...ARBITER_FIELDS].join(', ')})` +
+      (key === 'code' || key === 'reason' ? "; a transition to 'rejected' takes `code` and `reason` of its own" : ''),
+  );
+}
+
+/**
+ * A patch's action as it runs: a plain function sees the frozen view; an `assign` is rebuilt so
+ * that its assigners see it too and cannot set a field the arbiter owns (refused here for an
+ * object of assigners, when it runs for a function, which then fails the operation's actor: the
+ * operation ends rejected and its coordinator lets it go).
+ */
+function userAction(a: unknown, field: string): unknown {
+  if (typeof a !== 'function') return a;
+  const x = a as unknown as Json;
+  if (x['type'] !== 'xstate.assign' || !('assignment' in x)) return viewing(a);
+  const assignment = x['assignment'];
+  if (typeof assignment === 'function') {
+    return assign(((args: unknown, params: unknown) => {
+      const partial = (assignment as (args: unknown, params: unknown) => unknown)(viewArgs(args), params);
+      for (const key of Object.keys((partial ?? {}) as object)) if (ARBITER_FIELDS.has(key)) refuseArbiterField(key, field);
+      return partial;
+    }) as never);
+  }
+  if (!isPlain(assignment)) return a;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(assignment)) {
+    if (ARBITER_FIELDS.has(key)) refuseArbiterField(key, field);
+    out[key] = viewing(value);
+  }
+  return assign(out as never);
+}
+
+function userActions(v: unknown, field: string): unknown[] {
+  return toArray(v as LifecycleAction).map((a, i) => userAction(a, Array.isArray(v) ? `${field}[${i}]` : field));
+}
+
+// Initial context values are copied for each operation: an array or object given once in
+// `patch.context` would otherwise be shared by every operation, and a push by one seen by all.
+function copyPlain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyPlain);
+  if (!isPlain(v)) return v;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(v)) defineData(out, key, copyPlain(value));
+  return out;
 }
 
 function rejectAction(code: string | ((args: LifecycleArgs) => string), reason: string | ((args: LifecycleArgs) => string)) {
@@ -538,12 +672,13 @@ function compileTransitions(
   return list.map((tr, i) => {
     const f = list.length > 1 ? `${field}[${i}]` : field;
     mustBeObject(tr, f);
+    expectKnownKeys(tr, TRANSITION_KEYS, f);
     if (tr.target !== undefined && (typeof tr.target !== 'string' || tr.target === '')) {
       throw new ArbiterInputError(`${f}.target`, `Expected \`${f}.target\` to be a state name, got ${kindOf(tr.target)}`);
     }
     if (tr.guard !== undefined) checkGuard(tr.guard, `${f}.guard`);
     checkActions(tr.actions, `${f}.actions`);
-    const actions: unknown[] = toArray(tr.actions as LifecycleAction);
+    const actions: unknown[] = userActions(tr.actions, `${f}.actions`);
     if (tr.code !== undefined) {
       if (tr.target !== 'rejected') {
         throw new ArbiterInputError(`${f}.code`, `Expected \`${f}.code\` only on a transition to 'rejected', got target ${kindOf(tr.target)}`);
@@ -555,7 +690,7 @@ function compileTransitions(
     }
     return {
       ...(tr.target !== undefined ? { target: resolveTarget(tr.target) } : {}),
-      ...(tr.guard !== undefined ? { guard: tr.guard } : {}),
+      ...(tr.guard !== undefined ? { guard: viewing(tr.guard) } : {}),
       ...(actions.length > 0 ? { actions } : {}),
     };
   });
@@ -563,13 +698,14 @@ function compileTransitions(
 
 function compileStep(step: LifecycleStep, name: string, field: string, kind: string, next: string): Json {
   mustBeObject(step, field);
+  expectKnownKeys(step, STEP_KEYS, field);
   const resolveTarget = (t: string) => (t === 'next' ? next : t);
   const out: Json = { meta: { arbiter: { step: kind } } };
   if (step.description !== undefined) out['description'] = step.description;
   checkActions(step.entry, `${field}.entry`);
   checkActions(step.exit, `${field}.exit`);
-  if (step.entry !== undefined) out['entry'] = toArray(step.entry as LifecycleAction);
-  if (step.exit !== undefined) out['exit'] = toArray(step.exit as LifecycleAction);
+  if (step.entry !== undefined) out['entry'] = userActions(step.entry, `${field}.entry`);
+  if (step.exit !== undefined) out['exit'] = userActions(step.exit, `${field}.exit`);
   const on: Json = {};
   if (step.on !== undefined) {
     mustBeObject(step.on, `${field}.on`);
@@ -586,12 +722,18 @@ function compileStep(step: LifecycleStep, name: string, field: string, kind: str
   if (step.after !== undefined) {
     mustBeObject(step.after, `${field}.after`);
     out['after'] = Object.fromEntries(
-      Object.entries(step.after).map(([delay, spec]) => [delay, compileTransitions(spec, `${field}.after.${delay}`, name, resolveTarget)]),
+      Object.entries(step.after).map(([delay, spec]) => {
+        // XState reads a numeric key as milliseconds (anything else names a delay): past the timer
+        // limit the platform would fire it after 1 ms.
+        if (delay.trim() !== '' && !Number.isNaN(Number(delay))) expectDelay(Number(delay), `${field}.after.${delay}`);
+        return [delay, compileTransitions(spec, `${field}.after.${delay}`, name, resolveTarget)];
+      }),
     );
   }
   if (step.always !== undefined) out['always'] = compileTransitions(step.always, `${field}.always`, name, resolveTarget);
   if (step.invoke !== undefined) {
     mustBeObject(step.invoke, `${field}.invoke`);
+    expectKnownKeys(step.invoke, INVOKE_KEYS, `${field}.invoke`);
     if (typeof step.invoke.src !== 'string' || step.invoke.src === '') {
       throw new ArbiterInputError(`${field}.invoke.src`, `Expected \`${field}.invoke.src\` to be an actor name, got ${kindOf(step.invoke.src)}`);
     }
@@ -599,7 +741,7 @@ function compileStep(step: LifecycleStep, name: string, field: string, kind: str
     out['invoke'] = [
       {
         src: step.invoke.src,
-        ...(step.invoke.input ? { input: step.invoke.input } : {}),
+        ...(step.invoke.input ? { input: viewing(step.invoke.input) } : {}),
         ...(step.invoke.onDone !== undefined
           ? { onDone: compileTransitions(step.invoke.onDone, `${field}.invoke.onDone`, name, resolveTarget) }
           : {}),
@@ -616,7 +758,7 @@ function checkImplementations(patch: LifecyclePatch): void {
   const kinds: Array<[keyof LifecyclePatch, (v: unknown) => boolean, string]> = [
     ['actions', (v) => typeof v === 'function' || (!!v && typeof v === 'object'), 'an action'],
     ['guards', (v) => typeof v === 'function', 'a function'],
-    ['delays', (v) => typeof v === 'function' || (typeof v === 'number' && Number.isFinite(v) && v >= 0), 'a finite number ≥ 0 or a function'],
+    ['delays', (v) => typeof v === 'function' || typeof v === 'number', 'a number of milliseconds or a function'],
     ['actors', (v) => !!v && typeof v === 'object' && typeof (v as Json)['transition'] === 'function', 'actor logic (e.g. fromPromise(...))'],
   ];
   for (const [key, ok, expected] of kinds) {
@@ -625,6 +767,8 @@ function checkImplementations(patch: LifecyclePatch): void {
     mustBeObject(map, key);
     for (const [name, v] of Object.entries(map)) {
       if (!ok(v)) throw new ArbiterInputError(`${key}.${name}`, `Expected \`${key}.${name}\` to be ${expected}, got ${kindOf(v)}`);
+      // Finite, ≥ 0 and at most the timer limit (past it the platform fires after 1 ms).
+      if (key === 'delays' && typeof v === 'number') expectDelay(v, `delays.${name}`);
     }
   }
 }
@@ -682,14 +826,14 @@ function checkReferences(machine: AnyStateMachine): void {
  * @see checkLifecycle
  * @see LifecyclePatch
  */
-export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = operationMachine): AnyStateMachine {
+export function extendLifecycle<TContext extends object = Record<string, unknown>>(
+  patchIn: LifecyclePatch<TContext>,
+  base: AnyStateMachine = operationMachine,
+): AnyStateMachine {
+  // The compiler works on the untyped shape; the type parameter only types the user's functions.
+  const patch = patchIn as unknown as LifecyclePatch;
   mustBeObject(patch, 'patch');
-  const known = new Set(['beforeStaged', 'afterWin', 'states', 'context', 'actions', 'guards', 'delays', 'actors']);
-  for (const key of Object.keys(patch)) {
-    if (!known.has(key)) {
-      throw new ArbiterInputError(key, `Expected \`${key}\` to be one of ${[...known].join(', ')}, got an unknown patch field`);
-    }
-  }
+  expectKnownKeys(patch, PATCH_KEYS);
   const b = base as unknown as { config?: Json; implementations?: Json; root?: unknown };
   if (!b || !isPlain(b.config) || !b.root) {
     throw new ArbiterInputError('base', 'Expected `base` to be an XState state machine');
@@ -741,24 +885,30 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
         throw new ArbiterInputError(field, `Expected \`states\` to name existing states (${Object.keys(states).join(', ')}), got ${JSON.stringify(name)}`);
       }
       mustBeObject(sp, field);
+      expectKnownKeys(sp, STATE_PATCH_KEYS, field);
       checkActions(sp.entry, `${field}.entry`);
       checkActions(sp.exit, `${field}.exit`);
-      if (sp.entry !== undefined) target['entry'] = [...toArray(target['entry'] as unknown), ...toArray(sp.entry as LifecycleAction)];
-      if (sp.exit !== undefined) target['exit'] = [...toArray(target['exit'] as unknown), ...toArray(sp.exit as LifecycleAction)];
+      if (sp.entry !== undefined) target['entry'] = [...toArray(target['entry'] as unknown), ...userActions(sp.entry, `${field}.entry`)];
+      if (sp.exit !== undefined) target['exit'] = [...toArray(target['exit'] as unknown), ...userActions(sp.exit, `${field}.exit`)];
       if (sp.on !== undefined) {
         mustBeObject(sp.on, `${field}.on`);
         const on = (target['on'] ??= {}) as Json;
         for (const [type, h] of Object.entries(sp.on)) {
           checkEventName(type, `${field}.on`);
           mustBeObject(h, `${field}.on.${type}`);
+          expectKnownKeys(h, HANDLER_KEYS, `${field}.on.${type}`);
           checkActions(h.actions, `${field}.on.${type}.actions`);
           if (h.guard !== undefined) checkGuard(h.guard, `${field}.on.${type}.guard`);
-          on[type] = [...toArray(on[type] as Json), { ...(h.guard !== undefined ? { guard: h.guard } : {}), actions: toArray(h.actions as LifecycleAction) }];
+          on[type] = [
+            ...toArray(on[type] as Json),
+            { ...(h.guard !== undefined ? { guard: viewing(h.guard) } : {}), actions: userActions(h.actions, `${field}.on.${type}.actions`) },
+          ];
         }
       }
       if (sp.enterIf !== undefined) {
         const g = sp.enterIf;
         mustBeObject(g, `${field}.enterIf`);
+        expectKnownKeys(g, ENTER_IF_KEYS, `${field}.enterIf`);
         checkGuard(g.guard, `${field}.enterIf.guard`);
         if (typeof g.code !== 'string' || g.code === '') {
           throw new ArbiterInputError(`${field}.enterIf.code`, `Expected \`${field}.enterIf.code\` to be a non-empty string, got ${kindOf(g.code)}`);
@@ -767,11 +917,12 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
           throw new ArbiterInputError(`${field}.enterIf`, `Expected \`enterIf\` on a state that is neither initial nor final, got ${JSON.stringify(name)}`);
         }
         const reject = rejectAction(g.code, g.reason ?? `${name} refused entry`);
+        const enterGuard = viewing(g.guard);
         // Every way into the state is split: guard passes → enter; otherwise → rejected with the code.
         const split = (list: Json[]) =>
           list.flatMap((t) => {
             if (targetName(t['target'], machineId) !== name) return [t];
-            const guard = t['guard'] !== undefined ? and([t['guard'], g.guard] as never) : g.guard;
+            const guard = t['guard'] !== undefined ? and([t['guard'], enterGuard] as never) : enterGuard;
             return [
               { ...t, guard },
               { ...(t['guard'] !== undefined ? { guard: t['guard'] } : {}), target: `#${machineId}.rejected`, actions: [reject] },
@@ -788,25 +939,31 @@ export function extendLifecycle(patch: LifecyclePatch, base: AnyStateMachine = o
     const extra = patch.context;
     const baseContext = b.config['context'];
     const probe = typeof extra === 'function' ? undefined : extra;
-    const reserved = new Set(['id', 'target', 'type', 'priority', 'effectivePriority', 'seq', 'submittedAt', 'maxRetries', 'retry',
-      'execute', 'retryable', 'random', 'parentId', 'data', 'attempt', 'result', 'error', 'code', 'reason', 'fence']);
     for (const key of Object.keys(probe ?? {})) {
-      if (reserved.has(key)) throw new ArbiterInputError(`context.${key}`, `Expected \`context.${key}\` to be a new field, got a field the arbiter owns`);
+      if (ARBITER_FIELDS.has(key)) throw new ArbiterInputError(`context.${key}`, `Expected \`context.${key}\` to be a new field, got a field the arbiter owns`);
     }
+    // Read once, now: a later change to the patch's object changes no lifecycle.
+    const initial = probe === undefined ? undefined : copyPlain(probe);
     config['context'] = (args: { input: unknown }) => {
       const own = typeof baseContext === 'function' ? baseContext(args) : { ...(baseContext as Json) };
-      const more = typeof extra === 'function' ? extra(args as { input: any }) : extra;
+      // The input is the arbiter's record of the operation: the function gets a frozen copy.
+      const more =
+        typeof extra === 'function'
+          ? extra({ ...args, input: Object.freeze({ ...(args.input as Json) }) } as { input: any })
+          : (copyPlain(initial) as Json);
       // A function may not overwrite the fields the arbiter reads either; theirs win.
       return { ...more, ...own };
     };
   }
 
   const impl = (b.implementations ?? {}) as Json;
+  const mapOwn = (map: Record<string, unknown> | undefined, fn: (v: unknown, name: string) => unknown): Json =>
+    Object.fromEntries(Object.entries(map ?? {}).map(([name, v]) => [name, fn(v, name)]));
   const implementations = {
     actors: { ...impl['actors'], ...patch.actors },
-    actions: { ...impl['actions'], ...patch.actions },
-    guards: { ...impl['guards'], ...patch.guards },
-    delays: { ...impl['delays'], ...patch.delays },
+    actions: { ...impl['actions'], ...mapOwn(patch.actions, (a, name) => userAction(a, `actions.${name}`)) },
+    guards: { ...impl['guards'], ...mapOwn(patch.guards, viewing) },
+    delays: { ...impl['delays'], ...mapOwn(patch.delays, (d, name) => checkedDelay(viewing(d), `delays.${name}`)) },
   };
   let machine: AnyStateMachine;
   try {

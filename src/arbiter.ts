@@ -24,7 +24,7 @@ import { createPromotion, type Promotion } from './store/promotion.js';
 import type { EntityStore } from './store/types.js';
 import { createTimers, type Timers } from './timers.js';
 import { REJECTION_CODES, type OperationHandle, type OperationSpec, type RejectionCode } from './types.js';
-import { readOptions } from './keys.js';
+import { optionKeys, readOptions } from './keys.js';
 import { expectFunction, expectObject } from './validate.js';
 
 export type { OperationInfo, OperationQuery, OperationsView } from './records.js';
@@ -274,6 +274,8 @@ export interface Arbiter {
     options?: InspectOptions,
   ): { unsubscribe(): void };
 }
+
+const QUERY_KEYS = optionKeys<OperationQuery>({ status: true, target: true, code: true });
 
 function filterMatch(r: OperationRecord | OperationInfo, f: OperationQuery): boolean {
   return (
@@ -644,10 +646,12 @@ class ArbiterImpl implements Arbiter {
         const r = live.get(id);
         return r ? r.info() : cleanup.get(id);
       },
-      query(filter = {}) {
+      query(filter) {
+        // Read once; a misspelt field (`stauts`) would otherwise match everything.
+        const f = readOptions(filter, QUERY_KEYS, 'filter') as OperationQuery;
         const out: OperationInfo[] = [];
-        for (const r of live.values()) if (filterMatch(r, filter)) out.push(r.info());
-        for (const r of cleanup.values()) if (filterMatch(r, filter)) out.push(r);
+        for (const r of live.values()) if (filterMatch(r, f)) out.push(r.info());
+        for (const r of cleanup.values()) if (filterMatch(r, f)) out.push(r);
         return out;
       },
       get size() {

@@ -121,6 +121,7 @@ export { eventsOf, extendLifecycle, LIFECYCLE_RULES, rejectionCodesOf } from '..
 export type {
   LifecycleAction,
   LifecycleArgs,
+  LifecycleContext,
   LifecycleGuard,
   LifecyclePatch,
   LifecycleRule,

@@ -3,6 +3,7 @@ import { ArbiterInputError, OccConflictError } from './errors.js';
 import { optionKeys, readOptions } from './keys.js';
 import { copyData } from './store/data.js';
 import type { Entity, EntityStore } from './store/types.js';
+import { MAX_TIMER_DELAY_MS } from './timers.js';
 import type { ArbiterClock, RetryOptions } from './types.js';
 import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expectNonEmptyString, expectObject, kindOf } from './validate.js';
 
@@ -61,8 +62,6 @@ export interface OccResult<TData> {
   readonly attempts: number;
 }
 
-/** Node turns a timer delay above this into 1 ms; a delay option above it is refused. */
-export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 const OCC_OPTION_KEYS = optionKeys<OccOptions>({
   maxRetries: true,

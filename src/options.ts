@@ -9,6 +9,7 @@ import { DEFAULT_RETRY } from './backoff.js';
 import { ArbiterInputError, isExpectedError } from './errors.js';
 import { isLogger, type Logger } from './logger.js';
 import type { BreakerOptions, CleanupOptions, HealthOptions, MetricsOptions } from './observability.js';
+import type { OperationInfo } from './records.js';
 import type { EntityStore } from './store/types.js';
 import { expectDelay } from './timers.js';
 import type { ArbiterClock, RetryOptions, SelectWinner, WhileExecuting } from './types.js';
@@ -80,10 +81,11 @@ export interface ArbiterOptions {
    * Whether an error thrown by `execute` is a failure of the system (counted by the circuit
    * breaker and the health checks) or an outcome of your business logic (counted as a success:
    * the system answered). The operation ends `execution-failed` either way. A throwing classifier
-   * counts the error as a failure.
+   * counts the error as a failure. `operation` is a frozen copy of the operation's
+   * {@link OperationInfo} (id, target, type, priority, attempt, code …), not the arbiter's own.
    * @default every error but an `ExpectedError` (or any error with `expected: true`)
    */
-  isFailure?: (error: unknown, operation: { readonly id: string; readonly target: string; readonly type: string }) => boolean;
+  isFailure?: (error: unknown, operation: OperationInfo) => boolean;
   /** A circuit breaker over execution failures (`true` for its defaults); off by default. */
   breaker?: boolean | (Partial<BreakerOptions> & {
     /** @deprecated Since 0.2, removed in 0.3: the 0.1 name of `rollingWindowMs`. */

@@ -4,7 +4,7 @@ import type { CoordinatorPort, HeldOperation, StagedOperation, WindowReport } fr
 import { describeError } from './errors.js';
 import { suggest } from './keys.js';
 import type { EventBus } from './events.js';
-import type { OperationRecord, RecordEngine } from './records.js';
+import type { OperationInfo, OperationRecord, RecordEngine } from './records.js';
 import type { Promotion } from './store/promotion.js';
 import type { Timers } from './timers.js';
 import type { Candidate, Holder, OperationStatus, RejectionCode } from './types.js';
@@ -20,7 +20,7 @@ export interface SettlementParts {
   /** The events of the lifecycle (`eventsOf`): what `handle.send` accepts. */
   readonly events: readonly string[];
   /** Whether an execution error counts as a failure (see `ArbiterOptions.isFailure`). */
-  readonly isFailure: (error: unknown, operation: { readonly id: string; readonly target: string; readonly type: string }) => boolean;
+  readonly isFailure: (error: unknown, operation: OperationInfo) => boolean;
 }
 
 const EXECUTION_ERRORS = new Set<string>(['execution-failed', 'retries-exhausted']);
@@ -273,10 +273,12 @@ export class Settlement implements RecordEngine, CoordinatorPort {
     }
   }
 
-  // A classifier that throws counts the error as a failure: the safe side for a breaker.
+  // A classifier that throws counts the error as a failure: the safe side for a breaker. It gets
+  // a frozen copy (`info()`), never the live record: a write to that would reach the arbiter's
+  // own state (its listeners, its status) while the operation settles.
   private failure(error: unknown, record: OperationRecord): boolean {
     try {
-      return this.parts.isFailure(error, record) !== false;
+      return this.parts.isFailure(error, record.info()) !== false;
     } catch {
       return true;
     }

@@ -5,10 +5,12 @@ import { createTestModel, type TestModel, type TestPath } from 'xstate/graph';
 import { checkLifecycle } from '../machines/lifecycle.js';
 import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
 import { createArbiter, type Arbiter } from './arbiter.js';
-import { OccConflictError, type LifecycleViolation } from './errors.js';
+import { ArbiterInputError, OccConflictError, type LifecycleViolation } from './errors.js';
+import { optionKeys, readOptions } from './keys.js';
 import { Priority } from './priority.js';
 import type { ArbiterOptions } from './options.js';
 import type { OperationHandle, WhileExecuting } from './types.js';
+import { expectInteger, expectOneOf, kindOf } from './validate.js';
 
 export { checkLifecycle };
 export type { LifecycleViolation };
@@ -261,6 +263,19 @@ export interface LifecycleTestModel {
   run(path: TestPath<any, any>): Promise<string[]>;
 }
 
+const MODEL_OPTION_KEYS = optionKeys<LifecycleTestModelOptions>({
+  whileExecuting: true,
+  maxRetries: true,
+  data: true,
+  rivalData: true,
+  events: true,
+  exclude: true,
+  executors: true,
+  strategy: true,
+  arbiter: true,
+  limit: true,
+});
+
 const MODEL_TARGET = 'model-target';
 // A duration no model event uses: the runner fires this timer on `arbiter.timeout`.
 const TIMEOUT_MS = 2_147_483_000;
@@ -318,10 +333,22 @@ export function createLifecycleTestModel(
   lifecycle: AnyStateMachine = operationMachine,
   options: LifecycleTestModelOptions = {},
 ): LifecycleTestModel {
+  // Read once; a misspelt option (`maxRetry`, `exlude`) is refused with a suggestion.
+  const given = options;
+  options = readOptions(given, MODEL_OPTION_KEYS) as LifecycleTestModelOptions;
+  // `rivalData: undefined` given on purpose means rivals without data.
+  const hasRivalData = Object.hasOwn(given ?? {}, 'rivalData');
+  if (options.whileExecuting !== undefined) expectOneOf(options.whileExecuting, 'whileExecuting', ['preempt', 'queue', 'concurrent']);
+  if (options.maxRetries !== undefined) expectInteger(options.maxRetries, 'maxRetries', 0);
+  if (options.strategy !== undefined) expectOneOf(options.strategy, 'strategy', ['shortest', 'simple']);
+  if (options.limit !== undefined) expectInteger(options.limit, 'limit', 1);
+  if (options.exclude !== undefined && !Array.isArray(options.exclude)) {
+    throw new ArbiterInputError('exclude', `Expected \`exclude\` to be an array of event types, got ${kindOf(options.exclude)}`);
+  }
   const whileExecuting = options.whileExecuting ?? 'preempt';
   const maxRetries = options.maxRetries ?? 1;
   const exclude = new Set(options.exclude ?? []);
-  const rivalData = 'rivalData' in options ? options.rivalData : options.data;
+  const rivalData = hasRivalData ? options.rivalData : options.data;
   if (whileExecuting !== 'preempt') exclude.add('arbiter.preempt');
   // Sent only by a shared backend (a lost lease, an unreachable backend) or a failed coordinator:
   // a model played against an in-memory arbiter cannot make it happen.

@@ -3,9 +3,10 @@ import { backoffDelay, DEFAULT_RETRY } from './backoff.js';
 import { ArbiterInputError, OccConflictError, OperationRejectedError, describeError } from './errors.js';
 import { newId } from './ids.js';
 import { optionKeys, readOptions } from './keys.js';
-import { bindClock, MAX_TIMER_DELAY_MS } from './occ.js';
+import { bindClock } from './occ.js';
 import { defaultMaxRetries, Priority } from './priority.js';
 import type { Entity, EntityStore } from './store/types.js';
+import { MAX_TIMER_DELAY_MS } from './timers.js';
 import type { ArbiterClock, OperationHandle, OperationSpec, RetryOptions } from './types.js';
 import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expectNonEmptyString, expectObject, expectOneOf, kindOf } from './validate.js';
 

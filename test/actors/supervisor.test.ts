@@ -5,7 +5,7 @@ import { advance, flush, harness } from '../helpers/index.js';
 
 const parentOf = (actor: AnyActorRef | undefined) => (actor as unknown as { _parent?: AnyActorRef } | undefined)?._parent;
 
-test('Supervisor - one coordinator per target, each the root of a small system holding its own operations', async (t) => {
+test('Supervisor - one coordinator per target, coordinators grouped 32 to an actor system under a coordinatorGroupLogic root, each operation a child of its target coordinator; idle coordinators stop', async (t) => {
   const { clock, arbiter } = harness({ maxStaged: 10_000 });
   const handles = [];
   for (let i = 0; i < 1000; i++) handles.push(arbiter.submit({ target: `t${i % 500}`, priority: Priority.NORMAL, execute: async () => i }));
@@ -16,7 +16,7 @@ test('Supervisor - one coordinator per target, each the root of a small system h
   for (const h of handles) {
     const coordinator = parentOf(h.actor)!;
     const root = parentOf(coordinator)!;
-    t.is(parentOf(root), undefined, 'a coordinator is a child of the root of a small system');
+    t.is(parentOf(root), undefined, 'a coordinator is a child of its group, the root of an actor system');
     t.is((root as unknown as { logic: unknown }).logic, coordinatorGroupLogic);
     t.is(h.actor!.system, coordinator.system, 'an operation lives in its coordinator system');
     t.is(coordinator.system, root.system);
