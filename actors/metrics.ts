@@ -148,7 +148,9 @@ export interface TypeMetrics {
 }
 
 /**
- * Cleanup of zombie store records (winners that ended rejected), as reported by the cleanup actor.
+ * Removals of operation records from the record store, as reported by the cleanup actor: zombie
+ * records (winners that ended rejected) and, in a record store of the arbiter's own (which holds
+ * the audit trail only), every record when its audit record leaves.
  *
  * @example
  * ```ts
@@ -156,7 +158,7 @@ export interface TypeMetrics {
  * ```
  */
 export interface CleanupMetrics {
-  /** Store records removed. */
+  /** Records removed from the record store. */
   readonly succeeded: number;
   /** Removals that threw or rejected (and sweeps that failed). */
   readonly failed: number;
@@ -231,7 +233,7 @@ export interface ArbiterMetrics extends CoreMetrics {
     readonly retriesPerSuccess: HistogramSnapshot;
     /** Winner decided → its record registered in the store, in milliseconds. */
     readonly promotionTimeMs: HistogramSnapshot;
-    /** Time to remove one zombie store record, in milliseconds (failures included). */
+    /** Time to remove one record from the record store, in milliseconds (failures included). */
     readonly cleanupLatencyMs: HistogramSnapshot;
   };
   readonly throughput: ThroughputSnapshot;
@@ -444,7 +446,7 @@ const HISTOGRAMS = {
   },
   cleanupLatencyMs: {
     name: 'cleanup_duration_seconds',
-    help: 'Time to remove one zombie store record (failures included), in seconds.',
+    help: 'Time to remove one operation record from the record store (failures included), in seconds.',
     unit: 1000,
     buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
   },
@@ -1025,11 +1027,11 @@ function buildPromExport(
   counter('coordinator_starts_total', 'Per-target coordinators started.', (m) => m.coordinatorStarts);
   counter('coordinator_stops_total', 'Per-target coordinators stopped (idle or shutdown).', (m) => m.coordinatorStops);
   counter('coordinator_failures_total', 'Per-target coordinators that failed.', (m) => m.coordinatorFailures);
-  labelledCounter('cleanup_total', 'Zombie store records removed (succeeded) or not (failed).', 'result', (m) => [
+  labelledCounter('cleanup_total', 'Operation records removed from the record store (succeeded) or not (failed).', 'result', (m) => [
     ['succeeded', m.cleanup.succeeded],
     ['failed', m.cleanup.failed],
   ]);
-  gauge('cleanup_success_ratio', 'Zombie store record removals that succeeded, of all attempted (NaN before any).', (m) => m.cleanup.successRate);
+  gauge('cleanup_success_ratio', 'Record store removals that succeeded, of all attempted (NaN before any).', (m) => m.cleanup.successRate);
   counter('arbitration_timeouts_total', 'Windows whose selectWinner ran past its time bound.', (m) => m.arbitrationTimeouts);
   labelledCounter('submitted_by_priority_total', 'Operations submitted, by effective priority.', 'priority', (m) => Object.entries(m.priorities.submitted));
   labelledCounter('won_by_priority_total', 'Operations that won their target, by effective priority.', 'priority', (m) => Object.entries(m.priorities.won));

@@ -113,6 +113,17 @@ program
   .option('--target-completion <0..1>', 'completion rate (completed / submitted) the assessment expects', fraction('--target-completion'), DEFAULT_STRESS.targetCompletionRate)
   .option('--max-memory <mb>', 'heap limit of the memory check', number('max-memory', 1), DEFAULT_STRESS.maxMemoryMb)
   .option('-s, --seed <n>', 'random seed of the workload (targets, batch sizes, priorities, types)', integer('seed'), DEFAULT_STRESS.seed)
+  .addOption(
+    new Option('--clock <kind>', "'real', or 'simulated': the run moves a simulated clock itself, so a seed gives the same report on any machine (arbiter mode only)")
+      .choices(['real', 'simulated'])
+      .default(DEFAULT_STRESS.clock),
+  )
+  .option(
+    '--transient-failures <n>',
+    "each operation's first n executions fail with a transient error and are retried with backoff, up to its retries by priority (3 / 5 / 20) (arbiter mode only)",
+    integer('transient-failures'),
+    DEFAULT_STRESS.transientFailures,
+  )
   .addOption(new Option('-m, --mode <mode>', "'pre' (the arbiter) or 'post' (post-registration, run after pre on the same workload)").choices(['pre', 'post']).default('pre'))
   .option('--redis <url>', 'run across --processes forked processes sharing this Redis (each with its own redisBackend(), the same targets); needs ioredis')
   .option('--processes <n>', 'processes of a --redis run (each submits rate / n ops/s)', integer('processes', 1), 2)
@@ -141,7 +152,12 @@ program
       criticalShare: take('criticalShare', 'criticalShare', o.criticalShare),
       targetCompletionRate: o.targetCompletion,
       maxMemoryMb: o.maxMemory,
+      clock: o.clock,
+      transientFailures: o.transientFailures,
     };
+    if (o.mode === 'post' && (options.clock !== 'real' || options.transientFailures > 0)) {
+      cmd.error('error: --clock simulated and --transient-failures run the arbiter only; leave them out with --mode post');
+    }
     const quietText = o.json === true || o.json === '-';
     if (o.redis !== undefined) {
       // Loaded here: ioredis is an optional peer, needed by this mode only.

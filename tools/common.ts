@@ -138,10 +138,10 @@ export class AbortedExecution extends Error {
 
 /**
  * Performs one of the real operations on `targetId`: reads the target's version, waits
- * `workMs` (the "processing" of a read-process-write cycle; 0 means none), and then, unless the
- * signal was aborted meanwhile, writes with `expectedVersion` set to the version it read. The
- * last write of every operation is a bookkeeping update (`opCount + 1`, a log line), so
- * `opCount` counts committed operations exactly.
+ * `workMs` (the "processing" of a read-process-write cycle; 0 means none; with `wait`, real time
+ * by default), and then, unless the signal was aborted meanwhile, writes with `expectedVersion`
+ * set to the version it read. The last write of every operation is a bookkeeping update
+ * (`opCount + 1`, a log line), so `opCount` counts committed operations exactly.
  */
 export async function performOperation(
   world: World,
@@ -151,10 +151,11 @@ export async function performOperation(
   signal: AbortSignal,
   workMs: number,
   label: string,
+  wait: (ms: number, signal: AbortSignal) => Promise<void> = (ms, s) => sleep(ms, undefined, { signal: s }).catch(() => undefined),
 ): Promise<OperationEffect> {
   const { store } = world;
   const before = store.get<TargetData>(targetId)!.version;
-  if (workMs > 0) await sleep(workMs, undefined, { signal }).catch(() => undefined);
+  if (workMs > 0) await wait(workMs, signal);
   if (signal.aborted) throw new AbortedExecution(`${label} aborted before writing`);
   let expected = before;
   const occ = () => ({ expectedVersion: expected });

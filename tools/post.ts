@@ -34,6 +34,9 @@ const CLEANUP_EVERY_MS = 50;
 /** Runs the stress workload the post-registration way. */
 export async function runPostStress(input: Partial<StressOptions> = {}): Promise<StressReport> {
   const options: StressOptions = { ...DEFAULT_STRESS, ...input };
+  if (options.clock !== 'real' || options.transientFailures > 0) {
+    throw new Error('runPostStress() runs on the real clock without transient failures: `clock` and `transientFailures` are for runStress()');
+  }
   const world = buildWorld(options.targets);
   const { store } = world;
   const ledger = new Ledger(world);

@@ -21,8 +21,8 @@ export function formatStress(r: StressReport): string {
   const mod = r.operations.modifications;
   const ms = r.memory.status;
   const lines = [
-    `Stress test (${r.mode === 'pre' ? 'pre-staging, arbiter' : 'post-registration anti-pattern'}): ${n(c.durationMs / 1000, 1)} s, ${c.targets} targets, ${n(c.rate)} ops/s, batches ${c.batchMin}–${c.batchMax}, random seed ${c.seed}`,
-    `Load: window ${n(c.windowMs)} ms, grace period ${n(c.gracePeriodMs)} ms, ${n(c.workMs)} ms of work per operation, CRITICAL share on busy targets ${pct(c.criticalShare)}`,
+    `Stress test (${r.mode === 'pre' ? 'pre-staging, arbiter' : 'post-registration anti-pattern'}): ${n(c.durationMs / 1000, 1)} s, ${c.targets} targets, ${n(c.rate)} ops/s, batches ${c.batchMin}–${c.batchMax}, random seed ${c.seed}${c.clock === 'simulated' ? ', simulated clock (times are the clock\'s)' : ''}`,
+    `Load: window ${n(c.windowMs)} ms, grace period ${n(c.gracePeriodMs)} ms, ${n(c.workMs)} ms of work per operation, CRITICAL share on busy targets ${pct(c.criticalShare)}${c.transientFailures > 0 ? `, first ${n(c.transientFailures)} executions of each operation fail (transient)` : ''}`,
     '',
     'Operation accounting',
     `   ├─ submitted: ${n(a.submitted)}`,

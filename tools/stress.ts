@@ -26,6 +26,7 @@ import {
   type TargetStatus,
   type World,
 } from './common.js';
+import { runClock, type ClockKind, type RunClock } from './clock.js';
 import { intBetween, pick, seededRandom } from './random.js';
 
 /** Options of a stress run (both modes). */
@@ -48,6 +49,17 @@ export interface StressOptions extends LoadOptions {
   readonly maxMemoryMb: number;
   /** The named profile the settings came from. */
   readonly profile: StressProfile;
+  /**
+   * `real`, or `simulated`: the run moves a simulated clock itself, so a seed gives the same
+   * report on any machine (times in the report are then the clock's). The arbiter mode only.
+   */
+  readonly clock: ClockKind;
+  /**
+   * Each operation's first `transientFailures` executions throw a transient (retryable) error
+   * before touching the store; the arbiter retries them with backoff up to the operation's
+   * `maxRetries` (by priority: 3, 5 or 20), then rejects it `retries-exhausted`. The arbiter mode only.
+   */
+  readonly transientFailures: number;
 }
 
 /** The named settings of `arbiter stress --profile` (see {@link STRESS_PROFILES}). */
@@ -70,6 +82,8 @@ export const DEFAULT_STRESS: Omit<StressOptions, 'onProgress'> = {
   targetCompletionRate: 0.2,
   maxMemoryMb: 1000,
   profile: 'default',
+  clock: 'real',
+  transientFailures: 0,
 };
 
 /**
@@ -94,6 +108,11 @@ export const STRESS_PROFILES = {
     priorities: { LOW: 0.4, NORMAL: 0.3, HIGH: 0.3, CRITICAL: 0 },
   },
 } as const satisfies Record<StressProfile, Partial<StressOptions>>;
+
+/** What an execution throws for `transientFailures`: retryable, and before any write. */
+export class TransientFailure extends Error {
+  override readonly name = 'TransientFailure';
+}
 
 /** Per operation type: how many executed and how many of those completed. */
 export interface TypeFigures {
@@ -265,19 +284,20 @@ export async function executeTracked(
   signal: AbortSignal,
   options: Pick<StressOptions, 'workMs'>,
   random: () => number,
+  clock: RunClock = runClock('real'),
 ): Promise<{ writes: number; ms: number }> {
   ledger.executed(type);
   const leave = ledger.enter(target);
   // Leave at the abort itself: the next winner may start in the same tick.
   signal.addEventListener('abort', leave, { once: true });
-  const started = performance.now();
+  const started = clock.now();
   try {
-    const effect = await performOperation(ledger.world, target, type, random, signal, options.workMs, label);
+    const effect = await performOperation(ledger.world, target, type, random, signal, options.workMs, label, clock.wait);
     if (signal.aborted) {
       ledger.strayWrites += effect.targetWrites;
       throw new AbortedExecution(`${label} finished after its abort`);
     }
-    return { writes: effect.targetWrites, ms: performance.now() - started };
+    return { writes: effect.targetWrites, ms: clock.now() - started };
   } catch (err) {
     if (err instanceof OccConflictError) ledger.occConflicts++;
     throw err;
@@ -301,12 +321,12 @@ export interface DriveHooks {
  * and types come from `seed`, so both modes get the same workload; the CRITICAL draws of
  * `criticalShare` use a stream of their own and leave that sequence unchanged.
  */
-export async function driveBatches(options: StressOptions, targetIds: readonly string[], hooks: DriveHooks): Promise<number> {
+export async function driveBatches(options: StressOptions, targetIds: readonly string[], hooks: DriveHooks, clock: RunClock = runClock('real')): Promise<number> {
   const random = seededRandom(options.seed);
   const criticalRandom = seededRandom(options.seed ^ 0xc417);
   const nextPriority = prioritySampler(random, options.priorities);
   const nextType = operationSampler(random, options.mix);
-  const t0 = performance.now();
+  const t0 = clock.now();
   let submitted = 0;
   let lastProgress = -Infinity;
   const catchUp = (due: number) => {
@@ -322,7 +342,7 @@ export async function driveBatches(options: StressOptions, targetIds: readonly s
     }
   };
   for (;;) {
-    const elapsed = performance.now() - t0;
+    const elapsed = clock.now() - t0;
     // What was due by the end, whenever the loop notices it: the same workload on every run.
     if (elapsed >= options.durationMs) {
       catchUp(Math.floor((options.durationMs * options.rate) / 1000));
@@ -333,9 +353,9 @@ export async function driveBatches(options: StressOptions, targetIds: readonly s
       lastProgress = elapsed;
       options.onProgress({ fraction: elapsed / options.durationMs, ...hooks.progress() });
     }
-    await new Promise((r) => setTimeout(r, 1));
+    await clock.tick();
   }
-  return performance.now() - t0;
+  return clock.now() - t0;
 }
 
 /** Counts what settles, so a run keeps no promise per operation. */
@@ -345,6 +365,11 @@ export class Outcomes {
   private waiting: (() => void) | undefined;
 
   constructor(private submitted = 0) {}
+
+  /** Whether every tracked result has settled. */
+  get done(): boolean {
+    return this.completed + this.rejected === this.submitted;
+  }
 
   track(result: Promise<unknown>): void {
     this.submitted++;
@@ -395,6 +420,7 @@ export interface SharedStress {
  */
 export async function runStress(input: Partial<StressOptions> = {}, shared?: SharedStress): Promise<StressReport> {
   const options: StressOptions = { ...DEFAULT_STRESS, ...input };
+  const clock = runClock(options.clock);
   const world = buildWorld(options.targets, shared?.targetIds);
   const labels = targetLabels(world);
   const ledger = new Ledger(world);
@@ -420,6 +446,8 @@ export async function runStress(input: Partial<StressOptions> = {}, shared?: Sha
     // The run never reads finished operations back: keeping none makes the memory status about
     // what the arbiter needs, not about its audit trail (bounded by maxRetained anyway).
     cleanup: { strategy: 'immediate' },
+    // On the simulated clock, backoff jitter is drawn from the seed too.
+    ...(clock.arbiterClock ? { clock: clock.arbiterClock, random: seededRandom(options.seed ^ 0x7e57) } : {}),
   });
   const records = new Map<string, string>();
   let registered = 0;
@@ -506,27 +534,33 @@ export async function runStress(input: Partial<StressOptions> = {}, shared?: Sha
   });
 
   await arbiter.ready();
-  const submittedAt = performance.now();
+  const submittedAt = clock.now();
   const outcome = new Outcomes();
   let submitted = 0;
-  await driveBatches(options, world.targets, {
+  const hooks: DriveHooks = {
     submit(target, priority, type, index) {
       const label = `${type}_${index}`;
       submitted++;
+      let failuresLeft = options.transientFailures;
       const h = arbiter.submit({
         target,
         type,
         priority,
         execute: async ({ signal, id, fence }) => {
+          if (failuresLeft > 0) {
+            failuresLeft--;
+            throw new TransientFailure(`${label}: transient failure (${options.transientFailures - failuresLeft} of ${options.transientFailures})`);
+          }
           const ended = shared ? await shared.started(target, id, fence?.token) : undefined;
           try {
-            const r = await executeTracked(ledger, target, type, label, signal, options, workRandom);
+            const r = await executeTracked(ledger, target, type, label, signal, options, workRandom, clock);
             ledger.committed(type, target, r.writes, r.ms);
             return r.writes;
           } finally {
             await ended?.(signal.aborted);
           }
         },
+        ...(options.transientFailures > 0 ? { retryable: (err: unknown) => err instanceof TransientFailure } : {}),
       });
       outcome.track(h.result);
     },
@@ -541,12 +575,14 @@ export async function runStress(input: Partial<StressOptions> = {}, shared?: Sha
       }));
       return { submitted, completed: outcome.completed, rejected: outcome.rejected, targets };
     },
-  });
-  // Grace: let what was submitted reach a final state.
+  };
+  await driveBatches(options, world.targets, hooks, clock);
+  // Grace: let what was submitted reach a final state (the simulated clock only moves when told).
+  if (clock.kind === 'simulated') while (!outcome.done) await clock.tick();
   await arbiter.onIdle();
   await outcome.settled();
   await yieldToLoop();
-  const elapsedMs = performance.now() - submittedAt;
+  const elapsedMs = clock.now() - submittedAt;
   const m = arbiter.metrics();
   await arbiter.stop();
   const mem = memory.stop();

@@ -8,12 +8,17 @@ import {
   createArbiter,
   createStore,
   extendLifecycle,
+  defaultSelectWinner,
   OccConflictError,
+  OperationRejectedError,
   Priority,
   type ArbiterEvent,
   type ArbiterOptions,
   type CoreMetrics,
+  type EntityStore,
+  type SelectWinner,
 } from '../../src/index.js';
+import { ArbiterTestClock, flush } from '../../src/testing.js';
 import { advance } from '../helpers/index.js';
 
 
@@ -460,7 +465,7 @@ test('.metrics() with custom codes named like Object.prototype members - each co
   await arbiter.stop();
 });
 
-// ─── Counters fed by the core's lifecycle events (synthetic events here) ───────────────────────
+// ─── Counters fed by the core's lifecycle events: the collector alone, on scripted events ───────
 
 const base = (type: string, extra: Record<string, unknown> = {}, target = 't') => ({ type, seq: 0, at: 0, target, ...extra }) as unknown as CollectorEvent;
 
@@ -513,6 +518,227 @@ test('MetricsCollector - before any cleanup, the success ratio is NaN rather tha
   t.is(collector.snapshot().cleanup.successRate, undefined);
   // prom-client writes `Nan`; Prometheus parses floats case-insensitively.
   t.regex(await collector.text(), /^arbiter_cleanup_success_ratio nan$/im);
+});
+
+// ─── The same counters on a real arbiter: the core emits every one of these events ─────────────
+
+/** An arbiter on the injected test clock, recording its events. */
+function onTestClock(options: ArbiterOptions = {}) {
+  const clock = new ArbiterTestClock();
+  const arbiter = createArbiter({ clock, random: () => 0.5, windowMs: 100, ...options });
+  const events: ArbiterEvent[] = [];
+  arbiter.events$.subscribe((e) => events.push(e));
+  return { clock, arbiter, events };
+}
+
+/** An `execute` that never settles on its own and ends when aborted. */
+const untilAborted = ({ signal }: { signal: AbortSignal }) =>
+  new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+
+/** An `EntityStore` whose `create` and/or `delete` throw (a record store that is down). */
+function failingStore(fail: { create?: boolean; delete?: boolean }): EntityStore {
+  const store = createStore();
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if ((key === 'create' && fail.create) || (key === 'delete' && fail.delete)) {
+        return () => {
+          throw new Error(`record store down (${String(key)})`);
+        };
+      }
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+// The coordinator times `selectWinner` with performance.now(). A selectWinner that moves that
+// clock forward is "slow" without any real waiting; serial, so no other test sees the jump.
+test.serial('createArbiter({ arbitrationTimeoutMs }) - a selectWinner past its bound: candidates rejected arbitration-failed, counted in metrics() and metricsText()', async (t) => {
+  const perf = globalThis.performance;
+  const realNow = perf.now.bind(perf);
+  let skewMs = 0;
+  Object.defineProperty(perf, 'now', { value: () => realNow() + skewMs, configurable: true, writable: true });
+  try {
+    const selectWinner: SelectWinner = (candidates) => {
+      skewMs += 80; // "took" 80 ms
+      return defaultSelectWinner(candidates);
+    };
+    const { clock, arbiter, events } = onTestClock({ selectWinner, arbitrationTimeoutMs: 50 });
+    const hs = [2, 8].map((priority) => arbiter.submit({ target: 'acct', priority, execute: () => 'ran' }));
+    await advance(clock, 100);
+    const results = await Promise.allSettled(hs.map((h) => h.result));
+    for (const r of results) {
+      t.is(r.status, 'rejected');
+      const err = (r as PromiseRejectedResult).reason as OperationRejectedError;
+      t.is(err.code, 'arbitration-failed');
+      t.regex(err.reason, /past arbitrationTimeoutMs 50/);
+    }
+    const timedOut = events.filter((e) => e.type === 'arbitration.timedOut');
+    t.is(timedOut.length, 1);
+    t.like(timedOut[0], { timeoutMs: 50, target: 'acct' });
+    const m = arbiter.metrics();
+    t.is(m.arbitrationTimeouts, 1);
+    t.is(m.rejectedByCode['arbitration-failed'], 2);
+    t.is(m.completed, 0);
+    t.is(m.unaccounted, 0);
+    const text = await arbiter.metricsText();
+    t.regex(text, /^arbiter_arbitration_timeouts_total 1$/m);
+    t.regex(text, /^arbiter_operations_rejected_total\{code="arbitration-failed"\} 2$/m);
+    // The same 80 ms selectWinner inside a larger bound decides normally.
+    const fastClock = new ArbiterTestClock();
+    const fast = createArbiter({ clock: fastClock, windowMs: 100, arbitrationTimeoutMs: 500, selectWinner });
+    const h = fast.submit({ target: 'acct', execute: () => 'ran' });
+    await advance(fastClock, 100);
+    t.is(await h.result, 'ran');
+    t.is(fast.metrics().arbitrationTimeouts, 0);
+    await fast.stop();
+    await arbiter.stop();
+  } finally {
+    delete (perf as { now?: unknown }).now;
+  }
+  t.is(typeof globalThis.performance.now(), 'number');
+});
+
+test(".metrics() with whileExecuting: 'preempt' - a holder inside its grace period is saved once, then preempted after it", async (t) => {
+  const { clock, arbiter, events } = onTestClock({ whileExecuting: 'preempt', gracePeriodMs: 200 });
+  const low = arbiter.submit({ target: 'doc', type: 'edit', priority: Priority.LOW, execute: untilAborted });
+  await advance(clock, 100); // low wins and starts executing at t = 100
+  const critical = arbiter.submit({ target: 'doc', type: 'fix', priority: Priority.CRITICAL, execute: () => 'fixed' });
+  await advance(clock, 100); // t = 200: low is 100 ms old, inside its 200 ms grace period
+  t.is(low.status(), 'executing');
+  let m = arbiter.metrics();
+  t.is(m.gracePeriodSaves, 1);
+  t.is(m.preemptions, 0);
+  t.regex(await arbiter.metricsText(), /^arbiter_grace_period_saves_total 1$/m);
+  await advance(clock, 100); // t = 300: 200 ms old, the grace period is over
+  t.is(await critical.result, 'fixed');
+  await t.throwsAsync(low.result, { message: /preempt/i });
+  const protectedEvents = events.filter((e) => e.type === 'operation.protected');
+  t.true(protectedEvents.length >= 1);
+  t.like(protectedEvents[0], { operationId: low.id, byId: critical.id, gracePeriodMs: 200 });
+  m = arbiter.metrics();
+  t.is(m.gracePeriodSaves, 1, 'one holder saved, however many windows it was protected in');
+  t.is(m.preemptions, 1);
+  t.is(m.rejectedByCode.preempted, 1);
+  t.is(m.unaccounted, 0);
+  const text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_grace_period_saves_total 1$/m);
+  t.regex(text, /^arbiter_preemptions_total 1$/m);
+  t.regex(text, /^arbiter_operations_rejected_total\{code="preempted"\} 1$/m);
+  await arbiter.stop();
+});
+
+test('.metrics() with a record store - promotion time per winner, and a promotion that fails counted', async (t) => {
+  const { clock, arbiter } = onTestClock({ store: createStore() });
+  const hs = ['a', 'b'].map((target) => arbiter.submit({ target, execute: () => 1 }));
+  await advance(clock, 100);
+  await Promise.all(hs.map((h) => h.result));
+  const m = arbiter.metrics();
+  t.is(m.promoted, 2);
+  t.is(m.histograms.promotionTimeMs.count, 2);
+  t.true(m.histograms.promotionTimeMs.sum >= 0);
+  t.is(m.promotionFailures, 0);
+  t.regex(await arbiter.metricsText(), /^arbiter_promotion_time_seconds_count 2$/m);
+  await arbiter.stop();
+
+  const down = onTestClock({ store: createStore(), recordStore: failingStore({ create: true }), onStoreError: () => {} });
+  const h = down.arbiter.submit({ target: 'a', execute: () => 'still ran' });
+  await advance(down.clock, 100);
+  t.is(await h.result, 'still ran', 'the operation goes on without a record');
+  const d = down.arbiter.metrics();
+  t.is(d.promotionFailures, 1);
+  t.is(d.histograms.promotionTimeMs.count, 0);
+  const text = await down.arbiter.metricsText();
+  t.regex(text, /^arbiter_promotion_failures_total 1$/m);
+  t.regex(text, /^arbiter_promotion_time_seconds_count 0$/m);
+  await down.arbiter.stop();
+});
+
+test('.metrics() - coordinators started, stopped when idle and at stop()', async (t) => {
+  const { clock, arbiter, events } = onTestClock({ idleCoordinatorMs: 1000 });
+  const a = arbiter.submit({ target: 'a', execute: () => 1 });
+  const b = arbiter.submit({ target: 'b', execute: () => 1 });
+  await advance(clock, 100);
+  await Promise.all([a.result, b.result]);
+  let m = arbiter.metrics();
+  t.is(m.coordinatorStarts, 2);
+  t.is(m.coordinatorStops, 0);
+  t.is(m.coordinators, 2);
+  await advance(clock, 1000); // both idle for idleCoordinatorMs
+  m = arbiter.metrics();
+  t.is(m.coordinatorStops, 2);
+  t.is(m.coordinators, 0);
+  t.deepEqual(events.filter((e) => e.type === 'coordinator.stopped').map((e) => (e as { reason: string }).reason), ['idle', 'idle']);
+  arbiter.submit({ target: 'a', execute: () => 1 }); // a new coordinator for a
+  t.is(arbiter.metrics().coordinatorStarts, 3);
+  let text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_coordinator_starts_total 3$/m);
+  t.regex(text, /^arbiter_coordinator_stops_total 2$/m);
+  t.regex(text, /^arbiter_coordinator_failures_total 0$/m);
+  await arbiter.stop(); // events$ completes at stop(): metrics() is its fold up to there
+  t.is(events.filter((e) => e.type === 'coordinator.stopped').length, 3);
+  t.is(arbiter.metrics().coordinatorStops, 3);
+  text = await arbiter.metricsText();
+  t.regex(text, /^arbiter_coordinator_stops_total 3$/m);
+});
+
+test('.metrics() - cleanup of zombie store records: successes, failures of the record store, latency', async (t) => {
+  const failing = async () => {
+    throw new Error('card declined');
+  };
+  // A zombie: it won (its record entered the record store), then ended execution-failed. In a
+  // record store of yours, only zombie records are removed; the completed one stays.
+  const records = createStore();
+  const ok = onTestClock({ store: createStore(), recordStore: records, cleanup: { strategy: 'immediate' } });
+  const z1 = ok.arbiter.submit({ target: 'a', execute: failing });
+  const z2 = ok.arbiter.submit({ target: 'b', execute: failing });
+  const fine = ok.arbiter.submit({ target: 'c', execute: () => 1 });
+  await advance(ok.clock, 100);
+  await Promise.allSettled([z1.result, z2.result, fine.result]);
+  await flush();
+  let m = ok.arbiter.metrics();
+  t.is(m.zombies, 2);
+  t.deepEqual(m.cleanup, { succeeded: 2, failed: 0, successRate: 1 });
+  t.is(m.histograms.cleanupLatencyMs.count, 2);
+  let text = await ok.arbiter.metricsText();
+  t.regex(text, /^arbiter_cleanup_total\{result="succeeded"\} 2$/m);
+  t.regex(text, /^arbiter_cleanup_total\{result="failed"\} 0$/m);
+  t.regex(text, /^arbiter_cleanup_success_ratio 1$/m);
+  t.regex(text, /^arbiter_cleanup_duration_seconds_count 2$/m);
+  t.is(records.size, 1);
+  await ok.arbiter.stop();
+
+  // In a record store of the arbiter's own (the audit trail only), every record leaves with its
+  // audit record: the completed one is removed too.
+  const owned = onTestClock({ store: createStore(), cleanup: { strategy: 'immediate' } });
+  const hs = [owned.arbiter.submit({ target: 'a', execute: failing }), owned.arbiter.submit({ target: 'b', execute: () => 1 })];
+  await advance(owned.clock, 100);
+  await Promise.allSettled(hs.map((h) => h.result));
+  await flush();
+  t.deepEqual(owned.arbiter.metrics().cleanup, { succeeded: 2, failed: 0, successRate: 1 });
+  t.is(owned.arbiter.recordStore?.size, 0);
+  await owned.arbiter.stop();
+
+  // The same with a record store whose delete throws: counted failed, and nothing else breaks.
+  const down = onTestClock({ store: createStore(), recordStore: failingStore({ delete: true }), cleanup: { strategy: 'immediate' } });
+  const z3 = down.arbiter.submit({ target: 'a', execute: failing });
+  const after = down.arbiter.submit({ target: 'b', execute: () => 'fine' });
+  await advance(down.clock, 100);
+  await t.throwsAsync(z3.result, { message: /card declined/ });
+  t.is(await after.result, 'fine');
+  await flush();
+  const failedEvents = down.events.filter((e) => e.type === 'cleanup.failed');
+  t.is(failedEvents.length, 1);
+  t.like(failedEvents[0], { operationId: z3.id, error: 'record store down (delete)' });
+  m = down.arbiter.metrics();
+  t.deepEqual(m.cleanup, { succeeded: 0, failed: 1, successRate: 0 });
+  t.is(m.histograms.cleanupLatencyMs.count, 1, 'a failed removal is timed too');
+  t.is(m.unaccounted, 0);
+  text = await down.arbiter.metricsText();
+  t.regex(text, /^arbiter_cleanup_total\{result="failed"\} 1$/m);
+  t.regex(text, /^arbiter_cleanup_success_ratio 0$/m);
+  t.regex(text, /^arbiter_cleanup_duration_seconds_count 1$/m);
+  await down.arbiter.stop();
 });
 
 // ─── The application's own prom-client registry ───────────────────────────────────────────────

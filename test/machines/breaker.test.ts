@@ -221,3 +221,44 @@ test('createArbiter() - rejects bad breaker and logger options', (t) => {
     t.is(err!.field, field);
   }
 });
+
+// One breaker per arbiter, by design (docs/design.md, "One circuit breaker"): what it counts is
+// chosen with `isFailure`, per operation type or error, not by splitting it per target or type.
+test('createArbiter({ breaker, isFailure }) - one breaker for the arbiter; isFailure keeps a type out of it', async (t) => {
+  const clock = new SimulatedClock();
+  const arbiter = createArbiter({
+    clock,
+    windowMs: 10,
+    breaker: { minimumExecutions: 4, failureRateThreshold: 0.5 },
+    // Best-effort reports may fail without anyone else paying for it; payments may not.
+    isFailure: (_err, op) => op.type !== 'report',
+  });
+  const failing = (target: string, type: string) =>
+    arbiter.submit({
+      target,
+      type,
+      execute: () => {
+        throw new Error('downstream 503');
+      },
+    });
+  for (let i = 0; i < 6; i++) {
+    failing(`report-${i}`, 'report');
+    await advance(clock, 10);
+  }
+  t.is(arbiter.breaker?.state, 'closed', 'six failed reports: counted as answers, not outages');
+  t.is(arbiter.breaker?.status().failures, 0);
+  for (let i = 0; i < 7; i++) {
+    failing(`account-${i}`, 'payment');
+    await advance(clock, 10);
+  }
+  // The reports count as successes: 7 failures of 13 executions pass the 50 % threshold.
+  t.is(arbiter.breaker?.state, 'open');
+  t.like(arbiter.breaker?.status(), { executions: 13, failures: 7 });
+  // Open for every target and type: it guards what all executions share.
+  const other = arbiter.submit({ target: 'report-new', type: 'report', execute: () => 1 });
+  const err = await other.result.catch((e: { code: string }) => e);
+  t.is((err as { code: string }).code, 'circuit-open');
+  const scoped = t.throws(() => createArbiter({ breaker: { scope: 'target' } as never }), { instanceOf: ArbiterInputError });
+  t.is(scoped!.field, 'breaker.scope', 'there is no per-target or per-type breaker to ask for');
+  await arbiter.stop();
+});

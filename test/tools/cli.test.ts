@@ -91,6 +91,29 @@ test.serial('arbiter stress --strict: the text report, and a failed assessment f
   t.notRegex(stdout, INSIDER);
 });
 
+// One target, one NORMAL operation every 500 ms on the simulated clock: each alone in its window.
+// NORMAL retries up to 5 times: 5 transient failures each are recovered from (known answer).
+const scripted = ['stress', '--clock', 'simulated', '--duration', '2', '--targets', '1', '--rate', '2', '--batch', '1-1', '--priorities', 'NORMAL=1', '--transient-failures', '5', '--no-progress'];
+
+test.serial('arbiter stress --clock simulated --transient-failures 5: failed-then-retried, retries and recovered, in --json and in the text', async (t) => {
+  const json = await run([...scripted, '--json', '-']);
+  t.is(json.code, 0, json.stderr);
+  const r = JSON.parse(json.stdout) as StressReport;
+  t.like(r.config, { clock: 'simulated', transientFailures: 5, targets: 1, rate: 2 });
+  t.like(r.accounting, { submitted: 4, completed: 4, rejected: 0, inProgress: 0, unaccounted: 0, failedThenRetried: 4, retried: 20, recovered: 4 });
+  const text = await run(scripted);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /├─ failed then retried \(transitions, not counted\): 4 operations, 20 retries, 4 of them completed\n/);
+  t.regex(text.stdout, /simulated clock \(times are the clock's\)\n/);
+  t.regex(text.stdout, /first 5 executions of each operation fail \(transient\)\n/);
+});
+
+test.serial('arbiter stress --mode post --clock simulated: refused, the post-registration mode runs on the real clock', async (t) => {
+  const { code, stderr } = await run(['stress', '--mode', 'post', '--clock', 'simulated', '--duration', '0.2', '--no-progress']);
+  t.is(code, 1);
+  t.regex(stderr, /--clock simulated and --transient-failures run the arbiter only/);
+});
+
 test.serial('arbiter brutality --json - : OCC conflicts retried, zero lost updates', async (t) => {
   const { code, stdout } = await run([
     'brutality', '--ops', '2000', '--targets', '3', '--rate', '2000', '--ramp', '0.3', '--writer-every', '10', '--json', '-', '--no-progress',
