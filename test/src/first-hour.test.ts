@@ -195,6 +195,7 @@ test('a step before staged may wait longer than idleCoordinatorMs: the operation
   await advance(clock, 1000);
   t.is(slow.status(), 'review');
   t.is(arbiter.metrics().coordinators, 1);
+  t.is(arbiter.health().status, 'healthy', 'operations waiting in a step are no orphans: nothing is staged');
   slow.send({ type: 'ok' });
   await advance(clock, 10);
   t.is(await slow.result, 'ran');
