@@ -63,6 +63,24 @@ export async function search(page: Page, text: string): Promise<void> {
   await page.fill('#tree-search', text);
 }
 
+/**
+ * Clicks an operation's row until it is the selected one. The tree is virtual: its row elements
+ * are rebound to other rows as the tree changes (a coordinator stopping moves every row under
+ * it), so a click that lands just after a rebind selects the neighbour, as it would for a user.
+ */
+export async function selectOperation(page: Page, id: string): Promise<void> {
+  const row = `#tree .node[data-op=${JSON.stringify(id)}]`;
+  for (let attempt = 1; ; attempt++) {
+    await page.click(row);
+    try {
+      await page.waitForSelector(`${row}.selected`, { timeout: 1000 });
+      return;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+}
+
 /** What {@link probeFrameRate} measured. */
 export interface FrameRate {
   /** Animation frames per second over the probe. */

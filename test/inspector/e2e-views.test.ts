@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { attachInspector, runLiveScenario, statechartOf, type InspectorOptions, type InspectorServer } from '../../inspector/index.js';
 import { coordinatorMachine, createArbiter, Priority, type Arbiter, type ArbiterOptions } from '../../src/index.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { openInspector, search, slow } from '../helpers/inspector-page.js';
+import { openInspector, search, selectOperation, slow } from '../helpers/inspector-page.js';
 
 let browser: Browser;
 test.before(async () => {
@@ -59,7 +59,7 @@ test.serial('5. readable statecharts: labels on a background, ≥ 12 px at 1400 
       arbiter.submit({ target: 'Acct-MixedCase', id: 'rival', priority: Priority.LOW, execute: slow(10, 2) }).result.catch(() => undefined);
       await h.result;
       await search(p.page, 'Op-CamelCase');
-      await p.page.click('#tree .node[data-op="Op-CamelCase"]');
+      await selectOperation(p.page, 'Op-CamelCase');
       await p.page.waitForSelector('#chart svg g.sc-node.active[data-state-id="operation.completed"]');
       t.is(await text(p.page, '#chart-title'), 'operation Op-CamelCase on Acct-MixedCase');
       t.is(await p.page.$eval('#chart-title', (e) => getComputedStyle(e).textTransform), 'none');

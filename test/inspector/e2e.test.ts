@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { attachInspector, runLiveScenario, type InspectorServer } from '../../inspector/index.js';
 import { createArbiter, Priority, type Arbiter } from '../../src/index.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { openInspector, search, slow } from '../helpers/inspector-page.js';
+import { openInspector, search, selectOperation, slow } from '../helpers/inspector-page.js';
 
 let browser: Browser;
 test.before(async () => {
@@ -122,7 +122,7 @@ test.serial('2. stable selection: the selected operation is pinned; a target is 
       arbiter.submit({ target: 'acct', id: 'rival', priority: Priority.HIGH, execute: slow(10, 'won') });
       await search(p.page, 'keep-me');
       await p.page.waitForSelector('#tree .node[data-op="keep-me"][data-state="rejected"]');
-      await p.page.click('#tree .node[data-op="keep-me"]');
+      await selectOperation(p.page, 'keep-me');
       t.is(await text(p.page, '#chart-title'), 'operation keep-me on acct');
       await search(p.page, '');
       t.is(await text(p.page, '#chart-title'), 'operation keep-me on acct');
@@ -181,7 +181,7 @@ test.serial('3. detail pane: payload, context, history with times, and stepping 
       const loser = arbiter.submit({ target: 'acct', id: 'loser', type: 'withdraw', priority: Priority.LOW, execute: slow(10, 'never') });
       await Promise.allSettled([winner.result, loser.result]);
       await search(p.page, 'winner');
-      await p.page.click('#tree .node[data-op="winner"]');
+      await selectOperation(p.page, 'winner');
       await p.page.waitForSelector('#chart svg g.sc-node.active[data-state-id="operation.completed"]');
       await p.page.waitForSelector('#details .history-row >> nth=3');
       const history = await p.page.locator('#details .history-row').allTextContents();
