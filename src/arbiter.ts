@@ -88,7 +88,8 @@ export interface Arbiter {
   health(): HealthReport;
   /**
    * Submits, and resubmits with exponential backoff on the arbiter's clock while the operation
-   * is rejected `staging-full` or `circuit-open` (see `SubmitRetryOptions`). Invalid input throws
+   * is rejected with one of `retryOn` (default `staging-full` and `circuit-open`; add
+   * `lost-arbitration` to retry losers; see `SubmitRetryOptions`). Invalid input throws
    * `ArbiterInputError` here; otherwise it resolves with the result or rejects with the last
    * `OperationRejectedError`.
    *
@@ -167,71 +168,6 @@ export interface Arbiter {
     observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
     options?: InspectOptions,
   ): { unsubscribe(): void };
-}
-
-
-/**
- * An arbiter: submit operations, watch `events$`, read `metrics()`, `drain()` and `stop()`.
- *
- * @example
- * ```ts
- * const arbiter = createArbiter();
- * const h = arbiter.submit({ target: 'a', execute: async () => 42 });
- * await h.result; // 42
- * await arbiter.stop();
- * ```
- */
-export interface Arbiter {
-  submit<TResult = unknown, TData = unknown>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult>;
-  /** Typed event stream (RxJS). A throwing observer is isolated. */
-  readonly events$: IsolatedObservable<ArbiterEvent>;
-  /** The core counters plus the metrics actor's: histograms, throughput, `unaccounted` (always 0). */
-  metrics(): ArbiterMetrics;
-  /**
-   * The metrics in the Prometheus text exposition format, from this arbiter's own prom-client
-   * `Registry`.
-   *
-   * @example
-   * ```ts
-   * app.get('/metrics', async (_req, res) => res.type('text/plain').send(await arbiter.metricsText()));
-   * ```
-   */
-  metricsText(): Promise<string>;
-  /**
-   * Runs the health checks: `healthy` when all pass, `degraded` when fewer than half fail,
-   * `unhealthy` otherwise. Never throws: a check that throws is reported failed.
-   *
-   * @example
-   * ```ts
-   * const { status, failed } = arbiter.health();
-   * ```
-   */
-  health(): HealthReport;
-  /**
-   * Submits, and resubmits with exponential backoff on the arbiter's clock while the operation
-   * is rejected with one of `retryOn` (default `staging-full` and `circuit-open`; add
-   * `lost-arbitration` to retry losers). Invalid input throws `ArbiterInputError` here; otherwise
-   * it resolves with the result or rejects with the last `OperationRejectedError`.
-   *
-   * @example
-   * ```ts
-   * const value = await arbiter.submitWithRetry(spec, { attempts: 5, baseDelayMs: 100 });
-   * ```
-   */
-  submitWithRetry<TResult = unknown, TData = unknown>(
-    spec: OperationSpec<TResult, TData>,
-    options?: Partial<SubmitRetryOptions>,
-  ): Promise<TResult>;
-  /** The circuit breaker, when the `breaker` option is set. */
-  readonly breaker: BreakerControl | undefined;
-  readonly operations: OperationsView;
-  /** Resolves when every operation submitted so far (and since) is final. */
-  drain(): Promise<void>;
-  /**
-   * Rejects everything not final with `shutdown`, stops every actor and timer, then closes the
-   * backend (its connections: one backend per arbiter). Idempotent.
-   */
-  stop(): Promise<void>;
   /**
    * Resolves once the backend is usable (at once in memory); rejects with a clear error when it
    * cannot be reached.
@@ -242,37 +178,13 @@ export interface Arbiter {
    * ```
    */
   ready(): Promise<void>;
-  /** The arbiter's clock, in monotonic milliseconds. */
-  now(): number;
-  readonly options: ResolvedArbiterOptions;
-  readonly stopped: boolean;
   /** Where windows are decided (`memory` unless the `backend` option says otherwise). */
   readonly backend: ArbiterBackend;
-  /** The store winners are promoted into (`options.store`), if any. */
-  readonly store: EntityStore | undefined;
   /**
    * The actor of the arbiter's observers (`ledger`, `metrics`, `health`, `cleanup`, `breaker`):
    * each a child fed by `events$`.
    */
   readonly observers: AnyActorRef;
-  /**
-   * Adds an XState inspection observer after creation: it receives the inspection events of every
-   * actor the arbiter creates from now on, and of the live ones (each announced first with an
-   * `@xstate.actor` event). Without any observer no actor is inspected, so this costs nothing
-   * until used. A throwing observer is isolated like an `events$` observer.
-   *
-   * @example
-   * ```ts
-   * const sub = arbiter.inspect((e) => {
-   *   if (e.type === '@xstate.snapshot') console.log(e.actorRef.sessionId, e.snapshot);
-   * });
-   * sub.unsubscribe();
-   * ```
-   */
-  inspect(
-    observer: Observer<InspectionEvent> | ((event: InspectionEvent) => void),
-    options?: InspectOptions,
-  ): { unsubscribe(): void };
 }
 
 const QUERY_KEYS = optionKeys<OperationQuery>({ status: true, target: true, code: true });
