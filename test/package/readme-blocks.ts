@@ -107,6 +107,11 @@ export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionCon
     check: (t, lines) => t.deepEqual(lines, ['100', '10 45']),
   },
   {
+    // How do I … run several processes on one Redis
+    contains: "execute: async () => 'withdrawn'",
+    check: (t, lines) => t.deepEqual(lines, ['withdrawn']),
+  },
+  {
     // Scale out on Redis
     contains: "keyPrefix: 'shop:', leaseMs: 2000",
     check: (t, lines) => t.deepEqual(lines, ['high lost-arbitration']),

@@ -72,6 +72,7 @@ test('README - "How do I …" answers what users ask first', (t) => {
     'Wait for a step of my lifecycle',
     "Keep the arbiter's records out of my store, put its metrics in my registry, refuse work while unhealthy",
     'Run it in a browser',
+    'Run several processes on one Redis',
     'Test my own lifecycle with ava (TypeScript)',
   ]) {
     t.true(titles.includes(wanted), wanted);
@@ -80,6 +81,7 @@ test('README - "How do I …" answers what users ask first', (t) => {
   t.regex(section, /submitWithRetry/);
   t.regex(section, /retryOn: \['lost-arbitration'\]/);
   t.regex(section, /onLose: 'retry'/);
+  t.regex(section, /\]\(#scale-out-on-redis\)/);
   t.regex(section, /ExpectedError/);
   t.regex(section, /handle\.reached/);
 });
