@@ -200,7 +200,6 @@ test('readOptions() - property: for any object, the snapshot holds exactly its o
       );
     }),
   ));
-  t.pass();
 });
 
 test('optionKeys() - lists the keys of an options type (the compiler checks the list is complete)', (t) => {

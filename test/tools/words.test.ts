@@ -10,11 +10,12 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 test('tools/ and bin/arbiter.ts never cite the internal design documents', (t) => {
   const files = [...readdirSync(`${root}tools`).filter((f) => f.endsWith('.ts')).map((f) => `tools/${f}`), 'bin/arbiter.ts'];
   t.true(files.length >= 8);
+  const cited: string[] = [];
   for (const file of files) {
     const lines = readFileSync(`${root}${file}`, 'utf8').split('\n');
     lines.forEach((line, i) => {
-      if (INSIDER.test(line)) t.fail(`${file}:${i + 1}: ${line.trim()}`);
+      if (INSIDER.test(line)) cited.push(`${file}:${i + 1}: ${line.trim()}`);
     });
   }
-  t.pass();
+  t.deepEqual(cited, []);
 });
