@@ -11,7 +11,7 @@
  * on a redis-server of its own; see bench/redis.ts), and inspector, when bench/inspector.ts exists.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { updateDocs } from './figures.js';
+import { updateDocs, type Figure } from './figures.js';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
@@ -32,16 +32,6 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Figure {
-  readonly group: string;
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly target?: string;
-  readonly met?: boolean;
-  readonly note?: string;
-  readonly command: string;
-}
 
 const figures: Figure[] = [];
 const details: Record<string, unknown> = {};
@@ -304,7 +294,7 @@ for (const [name, fn] of groups) if (wants(name)) await fn();
 const date = new Date().toISOString();
 for (const f of figures) (f as { date?: string }).date = date;
 if (only && existsSync(RESULTS)) {
-  const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as { figures?: Array<Figure & { date?: string }>; date?: string; details?: Record<string, unknown> };
+  const previous = JSON.parse(readFileSync(RESULTS, 'utf8')) as { figures?: Figure[]; date?: string; details?: Record<string, unknown> };
   const kept = (previous.figures ?? []).filter((f) => !only.has(f.group)).map((f) => ({ ...f, date: f.date ?? previous.date }));
   // The details of the groups not run stay too.
   for (const [group, d] of Object.entries(previous.details ?? {})) if (!only.has(group) && !(group in details)) details[group] = d;

@@ -20,16 +20,10 @@ import { Redis } from 'ioredis';
 import { createArbiter, type OperationHandle } from '../src/index.js';
 import { redisBackend } from '../src/redis/index.js';
 import { startRedisServer } from '../test/helpers/redis.js';
+import type { Figure } from './figures.js';
 
 /** A figure as bench/index.ts takes it (it adds the group and the command). */
-export interface RedisFigure {
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly target?: string;
-  readonly met?: boolean;
-  readonly note?: string;
-}
+export type RedisFigure = Omit<Figure, 'group' | 'command' | 'date'>;
 
 interface Job {
   readonly url: string;
