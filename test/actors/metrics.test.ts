@@ -19,7 +19,7 @@ import {
   type SelectWinner,
 } from '../../src/index.js';
 import { ArbiterTestClock, flush } from '../../src/testing.js';
-import { advance } from '../helpers/index.js';
+import { advance, approval } from '../helpers/index.js';
 
 
 function setup(options: ArbiterOptions = {}) {
@@ -371,16 +371,6 @@ test('.metrics() - maxTypes: types past the bound are summed in otherTypes', asy
 
 // ─── Extended lifecycles: every metric means what it says ───────────────────────────────────────
 
-const approval = extendLifecycle({
-  afterWin: {
-    approval: {
-      on: {
-        approve: 'next',
-        deny: { target: 'rejected', code: 'denied', reason: 'denied by a reviewer' },
-      },
-    },
-  },
-});
 
 test('.metrics() with an approval step - executionTimeMs counts from the first start of execute, not from winning', async (t) => {
   const { clock, arbiter } = setup({ lifecycle: approval });

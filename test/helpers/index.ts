@@ -1,5 +1,5 @@
 import { SimulatedClock } from 'xstate';
-import { createArbiter, type Arbiter, type ArbiterEvent, type ArbiterOptions } from '../../src/index.js';
+import { createArbiter, extendLifecycle, type Arbiter, type ArbiterEvent, type ArbiterOptions } from '../../src/index.js';
 
 /** Lets settled promises (promise actors, handle.result) run: one macrotask turn. */
 export function flush(): Promise<void> {
@@ -54,3 +54,15 @@ export function accounted(arbiter: Arbiter): boolean {
   const m = arbiter.metrics();
   return m.submitted === m.completed + m.rejected + m.inFlight;
 }
+
+/** The README's approval step: winners wait in `approval` until `approve`, or end `denied` on `deny`. */
+export const approval = extendLifecycle({
+  afterWin: {
+    approval: {
+      on: {
+        approve: 'next',
+        deny: { target: 'rejected', code: 'denied', reason: 'denied by a reviewer' },
+      },
+    },
+  },
+});

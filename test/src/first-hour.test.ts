@@ -11,7 +11,7 @@ import {
   Priority,
   type ArbiterEvent,
 } from '../../src/index.js';
-import { advance, flush, harness, outcome } from '../helpers/index.js';
+import { advance, approval, flush, harness, outcome } from '../helpers/index.js';
 
 const overdraft = () => {
   throw new ExpectedError('insufficient funds');
@@ -155,16 +155,6 @@ test('submitWithRetry(spec, { retryOn: [lost-arbitration] }) is the other recipe
 
 // --- custom rejection codes -------------------------------------------------------------------------
 
-const approval = extendLifecycle({
-  afterWin: {
-    approval: {
-      on: {
-        approve: 'next',
-        deny: { target: 'rejected', code: 'denied', reason: 'denied by a reviewer' },
-      },
-    },
-  },
-});
 
 test('custom rejection codes: in the types, in arbiter.rejectionCodes, in metrics() and Prometheus from the start, and retryOn takes them', async (t) => {
   const { clock, arbiter } = harness({ windowMs: 10, lifecycle: approval });
