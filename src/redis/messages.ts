@@ -31,34 +31,15 @@ export interface RedisPreempted {
  * ```
  */
 export type RedisDecision =
-  | {
+  | (RedisClosedWindow & {
       readonly kind: 'start';
-      readonly target: string;
-      readonly window: number;
-      /** Redis time (ms). */
-      readonly openedAt: number;
-      readonly closedAt: number;
-      /** The process that closed the window. */
-      readonly closedBy: string | undefined;
-      /** Every candidate of the window (all processes), in staging order. */
-      readonly candidates: readonly RedisCandidateRecord[];
-      readonly winner: RedisCandidateRecord;
       readonly token: number;
-      readonly losers: readonly RedisLoser[];
       readonly preempt: readonly RedisPreempted[];
-    }
-  | {
+    })
+  | (RedisClosedWindow & {
       readonly kind: 'hold';
-      readonly target: string;
-      readonly window: number;
-      readonly openedAt: number;
-      readonly closedAt: number;
-      readonly closedBy: string | undefined;
-      readonly candidates: readonly RedisCandidateRecord[];
-      readonly winner: RedisCandidateRecord;
-      readonly losers: readonly RedisLoser[];
       readonly blockedBy: readonly RedisHolderRecord[];
-    }
+    })
   | {
       readonly kind: 'none';
       readonly target: string;
@@ -67,6 +48,21 @@ export type RedisDecision =
       readonly reason: string;
       readonly ids: readonly string[];
     };
+
+/** What a `start` and a `hold` decision share: the window that closed and its outcome. */
+export interface RedisClosedWindow {
+  readonly target: string;
+  readonly window: number;
+  /** Redis time (ms). */
+  readonly openedAt: number;
+  readonly closedAt: number;
+  /** The process that closed the window. */
+  readonly closedBy: string | undefined;
+  /** Every candidate of the window (all processes), in staging order. */
+  readonly candidates: readonly RedisCandidateRecord[];
+  readonly winner: RedisCandidateRecord;
+  readonly losers: readonly RedisLoser[];
+}
 
 /**
  * The reason a loser gets: names the winner and both priorities (the in-memory wording).
