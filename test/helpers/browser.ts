@@ -1,10 +1,11 @@
 // Finds a Chromium for the browser tests without any install step: an explicit path, else a Chrome
 // or Chromium installed on the machine, else the headless Chromium shipped inside the
 // `@sparticuz/chromium` dev dependency (npm is all a fresh machine has). Never downloads anything.
-import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import { executable, onPath } from './executables.js';
 
 /** Environment variables that name a browser executable, the first set one wins. */
 export const BROWSER_ENV = ['ARBITER_BROWSER', 'CHROME_PATH', 'PLAYWRIGHT_CHROMIUM_EXECUTABLE_PATH'] as const;
@@ -41,24 +42,7 @@ export interface FoundBrowser {
   readonly source: 'env' | 'installed' | 'npm';
 }
 
-function executable(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    if (executable(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,23 +3,15 @@
 // so it also dies when the test process dies without calling dispose() (a crash, a timeout kill):
 // the pipe closes, the watchdog kills the server. No stray processes either way.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { TestFn } from 'ava';
+import { executable, onPath } from './executables.js';
 
 const HOST = '127.0.0.1';
 
-function executable(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false;
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The redis-server binary: ARBITER_REDIS_SERVER, else PATH (and /usr/bin, /usr/sbin). Throws
@@ -32,11 +24,9 @@ export function redisServerPath(): string {
     if (executable(explicit)) return explicit;
     throw new Error(`ARBITER_REDIS_SERVER=${explicit} is not an executable file`);
   }
-  const dirs = (process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== '');
-  for (const dir of [...dirs, '/usr/bin', '/usr/local/bin', '/usr/sbin']) {
-    const candidate = join(dir, 'redis-server');
-    if (executable(candidate)) return candidate;
-  }
+  // Debian's apt puts redis-server in /usr/bin; sbin directories are often missing from a PATH.
+  const found = onPath('redis-server', ['/usr/bin', '/usr/local/bin', '/usr/sbin']);
+  if (found !== undefined) return found;
   throw new Error('redis-server is not installed: run `node scripts/ensure-redis.mjs` (it installs it as root with apt, else prints the command)');
 }
 
