@@ -4,10 +4,10 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { extendLifecycle, type ArbiterEvent, type OperationHandle, type WhileExecuting } from '../../src/index.js';
-import { advance, deferred, flush, harness } from '../helpers/index.js';
+import { advance, deferred, flush, harness, scripted, type Behaviour } from '../helpers/index.js';
 
 type Action =
-  | { kind: 'submit'; target: string; priority: number; behaviour: 'ok' | 'retryable' | 'fail' | 'hang'; onLose: boolean }
+  | { kind: 'submit'; target: string; priority: number; behaviour: Behaviour; onLose: boolean }
   | { kind: 'cancel'; index: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'settle'; index: number; ok: boolean }
@@ -103,16 +103,8 @@ async function run(actions: Action[], whileExecuting: WhileExecuting, withApprov
           target: a.target,
           priority: a.priority,
           ...(a.onLose ? { onLose: 'retry' as const } : {}),
-          retryable: () => a.behaviour === 'retryable',
           maxRetries: 1,
-          execute: async ({ signal }) => {
-            if (a.behaviour === 'ok') return 'ok';
-            if (a.behaviour === 'hang') {
-              signal.addEventListener('abort', () => gate.reject(new Error('aborted')));
-              return gate.promise;
-            }
-            throw new Error(a.behaviour);
-          },
+          ...scripted(a.behaviour, gate),
         }),
       );
     } else if (a.kind === 'cancel') handles[a.index % Math.max(1, handles.length)]?.cancel();

@@ -66,3 +66,24 @@ export const approval = extendLifecycle({
     },
   },
 });
+
+/** How a scripted operation of the property tests behaves when it runs. */
+export type Behaviour = 'ok' | 'retryable' | 'fail' | 'hang';
+
+/**
+ * A scripted `execute` and `retryable` pair: `ok` returns at once, `fail` and `retryable` throw
+ * (only `retryable` is retried), `hang` waits for `gate` or fails when the operation is aborted.
+ */
+export function scripted(behaviour: Behaviour, gate: { promise: Promise<string>; reject: (e: unknown) => void }) {
+  return {
+    retryable: () => behaviour === 'retryable',
+    execute: async ({ signal }: { signal: AbortSignal }): Promise<string> => {
+      if (behaviour === 'ok') return 'ok';
+      if (behaviour === 'hang') {
+        signal.addEventListener('abort', () => gate.reject(new Error('aborted')));
+        return gate.promise;
+      }
+      throw new Error(behaviour);
+    },
+  };
+}

@@ -1,10 +1,10 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { REJECTION_CODES, type OperationHandle, type WhileExecuting } from '../../src/index.js';
-import { advance, deferred, flush, harness } from '../helpers/index.js';
+import { advance, deferred, flush, harness, scripted, type Behaviour } from '../helpers/index.js';
 
 type Action =
-  | { kind: 'submit'; target: string; priority: number; behaviour: 'ok' | 'retryable' | 'fail' | 'hang'; timeoutMs?: number }
+  | { kind: 'submit'; target: string; priority: number; behaviour: Behaviour; timeoutMs?: number }
   | { kind: 'cancel'; index: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'settle'; index: number; ok: boolean };
@@ -54,16 +54,8 @@ async function run(actions: Action[], whileExecuting: WhileExecuting): Promise<s
         target: a.target,
         priority: a.priority,
         ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}),
-        retryable: () => a.behaviour === 'retryable',
         maxRetries: 2,
-        execute: async ({ signal }) => {
-          if (a.behaviour === 'ok') return 'ok';
-          if (a.behaviour === 'hang') {
-            signal.addEventListener('abort', () => gate.reject(new Error('aborted')));
-            return gate.promise;
-          }
-          throw new Error(a.behaviour);
-        },
+        ...scripted(a.behaviour, gate),
       });
       handles.push(h);
       h.result.then(
