@@ -16,7 +16,7 @@ import type { ArbiterBackend, TargetChannel, TargetListener } from '../src/backe
 import { ArbiterInputError, describeError } from '../src/errors.js';
 import { readOptions } from '../src/keys.js';
 import { expectDelay } from '../src/timers.js';
-import { expectOneOf, kindOf } from '../src/validate.js';
+import { expectFunction, expectInteger, expectOneOf, kindOf } from '../src/validate.js';
 import { defaultMaxRetries, Priority } from '../src/priority.js';
 import type { Candidate, Holder, RejectionCode, RetryOptions, SelectWinner, WhileExecuting } from '../src/types.js';
 import { operationMachine, type OperationInput } from './operation.machine.js';
@@ -183,18 +183,23 @@ const COORDINATOR_OPTIONS = [
  * ```
  */
 export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}, path = 'options'): CoordinatorSettings {
-  const o = readOptions(options, COORDINATOR_OPTIONS, path) as Partial<CoordinatorOptions>;
+  return settingsFrom(readOptions(options, COORDINATOR_OPTIONS, path) as Partial<CoordinatorOptions>, path);
+}
+
+/** A coordinator's input without shared `settings`: read once, its own options checked as `input.…`. */
+function settingsOfInput(input: CoordinatorInput): CoordinatorSettings {
+  const o = readOptions(input, ['target', 'settings', ...COORDINATOR_OPTIONS], 'input') as CoordinatorInput;
+  if (typeof o.target !== 'string') throw new ArbiterInputError('input.target', `Expected \`input.target\` to be a string, got ${kindOf(o.target)}`);
+  return settingsFrom(o, 'input');
+}
+
+/** Checks a snapshot of coordinator options (each field already read once) and resolves it. */
+function settingsFrom(o: Partial<CoordinatorOptions>, path: string): CoordinatorSettings {
   const at = (key: string) => `${path}.${key}`;
   for (const key of ['windowMs', 'gracePeriodMs', 'idleMs'] as const) if (o[key] !== undefined) expectDelay(o[key], at(key));
   if (o.whileExecuting !== undefined) expectOneOf(o.whileExecuting, at('whileExecuting'), ['preempt', 'queue', 'concurrent']);
-  if (o.maxStagedPerTarget !== undefined && !(Number.isInteger(o.maxStagedPerTarget) && o.maxStagedPerTarget >= 1)) {
-    throw new ArbiterInputError(at('maxStagedPerTarget'), `Expected \`${at('maxStagedPerTarget')}\` to be an integer ≥ 1, got ${kindOf(o.maxStagedPerTarget)}`);
-  }
-  for (const key of ['selectWinner', 'random'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'function') {
-      throw new ArbiterInputError(at(key), `Expected \`${at(key)}\` to be a function, got ${kindOf(o[key])}`);
-    }
-  }
+  if (o.maxStagedPerTarget !== undefined) expectInteger(o.maxStagedPerTarget, at('maxStagedPerTarget'), 1);
+  for (const key of ['selectWinner', 'random'] as const) if (o[key] !== undefined) expectFunction(o[key], at(key));
   return Object.freeze({
     windowMs: o.windowMs ?? 100,
     gracePeriodMs: o.gracePeriodMs ?? 200,
@@ -209,13 +214,6 @@ export function coordinatorSettings(options: Partial<CoordinatorOptions> = {}, p
     backend: o.backend ?? memoryBackend(),
     arbitrationTimeoutMs: o.arbitrationTimeoutMs,
   });
-}
-
-/** A coordinator's input without shared `settings`: its own options, checked as `input.…`. */
-function settingsOfInput(input: CoordinatorInput): CoordinatorSettings {
-  const { target, settings: _settings, ...options } = readOptions(input, ['target', 'settings', ...COORDINATOR_OPTIONS], 'input') as CoordinatorInput;
-  if (typeof target !== 'string') throw new ArbiterInputError('input.target', `Expected \`input.target\` to be a string, got ${kindOf(target)}`);
-  return coordinatorSettings(options, 'input');
 }
 
 /**
