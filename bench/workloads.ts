@@ -310,10 +310,16 @@ export async function heapAfterMany(options: MemoryOptions): Promise<MemoryRun> 
 /** Options for {@link targetCost}. */
 export interface TargetCostOptions {
   readonly ops: number;
-  /** `fresh`: every operation on a target nobody used before; `busy`: spread over `targets`. */
-  readonly kind: 'fresh' | 'busy';
+  /**
+   * `fresh`: every operation on a target nobody used before; `busy`: spread over `targets`;
+   * `alone`: every operation alone in its window, on a target whose coordinator is already running
+   * (rounds of one operation per target over `aloneTargets` targets).
+   */
+  readonly kind: 'fresh' | 'busy' | 'alone';
   /** Targets of the `busy` kind. @default 100 */
   readonly targets?: number;
+  /** Targets of the `alone` kind. @default 5,000 */
+  readonly aloneTargets?: number;
   /** Submissions per event-loop turn. @default 100 */
   readonly batch?: number;
   readonly windowMs?: number;
@@ -322,7 +328,7 @@ export interface TargetCostOptions {
 /** What {@link targetCost} measured. */
 export interface TargetCostRun {
   readonly ops: number;
-  readonly kind: 'fresh' | 'busy';
+  readonly kind: 'fresh' | 'busy' | 'alone';
   readonly targets: number;
   readonly usPerOp: number;
   readonly completed: number;
@@ -332,10 +338,13 @@ export interface TargetCostRun {
  * Microseconds per operation when every operation meets a fresh target (one operation per
  * target: many entities, little contention) against the same operations spread over a few busy
  * targets, with the same batching. A fresh operation wins and runs; it also pays for its target's
- * coordinator: created, timed and stopped.
+ * coordinator: created, timed and stopped. The `alone` kind splits the two: each operation wins
+ * and runs alone in its own window, like a fresh one, but its target's coordinator already runs
+ * (created by an untimed first round); what `fresh` costs beyond `alone` is the coordinator's.
  */
 export async function targetCost(options: TargetCostOptions): Promise<TargetCostRun> {
-  const { ops, kind, targets = 100, batch = 100, windowMs = 100 } = options;
+  const { ops, kind, targets = 100, aloneTargets = 5_000, batch = 100, windowMs = 100 } = options;
+  if (kind === 'alone') return aloneCost(ops, Math.min(ops, aloneTargets), batch, windowMs);
   const random = seededRandom(11);
   const arbiter = createArbiter({ windowMs, maxStagedPerTarget: ops, maxStaged: ops });
   const t0 = performance.now();
@@ -353,6 +362,39 @@ export async function targetCost(options: TargetCostOptions): Promise<TargetCost
   await arbiter.stop();
   if (m.completed + m.rejected !== ops) throw new Error(`accounting broke: ${m.completed} + ${m.rejected} ≠ ${ops}`);
   return { ops, kind, targets: kind === 'fresh' ? ops : targets, usPerOp: (elapsedMs * 1000) / ops, completed: m.completed };
+}
+
+/**
+ * Rounds of one operation per target on coordinators that stay up (`idleCoordinatorMs` longer
+ * than the run). Each round ends when its operations are final; the window's own wait (`windowMs`
+ * after the round's last submission, when nothing runs) is not counted, the work done in it is.
+ */
+async function aloneCost(ops: number, targets: number, batch: number, windowMs: number): Promise<TargetCostRun> {
+  const random = seededRandom(11);
+  const arbiter = createArbiter({ windowMs, maxStagedPerTarget: ops, maxStaged: ops, idleCoordinatorMs: 600_000 });
+  for (let t = 0; t < targets; t++) arbiter.submit({ target: `a${t}`, execute: trivialExecute });
+  await arbiter.onIdle();
+  const before = arbiter.metrics().completed;
+  let elapsedMs = 0;
+  let i = 0;
+  while (i < ops) {
+    const t0 = performance.now();
+    for (let t = 0; t < targets && i < ops; ) {
+      for (let k = 0; k < batch && t < targets && i < ops; k++, t++, i++) {
+        arbiter.submit({ target: `a${t}`, priority: pick(random, MIXED_PRIORITIES), execute: trivialExecute });
+      }
+      await yieldToLoop();
+    }
+    const submitted = performance.now();
+    await arbiter.onIdle();
+    const settled = performance.now();
+    elapsedMs += submitted - t0 + Math.max(0, settled - submitted - windowMs);
+  }
+  const m = arbiter.metrics();
+  await arbiter.stop();
+  const completed = m.completed - before;
+  if (completed !== ops || m.rejected !== 0) throw new Error(`every operation was to win alone: ${completed} of ${ops} completed, ${m.rejected} rejected`);
+  return { ops, kind: 'alone', targets, usPerOp: (elapsedMs * 1000) / ops, completed };
 }
 
 /** What {@link footprint} measured, in bytes. */
