@@ -707,6 +707,9 @@ function rootOf(actor: AnyActorRef): AnyActorRef {
  * window of candidates and has it decided (by the pure `arbitrate()` in this process, or by the
  * `backend`). Metrics, health, cleanup and the breaker are actors fed by `events$`.
  *
+ * The handles' `send` is typed from `options.lifecycle` (`LifecycleEvents`): the events of a
+ * lifecycle from `extendLifecycle`, none without a lifecycle, any string for an untyped machine.
+ *
  * @example
  * ```ts
  * import { createArbiter, Priority } from 'xstate-arbiter';
