@@ -35,7 +35,7 @@ export const approvalLifecycle = extendLifecycle({
 
 async function main(): Promise<void> {
   const arbiter = createArbiter({ lifecycle: approvalLifecycle, windowMs: 20 });
-  const submit = (target: string, what: string, decide: (h: { send(e: { type: string; by: string }): void }) => void) => {
+  const submit = (target: string, what: string, decide: (h: { send(e: { type: 'approve' | 'deny'; by: string }): void }) => void) => {
     const handle = arbiter.submit({ target, type: what, priority: Priority.NORMAL, execute: async () => `${what} done` });
     // The reviewer reacts when the operation reaches `approval` (i.e. it has won its target).
     void handle.reached('approval').then((there) => {

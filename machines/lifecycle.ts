@@ -91,12 +91,15 @@ export type StepTransitions<TContext extends object = Record<string, unknown>> =
  * };
  * ```
  */
-export interface LifecycleStep<TContext extends object = Record<string, unknown>> {
+export interface LifecycleStep<TContext extends object = Record<string, unknown>, TEvent extends string = string> {
   description?: string;
   entry?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   exit?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
-  /** Your own events, sent with `handle.send(event)`. `arbiter.*` and `xstate.*` are reserved. */
-  on?: Record<string, StepTransitions<TContext>>;
+  /**
+   * Your own events, sent with `handle.send(event)`. `arbiter.*` and `xstate.*` are reserved. Their
+   * names type `handle.send` (see {@link Lifecycle}).
+   */
+  on?: { [K in TEvent]?: StepTransitions<TContext> };
   /** Keyed by milliseconds (at most `MAX_TIMER_DELAY_MS`) or by a delay name (from `patch.delays`). */
   after?: Record<string, StepTransitions<TContext>>;
   /** Eventless transitions, taken as soon as their guard passes. */
@@ -121,17 +124,18 @@ export interface LifecycleStep<TContext extends object = Record<string, unknown>
  * };
  * ```
  */
-export interface StatePatch<TContext extends object = Record<string, unknown>> {
+export interface StatePatch<TContext extends object = Record<string, unknown>, TEvent extends string = string> {
   entry?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   exit?: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[];
   /** Targetless handlers of your own events (they run actions, they never change state). */
-  on?: Record<string, { guard?: LifecycleGuard<TContext>; actions: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[] }>;
+  on?: { [K in TEvent]?: { guard?: LifecycleGuard<TContext>; actions: LifecycleAction<TContext> | readonly LifecycleAction<TContext>[] } };
   /** The state is entered only when `guard` passes; otherwise the operation is rejected with `code`. */
   enterIf?: { guard: LifecycleGuard<TContext>; code: string; reason?: string | ((args: LifecycleArgs<TContext>) => string) };
 }
 
 /**
- * A declarative change to the operation lifecycle.
+ * A declarative change to the operation lifecycle. `TEvent` is the union of the event names its
+ * steps' and states' `on` declare: {@link extendLifecycle} infers it from the keys you write.
  *
  * @example
  * ```ts
@@ -141,13 +145,13 @@ export interface StatePatch<TContext extends object = Record<string, unknown>> {
  * };
  * ```
  */
-export interface LifecyclePatch<TContext extends object = Record<string, unknown>> {
+export interface LifecyclePatch<TContext extends object = Record<string, unknown>, TEvent extends string = string> {
   /** Steps run after admission, before the operation is staged (capacity is already counted). */
-  beforeStaged?: Record<string, LifecycleStep<TContext>>;
+  beforeStaged?: Record<string, LifecycleStep<TContext, TEvent>>;
   /** Steps run after winning, before `executing`; the operation holds its target meanwhile. */
-  afterWin?: Record<string, LifecycleStep<TContext>>;
+  afterWin?: Record<string, LifecycleStep<TContext, TEvent>>;
   /** Entry/exit actions, event handlers and entry guards for existing states. */
-  states?: Record<string, StatePatch<TContext>>;
+  states?: Record<string, StatePatch<TContext, TEvent>>;
   /**
    * Extra context fields: their initial values (copied for each operation), or a function of the
    * operation's input (a frozen copy). Their type is what the patch's functions see besides the
@@ -161,6 +165,48 @@ export interface LifecyclePatch<TContext extends object = Record<string, unknown
   /** Actors by name; `execute` replaces how an attempt runs. */
   actors?: Record<string, AnyActorLogic>;
 }
+
+// Type-level only: no lifecycle has this property at run time; it carries the event names.
+declare const lifecycleEvents: unique symbol;
+
+/**
+ * An operation lifecycle (an XState machine, as `createArbiter({ lifecycle })` takes) that carries
+ * the types of the events of your own it accepts: what {@link extendLifecycle} returns. An arbiter
+ * created with it types `handle.send` with them, so a misspelt event does not compile. Any other
+ * machine counts as accepting any event type (`handle.send` then refuses unknown ones at run time);
+ * you can declare the events of a machine of your own with a cast.
+ *
+ * @example
+ * ```ts
+ * const approval: Lifecycle<'approve' | 'deny'> = extendLifecycle({
+ *   afterWin: { approval: { on: { approve: 'next', deny: { target: 'rejected', code: 'denied' } } } },
+ * });
+ * const mine = createMachine({ id: 'payment', initial: 'pending', states: { ... } }) as Lifecycle<'pay'>;
+ * ```
+ */
+export type Lifecycle<TEvent extends string = string> = AnyStateMachine & { readonly [lifecycleEvents]: readonly [TEvent] };
+
+/**
+ * The event types `handle.send` takes for a lifecycle: those a {@link Lifecycle} carries, `string`
+ * for any other machine.
+ *
+ * @example
+ * ```ts
+ * type Approval = LifecycleEvents<typeof approval>; // 'approve' | 'deny'
+ * type Anything = LifecycleEvents<AnyStateMachine>; // string
+ * ```
+ */
+export type LifecycleEvents<TLifecycle> = TLifecycle extends { readonly [lifecycleEvents]: readonly [infer E extends string] } ? E : string;
+
+/**
+ * The event types `on` keys accept: a name as is, a wildcard `prefix.*` as every `prefix.…`.
+ *
+ * @example
+ * ```ts
+ * type T = EventTypeOf<'approve' | 'review.*'>; // 'approve' | `review.${string}`
+ * ```
+ */
+export type EventTypeOf<TKey extends string> = TKey extends `${infer P}.*` ? `${P}.${string}` : TKey;
 
 /**
  * The rules every arbiter lifecycle must keep, checked by {@link checkLifecycle}.
@@ -200,7 +246,9 @@ const STEP_KEYS = optionKeys<LifecycleStep>({ description: true, entry: true, ex
 const INVOKE_KEYS = optionKeys<NonNullable<LifecycleStep['invoke']>>({ src: true, input: true, onDone: true, onError: true });
 const TRANSITION_KEYS = optionKeys<StepTransition>({ target: true, guard: true, actions: true, code: true, reason: true });
 const STATE_PATCH_KEYS = optionKeys<StatePatch>({ entry: true, exit: true, on: true, enterIf: true });
-const HANDLER_KEYS = optionKeys<NonNullable<StatePatch['on']>[string]>({ guard: true, actions: true });
+// One handler of `StatePatch.on` (the mapped type makes each key optional, hence NonNullable).
+type StateHandler = NonNullable<NonNullable<StatePatch['on']>[string]>;
+const HANDLER_KEYS = optionKeys<StateHandler>({ guard: true, actions: true });
 const ENTER_IF_KEYS = optionKeys<NonNullable<StatePatch['enterIf']>>({ guard: true, code: true, reason: true });
 
 /* ------------------------------------------------------------------------------------------ */
@@ -662,7 +710,8 @@ function checkGuard(v: unknown, field: string): void {
 }
 
 function compileTransitions(
-  spec: StepTransitions,
+  // undefined (`on: { approve: undefined }`) is refused below as a list without a transition.
+  spec: StepTransitions | undefined,
   field: string,
   step: string,
   resolveTarget: (t: string) => string,
@@ -808,6 +857,13 @@ function checkReferences(machine: AnyStateMachine): void {
  * The result is checked with {@link checkLifecycle}: a patch that breaks a guarantee throws a
  * `LifecycleError` naming the state and the rule; a malformed patch throws `ArbiterInputError`.
  *
+ * The result is a {@link Lifecycle} typed with the events the patch declares (every `on` key of its
+ * steps and states, `prefix.*` as `` `prefix.${string}` ``) and the base's: an arbiter created with
+ * it types `handle.send`, so `handle.send({ type: 'aprove' })` does not compile. Without any `on`
+ * key, or with the context type given explicitly (`extendLifecycle<Review>(…)`), the events are
+ * `string` unless named too (`extendLifecycle<Review, 'approve' | 'deny'>(…)`); an unknown event
+ * is then refused at run time.
+ *
  * @example
  * ```ts
  * import { createArbiter, extendLifecycle } from 'xstate-arbiter';
@@ -822,19 +878,22 @@ function checkReferences(machine: AnyStateMachine): void {
  * const arbiter = createArbiter({ lifecycle });
  * const handle = arbiter.submit({ target: 'doc-1', execute: publish });
  * handle.send({ type: 'approve' }); // once it has won and waits in `approval`
+ * handle.send({ type: 'aprove' });  // does not compile: 'approve' | 'deny' only
  * ```
  * @see checkLifecycle
  * @see LifecyclePatch
  */
-export function extendLifecycle<TContext extends object = Record<string, unknown>>(
-  patchIn: LifecyclePatch<TContext>,
-  base: AnyStateMachine = operationMachine,
-): AnyStateMachine {
-  // The compiler works on the untyped shape; the type parameter only types the user's functions.
+export function extendLifecycle<
+  TContext extends object = Record<string, unknown>,
+  TEvent extends string = string,
+  TBase extends AnyStateMachine = Lifecycle<never>,
+>(patchIn: LifecyclePatch<TContext, TEvent>, base?: TBase): Lifecycle<EventTypeOf<TEvent> | LifecycleEvents<TBase>> {
+  // The compiler works on the untyped shape; the type parameters only type the user's functions
+  // and the events of the result.
   const patch = patchIn as unknown as LifecyclePatch;
   mustBeObject(patch, 'patch');
   expectKnownKeys(patch, PATCH_KEYS);
-  const b = base as unknown as { config?: Json; implementations?: Json; root?: unknown };
+  const b = (base === undefined ? operationMachine : base) as unknown as { config?: Json; implementations?: Json; root?: unknown };
   if (!b || !isPlain(b.config) || !b.root) {
     throw new ArbiterInputError('base', 'Expected `base` to be an XState state machine');
   }
@@ -893,9 +952,10 @@ export function extendLifecycle<TContext extends object = Record<string, unknown
       if (sp.on !== undefined) {
         mustBeObject(sp.on, `${field}.on`);
         const on = (target['on'] ??= {}) as Json;
-        for (const [type, h] of Object.entries(sp.on)) {
+        for (const [type, handler] of Object.entries(sp.on)) {
           checkEventName(type, `${field}.on`);
-          mustBeObject(h, `${field}.on.${type}`);
+          mustBeObject(handler, `${field}.on.${type}`);
+          const h = handler as StateHandler;
           expectKnownKeys(h, HANDLER_KEYS, `${field}.on.${type}`);
           checkActions(h.actions, `${field}.on.${type}.actions`);
           if (h.guard !== undefined) checkGuard(h.guard, `${field}.on.${type}.guard`);
@@ -975,5 +1035,5 @@ export function extendLifecycle<TContext extends object = Record<string, unknown
   checkReferences(machine);
   const violations = checkLifecycle(machine);
   if (violations.length > 0) throw new LifecycleError(violations);
-  return machine;
+  return machine as Lifecycle<EventTypeOf<TEvent> | LifecycleEvents<TBase>>;
 }

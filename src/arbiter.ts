@@ -6,7 +6,7 @@ import { Ledger } from '../actors/ledger.js';
 import { MetricsCollector, type ArbiterMetrics } from '../actors/metrics.js';
 import { observersMachine, type EventObserver, type ObserversActorRef } from '../actors/observers.js';
 import { Supervisor } from '../actors/supervisor.js';
-import { eventsOf, rejectionCodesOf } from '../machines/lifecycle.js';
+import { eventsOf, rejectionCodesOf, type Lifecycle, type LifecycleEvents } from '../machines/lifecycle.js';
 import { operationMachine, type OperationInput } from '../machines/operation.machine.js';
 import { Admission, inheritPriority, readSpec, type SpecSnapshot } from './admission.js';
 import type { ArbiterBackend } from './backend/types.js';
@@ -60,8 +60,9 @@ export interface InspectOptions {
  * await arbiter.stop();
  * ```
  */
-export interface Arbiter {
-  submit<TResult = unknown, TData = unknown>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult>;
+export interface Arbiter<TEvent extends string = string> {
+  /** Submits an operation; its handle's `send` takes the events of this arbiter's lifecycle (`TEvent`). */
+  submit<TResult = unknown, TData = unknown>(spec: OperationSpec<TResult, TData>): OperationHandle<TResult, TEvent>;
   /** Typed event stream (RxJS). A throwing observer is isolated. */
   readonly events$: IsolatedObservable<ArbiterEvent>;
   /** The core counters plus the metrics actor's: histograms, throughput, `unaccounted` (always 0). */
@@ -706,6 +707,9 @@ function rootOf(actor: AnyActorRef): AnyActorRef {
  * window of candidates and has it decided (by the pure `arbitrate()` in this process, or by the
  * `backend`). Metrics, health, cleanup and the breaker are actors fed by `events$`.
  *
+ * The handles' `send` is typed from `options.lifecycle` (`LifecycleEvents`): the events of a
+ * lifecycle from `extendLifecycle`, none without a lifecycle, any string for an untyped machine.
+ *
  * @example
  * ```ts
  * import { createArbiter, Priority } from 'xstate-arbiter';
@@ -719,6 +723,8 @@ function rootOf(actor: AnyActorRef): AnyActorRef {
  * @see OperationSpec
  * @see ArbiterOptions
  */
-export function createArbiter(options: ArbiterOptions = {}): Arbiter {
+export function createArbiter<TLifecycle extends AnyStateMachine = Lifecycle<never>>(
+  options: ArbiterOptions<TLifecycle> = {},
+): Arbiter<LifecycleEvents<TLifecycle>> {
   return new ArbiterImpl(resolveArbiterOptions(options));
 }

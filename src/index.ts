@@ -119,9 +119,12 @@ export type { LedgerCounts } from '../actors/ledger.js';
 // Lifecycle (declarative extension; model-based test helpers live in 'xstate-arbiter/testing')
 export { eventsOf, extendLifecycle, LIFECYCLE_RULES, rejectionCodesOf } from '../machines/lifecycle.js';
 export type {
+  EventTypeOf,
+  Lifecycle,
   LifecycleAction,
   LifecycleArgs,
   LifecycleContext,
+  LifecycleEvents,
   LifecycleGuard,
   LifecyclePatch,
   LifecycleRule,

@@ -17,14 +17,15 @@ import { readOptions } from './keys.js';
 import { expectBoolean, expectFiniteNumber, expectFunction, expectInteger, expectObject, expectOneOf } from './validate.js';
 
 /**
- * Options of `createArbiter`. Every one is optional.
+ * Options of `createArbiter`. Every one is optional. `TLifecycle` is the type of `lifecycle`, from
+ * which `createArbiter` types `handle.send`.
  *
  * @example
  * ```ts
  * createArbiter({ windowMs: 50, whileExecuting: 'queue', maxStagedPerTarget: 100 });
  * ```
  */
-export interface ArbiterOptions {
+export interface ArbiterOptions<TLifecycle extends AnyStateMachine = AnyStateMachine> {
   /** How long a window collects candidates. @default 100 */
   windowMs?: number;
   /**
@@ -52,7 +53,7 @@ export interface ArbiterOptions {
   /** XState inspection observer, given to every actor the arbiter creates. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** The operation machine to run (see `extendLifecycle`). @default operationMachine */
-  lifecycle?: AnyStateMachine;
+  lifecycle?: TLifecycle;
   /** Called when an events$ observer throws; the arbiter keeps going. */
   onObserverError?: (err: unknown) => void;
   /**

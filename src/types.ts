@@ -242,7 +242,9 @@ export interface OperationSpec<TResult = unknown, TData = unknown> {
 }
 
 /**
- * What `submit` returns.
+ * What `submit` returns. `TEvent` is what `send` takes: the event types of the arbiter's lifecycle
+ * when it is typed (see `extendLifecycle`), `never` with the built-in one (it has no events of
+ * yours), `string` otherwise.
  *
  * @example
  * ```ts
@@ -251,7 +253,7 @@ export interface OperationSpec<TResult = unknown, TData = unknown> {
  * const value = await handle.result;
  * ```
  */
-export interface OperationHandle<TResult = unknown> {
+export interface OperationHandle<TResult = unknown, TEvent extends string = string> {
   readonly id: string;
   readonly target: string;
   /** Resolves with `execute`'s value or rejects with `OperationRejectedError`. Never unhandled. */
@@ -286,8 +288,20 @@ export interface OperationHandle<TResult = unknown> {
   reached(status: OperationStatus): Promise<boolean>;
   /** Rejects the operation with `cancelled` unless it is already final. Returns whether it did. */
   cancel(reason?: string): boolean;
-  /** Sends an event of your own lifecycle (see `extendLifecycle`) to the operation. */
-  send(event: { type: string; [key: string]: unknown }): void;
+  /**
+   * Sends an event of your own lifecycle (see `extendLifecycle`) to the operation. Its `type` is
+   * typed from the lifecycle's events, so a misspelt one does not compile; at run time an event the
+   * lifecycle does not know (from an untyped caller) throws `ArbiterInputError` with a suggestion.
+   *
+   * @example
+   * ```ts
+   * const arbiter = createArbiter({ lifecycle: extendLifecycle({ afterWin: { approval: { on: { approve: 'next' } } } }) });
+   * const handle = arbiter.submit(spec);
+   * handle.send({ type: 'approve', by: 'ana' });
+   * handle.send({ type: 'aprove' }); // TS2322: Type '"aprove"' is not assignable to type '"approve"'
+   * ```
+   */
+  send(event: { type: TEvent; [key: string]: unknown }): void;
 }
 
 /**

@@ -101,9 +101,9 @@ export interface ConflictContext {
  * };
  * ```
  */
-export interface ConflictResolutionOptions<TArgs extends unknown[]> {
-  /** Required for `'staged'` and `'staged+occ'`. */
-  arbiter?: Arbiter;
+export interface ConflictResolutionOptions<TArgs extends unknown[], TEvent extends string = string> {
+  /** Required for `'staged'` and `'staged+occ'`. Its lifecycle's events type `handle(...).send`. */
+  arbiter?: Arbiter<TEvent>;
   /** The operation type. @default the function's name, or `'operation'` */
   type?: string;
   /** Integer 1..10, or a function of the arguments. @default Priority.NORMAL */
@@ -148,15 +148,16 @@ export interface ConflictResolutionOptions<TArgs extends unknown[]> {
  * await h.result;
  * ```
  */
-export interface ConflictResolvedFunction<TArgs extends unknown[], TResult> {
+export interface ConflictResolvedFunction<TArgs extends unknown[], TResult, TEvent extends string = string> {
   (...args: TArgs): Promise<TResult>;
   /**
    * The same call, returning the operation's handle instead of its result: read `status()`,
    * `send` an event of your lifecycle, `cancel`. Staged modes only; a call that would not be
    * arbitrated (another mode, or no target with `whenNoTarget: 'plain'`) throws `ArbiterInputError`.
-   * `this` is passed as given: use `handle.call(obj, ...)` for a method.
+   * `this` is passed as given: use `handle.call(obj, ...)` for a method. Its `send` takes the
+   * events of the arbiter's lifecycle (`TEvent`), as `arbiter.submit(...).send` does.
    */
-  handle(...args: TArgs): OperationHandle<TResult>;
+  handle(...args: TArgs): OperationHandle<TResult, TEvent>;
 }
 
 const OPTION_KEYS = optionKeys<ConflictResolutionOptions<unknown[]>>({
@@ -271,14 +272,14 @@ function plainContext(): ConflictContext {
  * @see createArbiter
  * @see occ
  */
-export function withConflictResolution<TArgs extends unknown[], TResult>(
+export function withConflictResolution<TArgs extends unknown[], TResult, TEvent extends string = string>(
   fn: (...args: [...TArgs, ConflictContext]) => TResult,
-  options: ConflictResolutionOptions<TArgs> & { context: true },
-): ConflictResolvedFunction<TArgs, Awaited<TResult>>;
-export function withConflictResolution<TArgs extends unknown[], TResult>(
+  options: ConflictResolutionOptions<TArgs, TEvent> & { context: true },
+): ConflictResolvedFunction<TArgs, Awaited<TResult>, TEvent>;
+export function withConflictResolution<TArgs extends unknown[], TResult, TEvent extends string = string>(
   fn: (...args: TArgs) => TResult,
-  options?: ConflictResolutionOptions<TArgs> & { context?: false },
-): ConflictResolvedFunction<TArgs, Awaited<TResult>>;
+  options?: ConflictResolutionOptions<TArgs, TEvent> & { context?: false },
+): ConflictResolvedFunction<TArgs, Awaited<TResult>, TEvent>;
 export function withConflictResolution<TArgs extends unknown[], TResult>(
   fn: (...args: TArgs) => TResult,
   options: ConflictResolutionOptions<TArgs> = {},

@@ -22,10 +22,13 @@ const OPTIONAL = Object.keys(pkg.peerDependenciesMeta).filter((name) => pkg.peer
 /** A strict consumer of every entry, typechecked (never run) with the README blocks. */
 const CONSUMER_TS = `import {
   createArbiter,
+  extendLifecycle,
   OperationRejectedError,
   Priority,
+  type Arbiter,
   type ArbiterEvent,
   type ConflictResolvedEvent,
+  type LifecycleEvents,
   type OperationHandle,
   type RejectionCode,
   operationMachine,
@@ -49,6 +52,25 @@ const wrong: string = await arbiter.submit({ target: 'a', execute: async () => 1
 // @ts-expect-error priorities are numbers
 arbiter.submit({ target: 'a', priority: 'high', execute: async () => 1 });
 
+// handle.send is typed from the lifecycle's events (the patch's \`on\` keys); the context is inferred.
+const approval = extendLifecycle({
+  context: { reviewers: ['ana'] as string[] },
+  afterWin: {
+    approval: {
+      on: {
+        approve: { target: 'next', guard: ({ context }) => context.reviewers.length > 0 },
+        deny: { target: 'rejected', code: 'denied', reason: 'denied by a reviewer' },
+      },
+    },
+  },
+});
+const reviewed = createArbiter({ lifecycle: approval });
+const review: OperationHandle<string, LifecycleEvents<typeof approval>> = reviewed.submit({ target: 'doc-1', execute: async () => 'published' });
+review.send({ type: 'approve', by: 'ana' });
+// @ts-expect-error a misspelt event does not compile: the lifecycle knows 'approve' | 'deny'
+review.send({ type: 'aprove' });
+const anyArbiter: Arbiter = reviewed;
+
 arbiter.events$
   .pipe(filter((e): e is ConflictResolvedEvent => e.type === 'conflict.resolved'))
   .subscribe((e) => console.log(e.winnerId, e.loserIds.length));
@@ -70,7 +92,7 @@ const violations: readonly unknown[] = checkLifecycle(operationMachine);
 const { paths } = createLifecycleTestModel(operationMachine);
 console.log(paths.length);
 const inspector: InspectorServer = await attachInspector(arbiter, { port: 0 });
-console.log(value, wrong, violations, inspector.url);
+console.log(value, wrong, violations, inspector.url, anyArbiter.rejectionCodes);
 await inspector.close();
 await arbiter.stop();
 `;

@@ -89,7 +89,7 @@ export const EXPECTED: ReadonlyArray<{ contains: string; check: (t: ExecutionCon
   {
     // How do I … wait for a step of my lifecycle
     contains: "execute: async () => 'published'",
-    check: (t, lines) => t.deepEqual(lines, ['published']),
+    check: (t, lines) => t.deepEqual(lines, ['ArbiterInputError', 'published']),
   },
   {
     // withConflictResolution: the handle of a wrapped call

@@ -10,6 +10,7 @@ import {
   OperationRejectedError,
   Priority,
   type ArbiterEvent,
+  type OperationHandle,
 } from '../../src/index.js';
 import { advance, approval, flush, harness, outcome } from '../helpers/index.js';
 
@@ -211,7 +212,9 @@ test('handle.send(): an event the lifecycle does not know is an input error with
   h.send({ type: 'approve' });
   t.is(await h.result, 1);
   const plain = createArbiter();
-  const p = plain.submit({ target: 't', execute: async () => 1 });
+  // The built-in lifecycle has no events of yours: typed, `send` takes none (see send-types.test.ts);
+  // an untyped caller (JavaScript, a cast) gets the same refusal at run time.
+  const p: OperationHandle<number> = plain.submit({ target: 't', execute: async () => 1 });
   t.throws(() => p.send({ type: 'approve' }), { instanceOf: ArbiterInputError, message: /none \(see extendLifecycle\)/ });
   await plain.stop();
   await arbiter.stop();
