@@ -58,6 +58,7 @@ export const FIGURES = {
   freshFresh: 'cost per operation, 10,000 ops each on a fresh target',
   freshRatio: 'fresh-target cost ÷ busy-target cost, 10,000 ops',
   freshAlone: 'cost per operation, 10,000 ops each alone in its window on a running coordinator',
+  freshAloneRatio: 'alone-in-window cost ÷ busy-target cost, 10,000 ops',
   heapPerOperation: 'heap per staged operation (50,000 on 100 targets)',
   heapPerTarget: 'heap per active target with one staged operation (50,000 targets)',
   inspectorNone: 'inspector: none (decided ops/s)',
