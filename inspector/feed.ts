@@ -3,6 +3,7 @@ import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Arbiter } from '../src/arbiter.js';
 import type { ArbiterEvent } from '../src/events.js';
 import { optionKeys, readOptions } from '../src/keys.js';
+import { OperationRecord } from '../src/records.js';
 import { expectFunction, expectInteger } from '../src/validate.js';
 import { statechartOf, type Statechart } from './graph.js';
 import { toJsonSafe, unreadable } from './safe-json.js';
@@ -45,8 +46,9 @@ export interface SnapshotMessage extends InspectionMessageBase {
   readonly type: '@xstate.snapshot';
   /** The event that caused it (JSON-safe copy); only its `type` when `sameEvent`. */
   readonly event: unknown;
-  /** The event is the one the last `@xstate.event` of this actor carried (not copied twice). */
+  /** The event was already sent, in the `@xstate.event` message numbered `eventId` (not copied twice). */
   readonly sameEvent?: true;
+  readonly eventId?: number;
   readonly snapshot: JsonSnapshot;
 }
 
@@ -56,6 +58,8 @@ export interface EventMessage extends InspectionMessageBase {
   /** Session id of the sender, when an actor sent it. */
   readonly sourceId: string | undefined;
   readonly event: unknown;
+  /** A number for the event object, which a later `@xstate.snapshot` caused by it names instead of copying it again. */
+  readonly eventId?: number;
 }
 
 /** A snapshot as the page gets it: bounded, JSON-safe, context Maps reduced to their keys. */
@@ -65,6 +69,11 @@ export interface JsonSnapshot {
   readonly context?: unknown;
   /** The context is the same object as in this actor's previous snapshot (not copied again). */
   readonly sameContext?: true;
+  /**
+   * Keys of `context` whose values are the same objects as in this actor's previous snapshot: sent
+   * as `null`, their values are the previous ones (a coordinator's settings, an operation's data).
+   */
+  readonly kept?: readonly string[];
   readonly output?: unknown;
   readonly error?: unknown;
   /** Child actors by name → their session ids. */
@@ -280,6 +289,20 @@ function isMap(v: unknown): v is Map<unknown, unknown> {
   }
 }
 
+// A coordinator's `operation.submit` carries the arbiter's live record of the operation (its
+// engine, actor and listeners, thousands of values deep): the page is shown what was submitted.
+function slimEvent(event: unknown): unknown {
+  try {
+    const e = event as { type?: unknown; operation?: unknown } | null;
+    if (e !== null && typeof e === 'object' && e.type === 'operation.submit' && e.operation instanceof OperationRecord) {
+      return { ...e, operation: { input: e.operation.input } };
+    }
+  } catch {
+    // A Proxy for an event: toJsonSafe shows what it can read.
+  }
+  return event;
+}
+
 function rootOf(ref: AnyActorRef): AnyActorRef {
   let r = ref;
   while (r._parent) r = r._parent;
@@ -313,8 +336,10 @@ export class InspectorFeed {
   private readonly machineKeys = new WeakMap<AnyStateMachine, string>();
   private readonly machines = new Map<string, MachineMessage>();
   // What was last sent per actor, so that what did not change is not copied again.
-  private readonly lastContext = new WeakMap<AnyActorRef, unknown>();
-  private readonly lastEvent = new WeakMap<AnyActorRef, object>();
+  private readonly lastContext = new WeakMap<AnyActorRef, object>();
+  // Event objects already sent in an `@xstate.event` message, by the number that message carries.
+  private readonly eventIds = new WeakMap<object, number>();
+  private nextEventId = 0;
   private out: FeedMessage[] = [];
   private nextId = 0;
   private inspection: { unsubscribe(): void } | undefined;
@@ -499,17 +524,32 @@ export class InspectorFeed {
     const s = (snapshot ?? {}) as Record<string, unknown>;
     let context: unknown;
     let sameContext = false;
+    let kept: string[] | undefined;
     try {
       const raw = s['context'];
       const slim = slimContext(raw);
+      const previous = ref ? this.lastContext.get(ref) : undefined;
       // A context holding Maps (the coordinator's) is changed in place: always sent.
-      if (ref && raw !== undefined && slim === raw && this.lastContext.get(ref) === raw) sameContext = true;
+      if (previous !== undefined && previous === raw && slim === raw) sameContext = true;
       else {
-        context = toJsonSafe(slim, PAYLOAD_LIMITS);
+        let sent = slim;
+        // `assign` makes a new context and keeps the values it did not change: those are not copied
+        // again (the page takes them from the previous snapshot). Maps are changed in place: slimContext
+        // made them new arrays, so they are always sent.
+        if (previous !== undefined && raw !== null && typeof raw === 'object' && slim !== null && typeof slim === 'object') {
+          kept = keptKeys(previous as Record<string, unknown>, slim as Record<string, unknown>);
+          if (kept !== undefined) {
+            const copy: Record<string, unknown> = { ...(slim as Record<string, unknown>) };
+            for (const k of kept) copy[k] = null;
+            sent = copy;
+          }
+        }
+        context = toJsonSafe(sent, PAYLOAD_LIMITS);
         if (ref && raw !== null && typeof raw === 'object') this.lastContext.set(ref, raw);
       }
     } catch (err) {
       context = unreadable(err);
+      kept = undefined;
     }
     let children: Record<string, string> | undefined;
     try {
@@ -527,6 +567,7 @@ export class InspectorFeed {
       status: s['status'],
       value: toJsonSafe(s['value'], PAYLOAD_LIMITS),
       ...(sameContext ? { sameContext: true } : { context }),
+      ...(kept !== undefined ? { kept } : {}),
       ...(children ? { children } : {}),
       ...('output' in s ? { output: toJsonSafe(s['output'], PAYLOAD_LIMITS) } : {}),
       ...(s['error'] !== undefined ? { error: toJsonSafe(s['error'], PAYLOAD_LIMITS) } : {}),
@@ -567,20 +608,24 @@ export class InspectorFeed {
     if (e.type === '@xstate.actor') return this.actorMessage(ref, entry.current === true, entry.t, entry.full === true);
     const base = { sessionId: this.idOf(ref), rootId: this.idOf(rootOf(ref)), createdAt: String(entry.t), id: null, _version: INSPECT_PROTOCOL_VERSION };
     if (e.type === '@xstate.snapshot') {
-      // The event that caused a step is usually the one just delivered to the actor: sent once.
-      const same = e.event !== null && typeof e.event === 'object' && this.lastEvent.get(ref) === e.event;
+      // The event that caused a step was delivered to the actor just before (several may be queued
+      // in its mailbox): sent once, in its `@xstate.event` message, and named here by its number.
+      const eventId = e.event !== null && typeof e.event === 'object' ? this.eventIds.get(e.event) : undefined;
       return {
         type: '@xstate.snapshot',
         ...base,
-        event: same ? { type: typeOf(e.event) } : toJsonSafe(e.event, EVENT_LIMITS),
-        ...(same ? { sameEvent: true } : {}),
+        event: eventId !== undefined ? { type: typeOf(e.event) } : toJsonSafe(slimEvent(e.event), EVENT_LIMITS),
+        ...(eventId !== undefined ? { sameEvent: true, eventId } : {}),
         snapshot: this.slimSnapshot(e.snapshot, ref),
       };
     }
     const event = (e as { event?: unknown }).event;
-    if (event !== null && typeof event === 'object') this.lastEvent.set(ref, event);
     const source = (e as { sourceRef?: AnyActorRef }).sourceRef;
-    return { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe(event, EVENT_LIMITS) };
+    const message: EventMessage = { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe(slimEvent(event), EVENT_LIMITS) };
+    if (event === null || typeof event !== 'object') return message;
+    const eventId = ++this.nextEventId;
+    this.eventIds.set(event, eventId);
+    return { ...message, eventId };
   }
 
   private convert(entries: Entry[]): FeedMessage[] {
@@ -599,6 +644,21 @@ export class InspectorFeed {
     this.out = [];
     return out;
   }
+}
+
+// The keys of `next` whose values are the very objects (or functions) `previous` held under them.
+// A context that cannot be read plainly (a throwing getter) keeps nothing: toJsonSafe copies it as it can.
+function keptKeys(previous: Record<string, unknown>, next: Record<string, unknown>): string[] | undefined {
+  let kept: string[] | undefined;
+  try {
+    for (const k of Object.keys(next)) {
+      const v = next[k];
+      if (v !== null && (typeof v === 'object' || typeof v === 'function') && Object.prototype.hasOwnProperty.call(previous, k) && previous[k] === v) (kept ??= []).push(k);
+    }
+  } catch {
+    return undefined;
+  }
+  return kept;
 }
 
 function typeOf(event: object): string {
