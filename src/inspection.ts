@@ -16,10 +16,15 @@ export class InspectionHub implements Observer<InspectionEvent> {
   private readonly samplers = new Set<() => boolean>();
   /** Root actors whose system already forwards to the hub. */
   private readonly attached = new WeakSet<object>();
+  /** Actor systems whose inspection events are filtered before XState copies them. */
+  private readonly filtered = new WeakSet<object>();
   /** Operation actors not followed. */
   private readonly ignored = new WeakSet<object>();
   /** The next operation actor to be announced is not followed (set around its creation). */
   private ignoreNext = false;
+  /** The actor {@link admits} was last asked about, and its answer. */
+  private lastActor: unknown = undefined;
+  private lastAdmitted = true;
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
@@ -29,13 +34,7 @@ export class InspectionHub implements Observer<InspectionEvent> {
   }
 
   next(event: InspectionEvent): void {
-    const actor = event.actorRef as AnyActorRef & { _parent?: AnyActorRef };
-    if (this.ignoreNext && event.type === '@xstate.actor' && actor.id === OPERATION_ACTOR_ID) {
-      this.ignoreNext = false;
-      this.ignored.add(actor);
-      return;
-    }
-    if (this.ignored.has(actor) || (actor._parent !== undefined && this.ignored.has(actor._parent))) return;
+    if (!this.admits(event)) return;
     for (const o of this.observers) {
       try {
         o.next?.(event);
@@ -43,7 +42,47 @@ export class InspectionHub implements Observer<InspectionEvent> {
         this.onError(err);
       }
     }
-    if (event.type === '@xstate.actor' && event.rootId === actor.sessionId) this.attached.add(actor);
+    const actor = event.actorRef as AnyActorRef;
+    if (event.type === '@xstate.actor' && event.rootId === actor.sessionId) {
+      this.attached.add(actor);
+      this.filter(actor.system);
+    }
+  }
+
+  /** Whether an event reaches the observers: not when it is about an operation not followed, or its child. */
+  private admits(event: { type: string; actorRef: unknown }): boolean {
+    const actor = event.actorRef as AnyActorRef & { _parent?: AnyActorRef };
+    if (this.ignoreNext && event.type === '@xstate.actor' && actor.id === OPERATION_ACTOR_ID) {
+      this.ignoreNext = false;
+      this.ignored.add(actor);
+      this.lastActor = actor;
+      this.lastAdmitted = false;
+      return false;
+    }
+    // An actor's events come in runs (its event, microsteps, actions, snapshot), and whether it is
+    // followed never changes after its first event: the last answer is reused.
+    if (actor === this.lastActor) return this.lastAdmitted;
+    this.lastActor = actor;
+    this.lastAdmitted = !this.ignored.has(actor) && (actor._parent === undefined || !this.ignored.has(actor._parent));
+    return this.lastAdmitted;
+  }
+
+  /**
+   * XState copies every inspection event of an inspected system (one per step, event, action and
+   * microstep of each of its actors) before the observers see it, so an operation that is not
+   * followed would still cost a copy per step, and a system would keep costing them after its last
+   * observer left. The system's internal `_sendInspectionEvent` is wrapped to drop those first;
+   * should an XState release not have it, next() still drops them (after the copy).
+   */
+  private filter(system: unknown): void {
+    if (system === null || typeof system !== 'object' || this.filtered.has(system)) return;
+    this.filtered.add(system);
+    const s = system as { _sendInspectionEvent?: unknown };
+    const send = s._sendInspectionEvent;
+    if (typeof send !== 'function') return;
+    s._sendInspectionEvent = (event: { type: string; actorRef: unknown }) => {
+      if (this.observers.size > 0 && this.admits(event)) send(event);
+    };
   }
 
   /** Adds an observer; `sample` (asked once per new operation) limits the operations it follows. */
@@ -86,6 +125,7 @@ export class InspectionHub implements Observer<InspectionEvent> {
     if (this.attached.has(root)) return;
     this.attached.add(root);
     root.system.inspect(this);
+    this.filter(root.system);
   }
 
   /** Announces a live actor to one observer (`@xstate.actor`), as XState does for new ones. */

@@ -100,3 +100,33 @@ test('arbiter.inspect(observer, { sampleOperation }) - only sampled operations a
   sub.unsubscribe();
   await arbiter.stop();
 });
+
+test('arbiter.inspect(observer, { sampleOperation }) - XState builds no inspection event for an operation not followed, nor for anyone once the observers left', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const roots: AnyActorRef[] = [];
+  const sub = arbiter.inspect(
+    (e) => {
+      if (e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId) roots.push(e.actorRef as AnyActorRef);
+    },
+    { sampleOperation: () => false },
+  );
+  arbiter.submit({ target: 'a', execute: async () => 0 });
+  const system = roots.find((r) => logicId(r) === 'coordinators')!;
+  t.truthy(system);
+  // An observer of XState's own on the same system sees what XState builds.
+  const built: InspectionEvent[] = [];
+  system.system.inspect((e: InspectionEvent) => built.push(e));
+  for (let i = 0; i < 3; i++) arbiter.submit({ target: 'a', execute: async () => i });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.true(built.some((e) => logicId(e.actorRef) === 'coordinator'), 'the coordinator is still inspected');
+  const ofOperation = (e: InspectionEvent) => logicId(e.actorRef) === 'operation' || (parentOf(e.actorRef) !== undefined && logicId(parentOf(e.actorRef)) === 'operation');
+  t.deepEqual(built.filter(ofOperation), [], 'neither the operations nor their execute actors');
+  sub.unsubscribe();
+  built.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 4 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.deepEqual(built, [], 'the system still reports to the arbiter, which drops everything first');
+  await arbiter.stop();
+});
