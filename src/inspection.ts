@@ -22,9 +22,6 @@ export class InspectionHub implements Observer<InspectionEvent> {
   private readonly ignored = new WeakSet<object>();
   /** The next operation actor to be announced is not followed (set around its creation). */
   private ignoreNext = false;
-  /** The actor {@link admits} was last asked about, and its answer. */
-  private lastActor: unknown = undefined;
-  private lastAdmitted = true;
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
@@ -52,19 +49,17 @@ export class InspectionHub implements Observer<InspectionEvent> {
   /** Whether an event reaches the observers: not when it is about an operation not followed, or its child. */
   private admits(event: { type: string; actorRef: unknown }): boolean {
     const actor = event.actorRef as AnyActorRef & { _parent?: AnyActorRef };
-    if (this.ignoreNext && event.type === '@xstate.actor' && actor.id === OPERATION_ACTOR_ID) {
-      this.ignoreNext = false;
-      this.ignored.add(actor);
-      this.lastActor = actor;
-      this.lastAdmitted = false;
-      return false;
+    // Every operation actor has this id: the others (coordinators, roots, observers) pass without a lookup.
+    if (actor.id === OPERATION_ACTOR_ID) {
+      if (this.ignoreNext && event.type === '@xstate.actor') {
+        this.ignoreNext = false;
+        this.ignored.add(actor);
+        return false;
+      }
+      return !this.ignored.has(actor);
     }
-    // An actor's events come in runs (its event, microsteps, actions, snapshot), and whether it is
-    // followed never changes after its first event: the last answer is reused.
-    if (actor === this.lastActor) return this.lastAdmitted;
-    this.lastActor = actor;
-    this.lastAdmitted = !this.ignored.has(actor) && (actor._parent === undefined || !this.ignored.has(actor._parent));
-    return this.lastAdmitted;
+    const parent = actor._parent;
+    return parent === undefined || parent.id !== OPERATION_ACTOR_ID || !this.ignored.has(parent);
   }
 
   /**
