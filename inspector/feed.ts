@@ -146,14 +146,17 @@ export interface InspectorFeedOptions {
   readonly wallClock?: () => number;
 }
 
-// `current`: an actor announced after it started (its snapshot is readable now); XState announces
-// new actors before their first snapshot, which then follows as an `xstate.init` snapshot event.
-// `t`: wall-clock time of recording.
-// `full`: describe the actor without eliding anything (a page that just joined knows nothing yet).
-type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current?: boolean; readonly full?: boolean } | { readonly a: ArbiterEvent; readonly t: number };
+// What `drain()` converts. `current`: an actor announced after it started (its snapshot is readable
+// now); XState announces new actors before their first snapshot, which then follows as an
+// `xstate.init` snapshot event. `full`: describe the actor without eliding anything (a page that
+// just joined knows nothing yet). `t`: wall-clock time of recording.
+type Entry =
+  | { readonly kind: typeof ARBITER; readonly event: ArbiterEvent; readonly t: number }
+  | { readonly kind: typeof ACTOR; readonly ref: AnyActorRef; readonly t: number; readonly current: boolean; readonly full?: boolean }
+  | { readonly kind: typeof SNAPSHOT; readonly ref: AnyActorRef; readonly snapshot: unknown; readonly event: unknown; readonly t: number }
+  | { readonly kind: typeof EVENT; readonly ref: AnyActorRef; readonly event: unknown; readonly source: AnyActorRef | undefined; readonly t: number };
 
 const FEED_KEYS = optionKeys<InspectorFeedOptions>({ bufferSize: true, maxOperationsPerSec: true, now: true, wallClock: true });
-const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
 const LIVE_LIMIT = 5000;
 const EVENT_LIMITS = { depth: 5, maxString: 1000, maxItems: 200, maxNodes: 2000 };
 // A context or payload is shown, not archived: a few hundred values per snapshot at most.
@@ -200,15 +203,29 @@ export class Ring<T> {
 }
 
 const ARBITER = 1;
-const CURRENT = 2;
+const ACTOR = 2;
+const SNAPSHOT = 3;
+const EVENT = 4;
+// Flags beside the kind: an actor announced after it started; a final snapshot kept whole.
+const CURRENT = 8;
+const WHOLE = 16;
+const KIND = 7;
 
 /**
- * The feed's recording buffer: like {@link Ring}, with each entry's time and kind kept in typed
- * arrays beside it, so recording allocates nothing (the entry objects are made when drained, for
- * the few that are).
+ * The feed's recording buffer: like {@link Ring}, but it keeps what conversion will read of each
+ * entry in columns (preallocated arrays), not the inspection event XState made for it: recording
+ * allocates nothing, and what the buffer holds until it is drained or overwritten is only what will
+ * be shown. An active snapshot is kept as its value, context and children (not the snapshot with
+ * its tags, state nodes and history, nor XState's copy of the inspection event); a final one whole.
+ * Entry objects are made when drained, for the few that are.
  */
 class EntryRing {
-  private readonly items: (InspectionEvent | ArbiterEvent | undefined)[];
+  // Per entry: the actor (or the arbiter event), then up to four values depending on the kind.
+  private readonly refs: unknown[];
+  private readonly a: unknown[];
+  private readonly b: unknown[];
+  private readonly c: unknown[];
+  private readonly d: unknown[];
   private readonly times: Float64Array;
   private readonly flags: Uint8Array;
   private head = 0;
@@ -216,7 +233,11 @@ class EntryRing {
   dropped = 0;
 
   constructor(readonly capacity: number) {
-    this.items = new Array(capacity);
+    this.refs = new Array(capacity).fill(undefined);
+    this.a = new Array(capacity).fill(undefined);
+    this.b = new Array(capacity).fill(undefined);
+    this.c = new Array(capacity).fill(undefined);
+    this.d = new Array(capacity).fill(undefined);
     this.times = new Float64Array(capacity);
     this.flags = new Uint8Array(capacity);
   }
@@ -225,27 +246,82 @@ class EntryRing {
     return this.count;
   }
 
-  push(item: InspectionEvent | ArbiterEvent, t: number, flags: number): void {
-    const tail = (this.head + this.count) % this.capacity;
-    this.items[tail] = item;
-    this.times[tail] = t;
-    this.flags[tail] = flags;
+  // The slot for a new entry: the oldest one is overwritten when full.
+  private slot(t: number, flags: number): number {
+    const i = (this.head + this.count) % this.capacity;
     if (this.count < this.capacity) this.count++;
     else {
       this.head = (this.head + 1) % this.capacity;
       this.dropped++;
     }
+    this.times[i] = t;
+    this.flags[i] = flags;
+    return i;
+  }
+
+  pushArbiter(event: ArbiterEvent, t: number): void {
+    const i = this.slot(t, ARBITER);
+    this.refs[i] = event;
+    this.a[i] = this.b[i] = this.c[i] = this.d[i] = undefined;
+  }
+
+  pushActor(ref: AnyActorRef, t: number, current: boolean): void {
+    const i = this.slot(t, current ? ACTOR | CURRENT : ACTOR);
+    this.refs[i] = ref;
+    this.a[i] = this.b[i] = this.c[i] = this.d[i] = undefined;
+  }
+
+  pushSnapshot(ref: AnyActorRef, snapshot: Record<string, unknown>, active: boolean, event: unknown, t: number): void {
+    const i = this.slot(t, active ? SNAPSHOT : SNAPSHOT | WHOLE);
+    this.refs[i] = ref;
+    if (active) {
+      this.a[i] = snapshot['value'];
+      this.b[i] = snapshot['context'];
+      this.c[i] = snapshot['children'];
+    } else {
+      this.a[i] = snapshot;
+      this.b[i] = this.c[i] = undefined;
+    }
+    this.d[i] = event;
+  }
+
+  pushEvent(ref: AnyActorRef, event: unknown, source: unknown, t: number): void {
+    const i = this.slot(t, EVENT);
+    this.refs[i] = ref;
+    this.a[i] = event;
+    this.b[i] = source;
+    this.c[i] = this.d[i] = undefined;
   }
 
   take(max: number): Entry[] {
     const n = Math.min(max, this.count);
     const out = new Array<Entry>(n);
-    for (let i = 0; i < n; i++) {
-      const h = this.head;
-      const f = this.flags[h]!;
-      out[i] = f & ARBITER ? { a: this.items[h] as ArbiterEvent, t: this.times[h]! } : { x: this.items[h] as InspectionEvent, t: this.times[h]!, current: (f & CURRENT) !== 0 };
-      this.items[h] = undefined;
-      this.head = (h + 1) % this.capacity;
+    for (let k = 0; k < n; k++) {
+      const i = this.head;
+      const f = this.flags[i]!;
+      const t = this.times[i]!;
+      const ref = this.refs[i] as AnyActorRef;
+      switch (f & KIND) {
+        case ARBITER:
+          out[k] = { kind: ARBITER, event: this.refs[i] as ArbiterEvent, t };
+          break;
+        case ACTOR:
+          out[k] = { kind: ACTOR, ref, t, current: (f & CURRENT) !== 0 };
+          break;
+        case SNAPSHOT:
+          out[k] = {
+            kind: SNAPSHOT,
+            ref,
+            snapshot: f & WHOLE ? this.a[i] : { status: 'active', value: this.a[i], context: this.b[i], children: this.c[i] },
+            event: this.d[i],
+            t,
+          };
+          break;
+        default:
+          out[k] = { kind: EVENT, ref, event: this.a[i], source: this.b[i] as AnyActorRef | undefined, t };
+      }
+      this.refs[i] = this.a[i] = this.b[i] = this.c[i] = this.d[i] = undefined;
+      this.head = (i + 1) % this.capacity;
     }
     this.count -= n;
     return out;
@@ -431,27 +507,42 @@ export class InspectorFeed {
 
   /** @internal hot path */
   onInspection(e: InspectionEvent): void {
-    if (!KEPT.has(e.type)) return;
-    this.received++;
-    if (e.type === '@xstate.actor') {
-      this.live.add(e.actorRef as AnyActorRef);
-      let current = false;
-      try {
-        current = e.actorRef.getSnapshot() !== undefined;
-      } catch {
-        // XState's development build throws while the actor initialises: not current.
+    switch (e.type) {
+      case '@xstate.actor': {
+        this.received++;
+        const ref = e.actorRef as AnyActorRef;
+        this.live.add(ref);
+        let current = false;
+        try {
+          current = ref.getSnapshot() !== undefined;
+        } catch {
+          // XState's development build throws while the actor initialises: not current.
+        }
+        this.ring.pushActor(ref, this.wall(), current);
+        return;
       }
-      this.ring.push(e, this.wall(), current ? CURRENT : 0);
-      return;
+      case '@xstate.snapshot': {
+        this.received++;
+        const ref = e.actorRef as AnyActorRef;
+        const snapshot = (e.snapshot ?? {}) as Record<string, unknown>;
+        const active = snapshot['status'] === 'active';
+        if (!active) this.live.delete(ref);
+        this.ring.pushSnapshot(ref, snapshot, active, e.event, this.wall());
+        return;
+      }
+      case '@xstate.event':
+        this.received++;
+        this.ring.pushEvent(e.actorRef as AnyActorRef, e.event, e.sourceRef, this.wall());
+        return;
+      default:
+      // Microsteps and actions: the page shows steps (snapshots) and events.
     }
-    if (e.type === '@xstate.snapshot' && e.snapshot.status !== 'active') this.live.delete(e.actorRef as AnyActorRef);
-    this.ring.push(e, this.wall(), 0);
   }
 
   /** @internal hot path */
   onEvent(e: ArbiterEvent): void {
     this.received++;
-    this.ring.push(e, this.wall(), ARBITER);
+    this.ring.pushArbiter(e, this.wall());
   }
 
   /** Machine definitions seen so far. */
@@ -494,7 +585,7 @@ export class InspectorFeed {
     for (const ref of this.live) {
       if (entries.length >= max) break;
       if (statusOf(ref) !== 'active') continue;
-      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, t, current: true, full: true });
+      entries.push({ kind: ACTOR, ref, t, current: true, full: true });
     }
     return this.convert(entries);
   }
@@ -600,27 +691,26 @@ export class InspectorFeed {
   }
 
   private convertOne(entry: Entry): FeedMessage {
-    if ('a' in entry) {
-      return { type: 'arbiter.event', event: toJsonSafe(entry.a, EVENT_LIMITS) as ArbiterEvent, createdAt: String(entry.t) };
+    if (entry.kind === ARBITER) {
+      return { type: 'arbiter.event', event: toJsonSafe(entry.event, EVENT_LIMITS) as ArbiterEvent, createdAt: String(entry.t) };
     }
-    const e = entry.x;
-    const ref = e.actorRef as AnyActorRef;
-    if (e.type === '@xstate.actor') return this.actorMessage(ref, entry.current === true, entry.t, entry.full === true);
+    const ref = entry.ref;
+    if (entry.kind === ACTOR) return this.actorMessage(ref, entry.current, entry.t, entry.full === true);
     const base = { sessionId: this.idOf(ref), rootId: this.idOf(rootOf(ref)), createdAt: String(entry.t), id: null, _version: INSPECT_PROTOCOL_VERSION };
-    if (e.type === '@xstate.snapshot') {
+    const event = entry.event;
+    if (entry.kind === SNAPSHOT) {
       // The event that caused a step was delivered to the actor just before (several may be queued
       // in its mailbox): sent once, in its `@xstate.event` message, and named here by its number.
-      const eventId = e.event !== null && typeof e.event === 'object' ? this.eventIds.get(e.event) : undefined;
+      const eventId = event !== null && typeof event === 'object' ? this.eventIds.get(event) : undefined;
       return {
         type: '@xstate.snapshot',
         ...base,
-        event: eventId !== undefined ? { type: typeOf(e.event) } : toJsonSafe(slimEvent(e.event), EVENT_LIMITS),
+        event: eventId !== undefined ? { type: typeOf(event as object) } : toJsonSafe(slimEvent(event), EVENT_LIMITS),
         ...(eventId !== undefined ? { sameEvent: true, eventId } : {}),
-        snapshot: this.slimSnapshot(e.snapshot, ref),
+        snapshot: this.slimSnapshot(entry.snapshot, ref),
       };
     }
-    const event = (e as { event?: unknown }).event;
-    const source = (e as { sourceRef?: AnyActorRef }).sourceRef;
+    const source = entry.source;
     const message: EventMessage = { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe(slimEvent(event), EVENT_LIMITS) };
     if (event === null || typeof event !== 'object') return message;
     const eventId = ++this.nextEventId;
