@@ -157,6 +157,7 @@ type Entry =
   | { readonly kind: typeof EVENT; readonly ref: AnyActorRef; readonly event: unknown; readonly source: AnyActorRef | undefined; readonly t: number };
 
 const FEED_KEYS = optionKeys<InspectorFeedOptions>({ bufferSize: true, maxOperationsPerSec: true, now: true, wallClock: true });
+const SHOWN: InspectionEvent['type'][] = ['@xstate.actor', '@xstate.snapshot', '@xstate.event'];
 const LIVE_LIMIT = 5000;
 const EVENT_LIMITS = { depth: 5, maxString: 1000, maxItems: 200, maxNodes: 2000 };
 // A context or payload is shown, not archived: a few hundred values per snapshot at most.
@@ -473,9 +474,10 @@ export class InspectorFeed {
   /** Subscribes to the arbiter; the live actors are recorded first. Idempotent. */
   connect(): void {
     if (this.inspection) return;
+    // Microsteps and actions are not shown: XState does not build them for the feed.
     this.inspection = this.arbiter.inspect(
       { next: (e) => this.onInspection(e) },
-      Number.isFinite(this.rate) ? { sampleOperation: () => this.sample() } : undefined,
+      Number.isFinite(this.rate) ? { sampleOperation: () => this.sample(), types: SHOWN } : { types: SHOWN },
     );
     if (!this.arbiter.stopped) this.events = this.arbiter.events$.subscribe({ next: (e) => this.onEvent(e) });
   }
@@ -535,7 +537,7 @@ export class InspectorFeed {
         this.ring.pushEvent(e.actorRef as AnyActorRef, e.event, e.sourceRef, this.wall());
         return;
       default:
-      // Microsteps and actions: the page shows steps (snapshots) and events.
+      // Microsteps and actions (from an arbiter that sends every type): not shown.
     }
   }
 

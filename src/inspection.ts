@@ -1,16 +1,44 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import { OPERATION_ACTOR_ID } from '../machines/coordinator.machine.js';
+import { ArbiterInputError } from './errors.js';
+
+const INSPECTION_TYPES: readonly string[] = ['@xstate.actor', '@xstate.snapshot', '@xstate.event', '@xstate.microstep', '@xstate.action'];
+
+/**
+ * `options.types` of `arbiter.inspect`, read once: a copy, or an `ArbiterInputError` naming the
+ * field when it is not an array of XState inspection event types.
+ * @internal
+ */
+export function inspectionTypes(value: unknown): string[] {
+  let types: unknown[];
+  try {
+    if (!Array.isArray(value)) throw new TypeError('not an array');
+    types = Array.from(value as unknown[]);
+  } catch {
+    throw new ArbiterInputError('options.types', `Expected \`options.types\` to be an array of inspection event types (${INSPECTION_TYPES.join(', ')})`);
+  }
+  for (const [i, t] of types.entries()) {
+    if (typeof t !== 'string' || !INSPECTION_TYPES.includes(t)) {
+      throw new ArbiterInputError(`options.types[${i}]`, `Expected \`options.types[${i}]\` to be one of ${INSPECTION_TYPES.join(', ')}, got ${typeof t === 'string' ? JSON.stringify(t.slice(0, 60)) : typeof t}`);
+    }
+  }
+  return types as string[];
+}
 
 /**
  * The arbiter's inspection hub: `options.inspect` and the observers added later with
  * `arbiter.inspect()` all reach the actors through this one forwarding observer, given to an
  * actor system only while someone listens, so an uninspected arbiter pays nothing. A throwing
  * observer never breaks an actor. Operations can be sampled: an operation that is not followed
- * has its inspection events (and its children's) dropped here.
+ * has its inspection events (and its children's) dropped here, and so have the event types no
+ * observer asked for.
  * @internal
  */
 export class InspectionHub implements Observer<InspectionEvent> {
-  private readonly observers = new Set<Observer<InspectionEvent>>();
+  /** Each observer, with the event types it wants (all when `undefined`). */
+  private readonly observers = new Map<Observer<InspectionEvent>, ReadonlySet<string> | undefined>();
+  /** The event types some observer wants; `undefined` when one wants every type. */
+  private types: ReadonlySet<string> | undefined = undefined;
   /** Observers that want every operation, and the samplers of those that want some. */
   private everyOperation = 0;
   private readonly samplers = new Set<() => boolean>();
@@ -32,7 +60,8 @@ export class InspectionHub implements Observer<InspectionEvent> {
 
   next(event: InspectionEvent): void {
     if (!this.admits(event)) return;
-    for (const o of this.observers) {
+    for (const [o, types] of this.observers) {
+      if (types !== undefined && !types.has(event.type)) continue;
       try {
         o.next?.(event);
       } catch (err) {
@@ -46,18 +75,20 @@ export class InspectionHub implements Observer<InspectionEvent> {
     }
   }
 
-  /** Whether an event reaches the observers: not when it is about an operation not followed, or its child. */
+  /**
+   * Whether an event reaches an observer: not when no observer wants its type, nor when it is
+   * about an operation not followed, or its child.
+   */
   private admits(event: { type: string; actorRef: unknown }): boolean {
     const actor = event.actorRef as AnyActorRef & { _parent?: AnyActorRef };
-    // Every operation actor has this id: the others (coordinators, roots, observers) pass without a lookup.
-    if (actor.id === OPERATION_ACTOR_ID) {
-      if (this.ignoreNext && event.type === '@xstate.actor') {
-        this.ignoreNext = false;
-        this.ignored.add(actor);
-        return false;
-      }
-      return !this.ignored.has(actor);
+    if (this.ignoreNext && event.type === '@xstate.actor' && actor.id === OPERATION_ACTOR_ID) {
+      this.ignoreNext = false;
+      this.ignored.add(actor);
+      return false;
     }
+    if (this.types !== undefined && !this.types.has(event.type)) return false;
+    // Every operation actor has this id: the others (coordinators, roots, observers) pass without a lookup.
+    if (actor.id === OPERATION_ACTOR_ID) return !this.ignored.has(actor);
     const parent = actor._parent;
     return parent === undefined || parent.id !== OPERATION_ACTOR_ID || !this.ignored.has(parent);
   }
@@ -80,16 +111,33 @@ export class InspectionHub implements Observer<InspectionEvent> {
     };
   }
 
-  /** Adds an observer; `sample` (asked once per new operation) limits the operations it follows. */
-  add(observer: Observer<InspectionEvent>, sample?: () => boolean): () => void {
-    this.observers.add(observer);
+  /**
+   * Adds an observer; `sample` (asked once per new operation) limits the operations it follows,
+   * `types` the inspection events it gets.
+   */
+  add(observer: Observer<InspectionEvent>, sample?: () => boolean, types?: readonly string[]): () => void {
+    this.observers.set(observer, types === undefined ? undefined : new Set(types));
+    this.updateTypes();
     if (sample) this.samplers.add(sample);
     else this.everyOperation++;
     return () => {
       if (!this.observers.delete(observer)) return;
+      this.updateTypes();
       if (sample) this.samplers.delete(sample);
       else this.everyOperation--;
     };
+  }
+
+  private updateTypes(): void {
+    const union = new Set<string>();
+    for (const types of this.observers.values()) {
+      if (types === undefined) {
+        this.types = undefined;
+        return;
+      }
+      for (const t of types) union.add(t);
+    }
+    this.types = union;
   }
 
   /** Whether a new operation is followed; call once per operation, just before its actor exists. */
@@ -125,7 +173,7 @@ export class InspectionHub implements Observer<InspectionEvent> {
 
   /** Announces a live actor to one observer (`@xstate.actor`), as XState does for new ones. */
   announce(observer: Observer<InspectionEvent>, actor: AnyActorRef, root: AnyActorRef): void {
-    if (this.ignored.has(actor)) return;
+    if (this.ignored.has(actor) || this.observers.get(observer)?.has('@xstate.actor') === false) return;
     try {
       observer.next?.({ type: '@xstate.actor', actorRef: actor, rootId: root.sessionId });
     } catch (err) {

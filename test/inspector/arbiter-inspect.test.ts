@@ -130,3 +130,41 @@ test('arbiter.inspect(observer, { sampleOperation }) - XState builds no inspecti
   t.deepEqual(built, [], 'the system still reports to the arbiter, which drops everything first');
   await arbiter.stop();
 });
+
+test('arbiter.inspect(observer, { types }) - only the event types asked for are built and delivered; bad types are refused by name', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const some: string[] = [];
+  const all: string[] = [];
+  const sub = arbiter.inspect((e) => some.push(e.type), { types: ['@xstate.actor', '@xstate.snapshot'] });
+  const roots: AnyActorRef[] = [];
+  const rootsSub = arbiter.inspect(
+    (e) => {
+      if (e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId) roots.push(e.actorRef as AnyActorRef);
+    },
+    { types: ['@xstate.actor'] },
+  );
+  arbiter.submit({ target: 'a', execute: async () => 0 });
+  const built: string[] = [];
+  roots.find((r) => logicId(r) === 'coordinators')!.system.inspect((e: InspectionEvent) => built.push(e.type));
+  arbiter.submit({ target: 'a', execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.deepEqual([...new Set(some)].sort(), ['@xstate.actor', '@xstate.snapshot']);
+  t.deepEqual([...new Set(built)].sort(), ['@xstate.actor', '@xstate.snapshot'], 'XState built no event, microstep or action');
+  // An observer that wants every type brings them back, for itself only.
+  const everything = arbiter.inspect((e) => all.push(e.type));
+  some.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 2 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.true(all.includes('@xstate.microstep') && all.includes('@xstate.action') && all.includes('@xstate.event'));
+  t.deepEqual([...new Set(some)].sort(), ['@xstate.actor', '@xstate.snapshot']);
+  everything.unsubscribe();
+  sub.unsubscribe();
+  rootsSub.unsubscribe();
+  for (const [types, field] of [['@xstate.snapshot', 'options.types'], [['@xstate.step'], 'options.types[0]'], [[1], 'options.types[0]']] as const) {
+    t.throws(() => arbiter.inspect(() => {}, { types: types as never }), { instanceOf: ArbiterInputError, message: new RegExp(field.replace(/[[\].]/g, '\\$&')) });
+  }
+  t.throws(() => arbiter.inspect(() => {}, { typez: [] } as never), { instanceOf: ArbiterInputError });
+  await arbiter.stop();
+});
