@@ -49,8 +49,8 @@ export interface InspectOptions {
   sampleOperation?: () => boolean;
   /**
    * The inspection event types the observer gets, e.g. `['@xstate.actor', '@xstate.snapshot',
-   * '@xstate.event']`: XState does not even build the others for it (microsteps and actions are
-   * about half of what a coordinator reports).
+   * '@xstate.event']`: when no observer wants the others (microsteps and actions are about half of
+   * what a coordinator reports), they are dropped before XState copies them for its observers.
    * @default every type
    */
   types?: readonly InspectionEvent['type'][];

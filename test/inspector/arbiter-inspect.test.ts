@@ -101,7 +101,7 @@ test('arbiter.inspect(observer, { sampleOperation }) - only sampled operations a
   await arbiter.stop();
 });
 
-test('arbiter.inspect(observer, { sampleOperation }) - XState builds no inspection event for an operation not followed, nor for anyone once the observers left', async (t) => {
+test('arbiter.inspect(observer, { sampleOperation }) - the events of an operation not followed never reach XState’s observers (dropped before XState copies them), nor any once the observers left', async (t) => {
   const { clock, arbiter } = harness({ windowMs: 10 });
   const roots: AnyActorRef[] = [];
   const sub = arbiter.inspect(
@@ -113,7 +113,7 @@ test('arbiter.inspect(observer, { sampleOperation }) - XState builds no inspecti
   arbiter.submit({ target: 'a', execute: async () => 0 });
   const system = roots.find((r) => logicId(r) === 'coordinators')!;
   t.truthy(system);
-  // An observer of XState's own on the same system sees what XState builds.
+  // An observer of XState's own on the same system sees what XState copies for its observers.
   const built: InspectionEvent[] = [];
   system.system.inspect((e: InspectionEvent) => built.push(e));
   for (let i = 0; i < 3; i++) arbiter.submit({ target: 'a', execute: async () => i });
@@ -131,7 +131,7 @@ test('arbiter.inspect(observer, { sampleOperation }) - XState builds no inspecti
   await arbiter.stop();
 });
 
-test('arbiter.inspect(observer, { types }) - only the event types asked for are built and delivered; bad types are refused by name', async (t) => {
+test('arbiter.inspect(observer, { types }) - only the event types asked for reach XState’s observers; bad types are refused by name', async (t) => {
   const { clock, arbiter } = harness({ windowMs: 10 });
   const some: string[] = [];
   const all: string[] = [];
@@ -150,7 +150,7 @@ test('arbiter.inspect(observer, { types }) - only the event types asked for are 
   await advance(clock, 10);
   await arbiter.drain();
   t.deepEqual([...new Set(some)].sort(), ['@xstate.actor', '@xstate.snapshot']);
-  t.deepEqual([...new Set(built)].sort(), ['@xstate.actor', '@xstate.snapshot'], 'XState built no event, microstep or action');
+  t.deepEqual([...new Set(built)].sort(), ['@xstate.actor', '@xstate.snapshot'], 'no event, microstep or action reached XState’s observers');
   // An observer that wants every type brings them back, for itself only.
   const everything = arbiter.inspect((e) => all.push(e.type));
   some.length = 0;
