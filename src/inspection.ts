@@ -37,6 +37,10 @@ export function inspectionTypes(value: unknown): string[] {
 export class InspectionHub implements Observer<InspectionEvent> {
   /** Each observer, with the event types it wants (all when `undefined`). */
   private readonly observers = new Map<Observer<InspectionEvent>, ReadonlySet<string> | undefined>();
+  /** The same, for the hot path: an array (replaced, never changed in place), iterated without allocating. */
+  private delivery: ReadonlyArray<{ readonly observer: Observer<InspectionEvent>; readonly types: ReadonlySet<string> | undefined }> = [];
+  /** Inside a filtered system's send: the event was admitted already. */
+  private passing = 0;
   /** The event types some observer wants; `undefined` when one wants every type. */
   private types: ReadonlySet<string> | undefined = undefined;
   /** Observers that want every operation, and the samplers of those that want some. */
@@ -59,11 +63,11 @@ export class InspectionHub implements Observer<InspectionEvent> {
   }
 
   next(event: InspectionEvent): void {
-    if (!this.admits(event)) return;
-    for (const [o, types] of this.observers) {
+    if (this.passing === 0 && !this.admits(event)) return;
+    for (const { observer, types } of this.delivery) {
       if (types !== undefined && !types.has(event.type)) continue;
       try {
-        o.next?.(event);
+        observer.next?.(event);
       } catch (err) {
         this.onError(err);
       }
@@ -107,7 +111,14 @@ export class InspectionHub implements Observer<InspectionEvent> {
     const send = s._sendInspectionEvent;
     if (typeof send !== 'function') return;
     s._sendInspectionEvent = (event: { type: string; actorRef: unknown }) => {
-      if (this.observers.size > 0 && this.admits(event)) send(event);
+      if (this.observers.size === 0 || !this.admits(event)) return;
+      // XState hands its copy to next() synchronously: admitted here, not asked again there.
+      this.passing++;
+      try {
+        send(event);
+      } finally {
+        this.passing--;
+      }
     };
   }
 
@@ -129,6 +140,7 @@ export class InspectionHub implements Observer<InspectionEvent> {
   }
 
   private updateTypes(): void {
+    this.delivery = [...this.observers].map(([observer, types]) => ({ observer, types }));
     const union = new Set<string>();
     for (const types of this.observers.values()) {
       if (types === undefined) {
