@@ -64,6 +64,10 @@ export class InspectionHub implements Observer<InspectionEvent> {
 
   next(event: InspectionEvent): void {
     if (this.passing === 0 && !this.admits(event)) return;
+    this.deliver(event);
+  }
+
+  private deliver(event: InspectionEvent): void {
     for (const { observer, types } of this.delivery) {
       if (types !== undefined && !types.has(event.type)) continue;
       try {
@@ -74,8 +78,10 @@ export class InspectionHub implements Observer<InspectionEvent> {
     }
     const actor = event.actorRef as AnyActorRef;
     if (event.type === '@xstate.actor' && event.rootId === actor.sessionId) {
+      // The root of a system created with the hub as its inspector, announcing itself from its
+      // constructor: nobody else observes that system (yet).
       this.attached.add(actor);
-      this.filter(actor.system);
+      this.filter(actor.system, actor);
     }
   }
 
@@ -99,19 +105,37 @@ export class InspectionHub implements Observer<InspectionEvent> {
 
   /**
    * XState copies every inspection event of an inspected system (one per step, event, action and
-   * microstep of each of its actors) before the observers see it, so an operation that is not
-   * followed would still cost a copy per step, and a system would keep costing them after its last
-   * observer left. The system's internal `_sendInspectionEvent` is wrapped to drop those first;
-   * should an XState release not have it, next() still drops them (after the copy).
+   * microstep of each of its actors) to add its `rootId`, and hands the copy to each of the
+   * system's observers: an operation that is not followed, or a type nobody asked for, would still
+   * cost a copy each, and a system would keep costing them after its last observer left. The
+   * system's internal `_sendInspectionEvent` is wrapped to drop those first; should an XState
+   * release not have it, next() still drops them (after the copy). When the hub is the system's
+   * only observer (`root`: a system created with the hub as its inspector), the wrapper also
+   * delivers what it admits itself, adding `rootId` to XState's event (made for this one call)
+   * instead of having it copied; should anyone else start observing that system, XState delivers
+   * again.
    */
-  private filter(system: unknown): void {
+  private filter(system: unknown, root?: AnyActorRef): void {
     if (system === null || typeof system !== 'object' || this.filtered.has(system)) return;
     this.filtered.add(system);
-    const s = system as { _sendInspectionEvent?: unknown };
+    const s = system as { _sendInspectionEvent?: unknown; inspect?: unknown };
     const send = s._sendInspectionEvent;
     if (typeof send !== 'function') return;
-    s._sendInspectionEvent = (event: { type: string; actorRef: unknown }) => {
+    let rootId = root?.sessionId;
+    const inspect = s.inspect;
+    if (rootId !== undefined && typeof inspect === 'function') {
+      s.inspect = (...args: unknown[]) => {
+        rootId = undefined;
+        return inspect.apply(system, args);
+      };
+    } else rootId = undefined;
+    s._sendInspectionEvent = (event: { type: string; actorRef: unknown; rootId?: string }) => {
       if (this.observers.size === 0 || !this.admits(event)) return;
+      if (rootId !== undefined) {
+        event.rootId = rootId;
+        this.deliver(event as InspectionEvent);
+        return;
+      }
       // XState hands its copy to next() synchronously: admitted here, not asked again there.
       this.passing++;
       try {

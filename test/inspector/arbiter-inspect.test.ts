@@ -168,3 +168,27 @@ test('arbiter.inspect(observer, { types }) - only the event types asked for reac
   t.throws(() => arbiter.inspect(() => {}, { typez: [] } as never), { instanceOf: ArbiterInputError });
   await arbiter.stop();
 });
+
+test('arbiter.inspect() - events reach the observers with their rootId whether the hub delivers them itself or XState does (another observer on the system)', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const seen: InspectionEvent[] = [];
+  arbiter.inspect((e) => seen.push(e));
+  arbiter.submit({ target: 'a', execute: async () => 0 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const root = seen.find((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'coordinators')!.actorRef as AnyActorRef;
+  const ofSystem = (list: InspectionEvent[]) => list.filter((e) => (e.actorRef as AnyActorRef).system === root.system);
+  t.true(ofSystem(seen).length > 0);
+  for (const e of ofSystem(seen)) t.is(e.rootId, root.sessionId, e.type);
+  // Someone else observes the system: XState delivers to both, as it would without the arbiter.
+  const other: InspectionEvent[] = [];
+  root.system.inspect((e: InspectionEvent) => other.push(e));
+  seen.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.true(ofSystem(seen).length > 0);
+  t.deepEqual(ofSystem(other).map((e) => e.type), ofSystem(seen).map((e) => e.type));
+  for (const e of ofSystem(seen)) t.is(e.rootId, root.sessionId);
+  await arbiter.stop();
+});
