@@ -188,12 +188,12 @@ const median = (xs: readonly number[]) => {
  *
  * @example
  * ```ts
- * const { overheadClient, clientRounds } = await measureInspectorOverhead({ ops: 20_000, rounds: 9 });
+ * const { overheadClient, clientRounds } = await measureInspectorOverhead({ ops: 20_000, rounds: 11 });
  * ```
  */
 export async function measureInspectorOverhead(options: { ops?: number; rounds?: number; page?: boolean } = {}): Promise<InspectorOverhead> {
   const ops = options.ops ?? 20_000;
-  const rounds = options.rounds ?? 9;
+  const rounds = options.rounds ?? 11;
   const modes: InspectorMode[] = options.page ? ['none', 'attached', 'recording', 'client', 'page'] : ['none', 'attached', 'recording', 'client'];
   const load0 = loadavg()[0] ?? 0;
   for (const mode of modes) await inspectorRun(mode, Math.min(ops, 5000));
@@ -298,7 +298,7 @@ const spread = (xs: readonly number[]) => `rounds ${list(xs)} (min ${pct(Math.mi
 
 /** The figures for `npm run bench` (bench/index.ts). */
 export async function run(options: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string; target?: string; met?: boolean; note?: string }>> {
-  const o = await measureInspectorOverhead(options.quick ? { ops: 5000, rounds: 3 } : { ops: 20_000, rounds: 9 });
+  const o = await measureInspectorOverhead(options.quick ? { ops: 5000, rounds: 3 } : { ops: 20_000, rounds: 11 });
   const clientRuns = o.runs.filter((r) => r.mode === 'client');
   const load = `load average ${o.load[0].toFixed(1)} → ${o.load[1].toFixed(1)} on 2 cores`;
   const note = `${o.ops} ops × ${o.rounds} rounds (one run per mode each, order rotated, heap collected before each run), median; client received ${Math.round(median(clientRuns.map((r) => r.messages)))} batches, ${Math.round(median(clientRuns.map((r) => r.dropped)))} entries dropped per run; ${load}`;
@@ -344,7 +344,7 @@ if (standalone && process.argv.includes('--record')) {
 if (standalone && !process.argv.includes('--fps') && !process.argv.includes('--record')) {
   const quick = process.argv.includes('--quick');
   const page = process.argv.includes('--page');
-  const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 3 : 9));
+  const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 3 : 11));
   const o = await measureInspectorOverhead({ ops: quick ? 5000 : 20_000, rounds, page });
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`inspector overhead (${o.ops} ops, ${o.rounds} rounds; overheads are medians of each round against that round's run without inspector):`);
