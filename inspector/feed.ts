@@ -3,6 +3,7 @@ import type { AnyActorRef, AnyStateMachine, InspectionEvent } from 'xstate';
 import type { Arbiter } from '../src/arbiter.js';
 import type { ArbiterEvent } from '../src/events.js';
 import { optionKeys, readOptions } from '../src/keys.js';
+import { OperationRecord } from '../src/records.js';
 import { expectFunction, expectInteger } from '../src/validate.js';
 import { statechartOf, type Statechart } from './graph.js';
 import { toJsonSafe, unreadable } from './safe-json.js';
@@ -45,8 +46,9 @@ export interface SnapshotMessage extends InspectionMessageBase {
   readonly type: '@xstate.snapshot';
   /** The event that caused it (JSON-safe copy); only its `type` when `sameEvent`. */
   readonly event: unknown;
-  /** The event is the one the last `@xstate.event` of this actor carried (not copied twice). */
+  /** The event was already sent, in the `@xstate.event` message numbered `eventId` (not copied twice). */
   readonly sameEvent?: true;
+  readonly eventId?: number;
   readonly snapshot: JsonSnapshot;
 }
 
@@ -56,6 +58,8 @@ export interface EventMessage extends InspectionMessageBase {
   /** Session id of the sender, when an actor sent it. */
   readonly sourceId: string | undefined;
   readonly event: unknown;
+  /** A number for the event object, which a later `@xstate.snapshot` caused by it names instead of copying it again. */
+  readonly eventId?: number;
 }
 
 /** A snapshot as the page gets it: bounded, JSON-safe, context Maps reduced to their keys. */
@@ -65,6 +69,11 @@ export interface JsonSnapshot {
   readonly context?: unknown;
   /** The context is the same object as in this actor's previous snapshot (not copied again). */
   readonly sameContext?: true;
+  /**
+   * Keys of `context` whose values are the same objects as in this actor's previous snapshot: sent
+   * as `null`, their values are the previous ones (a coordinator's settings, an operation's data).
+   */
+  readonly kept?: readonly string[];
   readonly output?: unknown;
   readonly error?: unknown;
   /** Child actors by name → their session ids. */
@@ -137,14 +146,18 @@ export interface InspectorFeedOptions {
   readonly wallClock?: () => number;
 }
 
-// `current`: an actor announced after it started (its snapshot is readable now); XState announces
-// new actors before their first snapshot, which then follows as an `xstate.init` snapshot event.
-// `t`: wall-clock time of recording.
-// `full`: describe the actor without eliding anything (a page that just joined knows nothing yet).
-type Entry = { readonly x: InspectionEvent; readonly t: number; readonly current?: boolean; readonly full?: boolean } | { readonly a: ArbiterEvent; readonly t: number };
+// What `drain()` converts. `current`: an actor announced after it started (its snapshot is readable
+// now); XState announces new actors before their first snapshot, which then follows as an
+// `xstate.init` snapshot event. `full`: describe the actor without eliding anything (a page that
+// just joined knows nothing yet). `t`: wall-clock time of recording.
+type Entry =
+  | { readonly kind: typeof ARBITER; readonly event: ArbiterEvent; readonly t: number }
+  | { readonly kind: typeof ACTOR; readonly ref: AnyActorRef; readonly t: number; readonly current: boolean; readonly full?: boolean }
+  | { readonly kind: typeof SNAPSHOT; readonly ref: AnyActorRef; readonly snapshot: unknown; readonly event: unknown; readonly t: number }
+  | { readonly kind: typeof EVENT; readonly ref: AnyActorRef; readonly event: unknown; readonly source: AnyActorRef | undefined; readonly t: number };
 
 const FEED_KEYS = optionKeys<InspectorFeedOptions>({ bufferSize: true, maxOperationsPerSec: true, now: true, wallClock: true });
-const KEPT = new Set(['@xstate.actor', '@xstate.snapshot', '@xstate.event']);
+const SHOWN: InspectionEvent['type'][] = ['@xstate.actor', '@xstate.snapshot', '@xstate.event'];
 const LIVE_LIMIT = 5000;
 const EVENT_LIMITS = { depth: 5, maxString: 1000, maxItems: 200, maxNodes: 2000 };
 // A context or payload is shown, not archived: a few hundred values per snapshot at most.
@@ -191,15 +204,29 @@ export class Ring<T> {
 }
 
 const ARBITER = 1;
-const CURRENT = 2;
+const ACTOR = 2;
+const SNAPSHOT = 3;
+const EVENT = 4;
+// Flags beside the kind: an actor announced after it started; a final snapshot kept whole.
+const CURRENT = 8;
+const WHOLE = 16;
+const KIND = 7;
 
 /**
- * The feed's recording buffer: like {@link Ring}, with each entry's time and kind kept in typed
- * arrays beside it, so recording allocates nothing (the entry objects are made when drained, for
- * the few that are).
+ * The feed's recording buffer: like {@link Ring}, but it keeps what conversion will read of each
+ * entry in columns (preallocated arrays), not the inspection event XState made for it: recording
+ * allocates nothing, and what the buffer holds until it is drained or overwritten is only what will
+ * be shown. An active snapshot is kept as its value, context and children (not the snapshot with
+ * its tags, state nodes and history, nor XState's copy of the inspection event); a final one whole.
+ * Entry objects are made when drained, for the few that are.
  */
 class EntryRing {
-  private readonly items: (InspectionEvent | ArbiterEvent | undefined)[];
+  // Per entry: the actor (or the arbiter event), then up to four values depending on the kind.
+  private readonly refs: unknown[];
+  private readonly a: unknown[];
+  private readonly b: unknown[];
+  private readonly c: unknown[];
+  private readonly d: unknown[];
   private readonly times: Float64Array;
   private readonly flags: Uint8Array;
   private head = 0;
@@ -207,7 +234,11 @@ class EntryRing {
   dropped = 0;
 
   constructor(readonly capacity: number) {
-    this.items = new Array(capacity);
+    this.refs = new Array(capacity).fill(undefined);
+    this.a = new Array(capacity).fill(undefined);
+    this.b = new Array(capacity).fill(undefined);
+    this.c = new Array(capacity).fill(undefined);
+    this.d = new Array(capacity).fill(undefined);
     this.times = new Float64Array(capacity);
     this.flags = new Uint8Array(capacity);
   }
@@ -216,27 +247,82 @@ class EntryRing {
     return this.count;
   }
 
-  push(item: InspectionEvent | ArbiterEvent, t: number, flags: number): void {
-    const tail = (this.head + this.count) % this.capacity;
-    this.items[tail] = item;
-    this.times[tail] = t;
-    this.flags[tail] = flags;
+  // The slot for a new entry: the oldest one is overwritten when full.
+  private slot(t: number, flags: number): number {
+    const i = (this.head + this.count) % this.capacity;
     if (this.count < this.capacity) this.count++;
     else {
       this.head = (this.head + 1) % this.capacity;
       this.dropped++;
     }
+    this.times[i] = t;
+    this.flags[i] = flags;
+    return i;
+  }
+
+  pushArbiter(event: ArbiterEvent, t: number): void {
+    const i = this.slot(t, ARBITER);
+    this.refs[i] = event;
+    this.a[i] = this.b[i] = this.c[i] = this.d[i] = undefined;
+  }
+
+  pushActor(ref: AnyActorRef, t: number, current: boolean): void {
+    const i = this.slot(t, current ? ACTOR | CURRENT : ACTOR);
+    this.refs[i] = ref;
+    this.a[i] = this.b[i] = this.c[i] = this.d[i] = undefined;
+  }
+
+  pushSnapshot(ref: AnyActorRef, snapshot: Record<string, unknown>, active: boolean, event: unknown, t: number): void {
+    const i = this.slot(t, active ? SNAPSHOT : SNAPSHOT | WHOLE);
+    this.refs[i] = ref;
+    if (active) {
+      this.a[i] = snapshot['value'];
+      this.b[i] = snapshot['context'];
+      this.c[i] = snapshot['children'];
+    } else {
+      this.a[i] = snapshot;
+      this.b[i] = this.c[i] = undefined;
+    }
+    this.d[i] = event;
+  }
+
+  pushEvent(ref: AnyActorRef, event: unknown, source: unknown, t: number): void {
+    const i = this.slot(t, EVENT);
+    this.refs[i] = ref;
+    this.a[i] = event;
+    this.b[i] = source;
+    this.c[i] = this.d[i] = undefined;
   }
 
   take(max: number): Entry[] {
     const n = Math.min(max, this.count);
     const out = new Array<Entry>(n);
-    for (let i = 0; i < n; i++) {
-      const h = this.head;
-      const f = this.flags[h]!;
-      out[i] = f & ARBITER ? { a: this.items[h] as ArbiterEvent, t: this.times[h]! } : { x: this.items[h] as InspectionEvent, t: this.times[h]!, current: (f & CURRENT) !== 0 };
-      this.items[h] = undefined;
-      this.head = (h + 1) % this.capacity;
+    for (let k = 0; k < n; k++) {
+      const i = this.head;
+      const f = this.flags[i]!;
+      const t = this.times[i]!;
+      const ref = this.refs[i] as AnyActorRef;
+      switch (f & KIND) {
+        case ARBITER:
+          out[k] = { kind: ARBITER, event: this.refs[i] as ArbiterEvent, t };
+          break;
+        case ACTOR:
+          out[k] = { kind: ACTOR, ref, t, current: (f & CURRENT) !== 0 };
+          break;
+        case SNAPSHOT:
+          out[k] = {
+            kind: SNAPSHOT,
+            ref,
+            snapshot: f & WHOLE ? this.a[i] : { status: 'active', value: this.a[i], context: this.b[i], children: this.c[i] },
+            event: this.d[i],
+            t,
+          };
+          break;
+        default:
+          out[k] = { kind: EVENT, ref, event: this.a[i], source: this.b[i] as AnyActorRef | undefined, t };
+      }
+      this.refs[i] = this.a[i] = this.b[i] = this.c[i] = this.d[i] = undefined;
+      this.head = (i + 1) % this.capacity;
     }
     this.count -= n;
     return out;
@@ -259,7 +345,9 @@ function isMachine(logic: unknown): logic is AnyStateMachine {
 function slimContext(context: unknown): unknown {
   if (!context || typeof context !== 'object') return context;
   let copy: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(context)) {
+  for (const k of Object.keys(context)) {
+    const v = (context as Record<string, unknown>)[k];
+    if (v === null || typeof v !== 'object') continue;
     if (isMap(v)) {
       copy ??= { ...(context as Record<string, unknown>) };
       copy[k] = [...v.keys()];
@@ -278,6 +366,20 @@ function isMap(v: unknown): v is Map<unknown, unknown> {
     // A revoked Proxy cannot even say what it is; toJsonSafe will show it as unreadable.
     return false;
   }
+}
+
+// A coordinator's `operation.submit` carries the arbiter's live record of the operation (its
+// engine, actor and listeners, thousands of values deep): the page is shown what was submitted.
+function slimEvent(event: unknown): unknown {
+  try {
+    const e = event as { type?: unknown; operation?: unknown } | null;
+    if (e !== null && typeof e === 'object' && e.type === 'operation.submit' && e.operation instanceof OperationRecord) {
+      return { ...e, operation: { input: e.operation.input } };
+    }
+  } catch {
+    // A Proxy for an event: toJsonSafe shows what it can read.
+  }
+  return event;
 }
 
 function rootOf(ref: AnyActorRef): AnyActorRef {
@@ -313,8 +415,10 @@ export class InspectorFeed {
   private readonly machineKeys = new WeakMap<AnyStateMachine, string>();
   private readonly machines = new Map<string, MachineMessage>();
   // What was last sent per actor, so that what did not change is not copied again.
-  private readonly lastContext = new WeakMap<AnyActorRef, unknown>();
-  private readonly lastEvent = new WeakMap<AnyActorRef, object>();
+  private readonly lastContext = new WeakMap<AnyActorRef, object>();
+  // Event objects already sent in an `@xstate.event` message, by the number that message carries.
+  private readonly eventIds = new WeakMap<object, number>();
+  private nextEventId = 0;
   private out: FeedMessage[] = [];
   private nextId = 0;
   private inspection: { unsubscribe(): void } | undefined;
@@ -372,9 +476,10 @@ export class InspectorFeed {
   /** Subscribes to the arbiter; the live actors are recorded first. Idempotent. */
   connect(): void {
     if (this.inspection) return;
+    // Microsteps and actions are not shown: XState does not build them for the feed.
     this.inspection = this.arbiter.inspect(
       { next: (e) => this.onInspection(e) },
-      Number.isFinite(this.rate) ? { sampleOperation: () => this.sample() } : undefined,
+      Number.isFinite(this.rate) ? { sampleOperation: () => this.sample(), types: SHOWN } : { types: SHOWN },
     );
     if (!this.arbiter.stopped) this.events = this.arbiter.events$.subscribe({ next: (e) => this.onEvent(e) });
   }
@@ -406,27 +511,42 @@ export class InspectorFeed {
 
   /** @internal hot path */
   onInspection(e: InspectionEvent): void {
-    if (!KEPT.has(e.type)) return;
-    this.received++;
-    if (e.type === '@xstate.actor') {
-      this.live.add(e.actorRef as AnyActorRef);
-      let current = false;
-      try {
-        current = e.actorRef.getSnapshot() !== undefined;
-      } catch {
-        // XState's development build throws while the actor initialises: not current.
+    switch (e.type) {
+      case '@xstate.actor': {
+        this.received++;
+        const ref = e.actorRef as AnyActorRef;
+        this.live.add(ref);
+        let current = false;
+        try {
+          current = ref.getSnapshot() !== undefined;
+        } catch {
+          // XState's development build throws while the actor initialises: not current.
+        }
+        this.ring.pushActor(ref, this.wall(), current);
+        return;
       }
-      this.ring.push(e, this.wall(), current ? CURRENT : 0);
-      return;
+      case '@xstate.snapshot': {
+        this.received++;
+        const ref = e.actorRef as AnyActorRef;
+        const snapshot = (e.snapshot ?? {}) as Record<string, unknown>;
+        const active = snapshot['status'] === 'active';
+        if (!active) this.live.delete(ref);
+        this.ring.pushSnapshot(ref, snapshot, active, e.event, this.wall());
+        return;
+      }
+      case '@xstate.event':
+        this.received++;
+        this.ring.pushEvent(e.actorRef as AnyActorRef, e.event, e.sourceRef, this.wall());
+        return;
+      default:
+      // Microsteps and actions (from an arbiter that sends every type): not shown.
     }
-    if (e.type === '@xstate.snapshot' && e.snapshot.status !== 'active') this.live.delete(e.actorRef as AnyActorRef);
-    this.ring.push(e, this.wall(), 0);
   }
 
   /** @internal hot path */
   onEvent(e: ArbiterEvent): void {
     this.received++;
-    this.ring.push(e, this.wall(), ARBITER);
+    this.ring.pushArbiter(e, this.wall());
   }
 
   /** Machine definitions seen so far. */
@@ -469,7 +589,7 @@ export class InspectorFeed {
     for (const ref of this.live) {
       if (entries.length >= max) break;
       if (statusOf(ref) !== 'active') continue;
-      entries.push({ x: { type: '@xstate.actor', actorRef: ref, rootId: rootOf(ref).sessionId }, t, current: true, full: true });
+      entries.push({ kind: ACTOR, ref, t, current: true, full: true });
     }
     return this.convert(entries);
   }
@@ -499,17 +619,32 @@ export class InspectorFeed {
     const s = (snapshot ?? {}) as Record<string, unknown>;
     let context: unknown;
     let sameContext = false;
+    let kept: string[] | undefined;
     try {
       const raw = s['context'];
       const slim = slimContext(raw);
+      const previous = ref ? this.lastContext.get(ref) : undefined;
       // A context holding Maps (the coordinator's) is changed in place: always sent.
-      if (ref && raw !== undefined && slim === raw && this.lastContext.get(ref) === raw) sameContext = true;
+      if (previous !== undefined && previous === raw && slim === raw) sameContext = true;
       else {
-        context = toJsonSafe(slim, PAYLOAD_LIMITS);
+        let sent = slim;
+        // `assign` makes a new context and keeps the values it did not change: those are not copied
+        // again (the page takes them from the previous snapshot). Maps are changed in place: slimContext
+        // made them new arrays, so they are always sent.
+        if (previous !== undefined && raw !== null && typeof raw === 'object' && slim !== null && typeof slim === 'object') {
+          kept = keptKeys(previous as Record<string, unknown>, slim as Record<string, unknown>);
+          if (kept !== undefined) {
+            const copy: Record<string, unknown> = { ...(slim as Record<string, unknown>) };
+            for (const k of kept) copy[k] = null;
+            sent = copy;
+          }
+        }
+        context = toJsonSafe(sent, PAYLOAD_LIMITS);
         if (ref && raw !== null && typeof raw === 'object') this.lastContext.set(ref, raw);
       }
     } catch (err) {
       context = unreadable(err);
+      kept = undefined;
     }
     let children: Record<string, string> | undefined;
     try {
@@ -523,14 +658,15 @@ export class InspectorFeed {
     } catch {
       children = undefined;
     }
-    return {
-      status: s['status'],
-      value: toJsonSafe(s['value'], PAYLOAD_LIMITS),
-      ...(sameContext ? { sameContext: true } : { context }),
-      ...(children ? { children } : {}),
-      ...('output' in s ? { output: toJsonSafe(s['output'], PAYLOAD_LIMITS) } : {}),
-      ...(s['error'] !== undefined ? { error: toJsonSafe(s['error'], PAYLOAD_LIMITS) } : {}),
-    };
+    // Built field by field: thousands of these per second, no temporary objects.
+    const out: { -readonly [K in keyof JsonSnapshot]: JsonSnapshot[K] } = { status: s['status'], value: toJsonSafe(s['value'], PAYLOAD_LIMITS) };
+    if (sameContext) out.sameContext = true;
+    else out.context = context;
+    if (kept !== undefined) out.kept = kept;
+    if (children) out.children = children;
+    if ('output' in s) out.output = toJsonSafe(s['output'], PAYLOAD_LIMITS);
+    if (s['error'] !== undefined) out.error = toJsonSafe(s['error'], PAYLOAD_LIMITS);
+    return out;
   }
 
   private actorMessage(ref: AnyActorRef, current: boolean, t: number, full = false): ActorMessage {
@@ -559,28 +695,28 @@ export class InspectorFeed {
   }
 
   private convertOne(entry: Entry): FeedMessage {
-    if ('a' in entry) {
-      return { type: 'arbiter.event', event: toJsonSafe(entry.a, EVENT_LIMITS) as ArbiterEvent, createdAt: String(entry.t) };
+    const createdAt = String(entry.t);
+    if (entry.kind === ARBITER) return { type: 'arbiter.event', event: toJsonSafe(entry.event, EVENT_LIMITS) as ArbiterEvent, createdAt };
+    const ref = entry.ref;
+    if (entry.kind === ACTOR) return this.actorMessage(ref, entry.current, entry.t, entry.full === true);
+    const sessionId = this.idOf(ref);
+    const rootId = this.idOf(rootOf(ref));
+    const event = entry.event;
+    if (entry.kind === SNAPSHOT) {
+      // The event that caused a step was delivered to the actor just before (several may be queued
+      // in its mailbox): sent once, in its `@xstate.event` message, and named here by its number.
+      const eventId = event !== null && typeof event === 'object' ? this.eventIds.get(event) : undefined;
+      const snapshot = this.slimSnapshot(entry.snapshot, ref);
+      return eventId !== undefined
+        ? { type: '@xstate.snapshot', sessionId, rootId, createdAt, id: null, _version: INSPECT_PROTOCOL_VERSION, event: { type: typeOf(event as object) }, sameEvent: true, eventId, snapshot }
+        : { type: '@xstate.snapshot', sessionId, rootId, createdAt, id: null, _version: INSPECT_PROTOCOL_VERSION, event: toJsonSafe(slimEvent(event), EVENT_LIMITS), snapshot };
     }
-    const e = entry.x;
-    const ref = e.actorRef as AnyActorRef;
-    if (e.type === '@xstate.actor') return this.actorMessage(ref, entry.current === true, entry.t, entry.full === true);
-    const base = { sessionId: this.idOf(ref), rootId: this.idOf(rootOf(ref)), createdAt: String(entry.t), id: null, _version: INSPECT_PROTOCOL_VERSION };
-    if (e.type === '@xstate.snapshot') {
-      // The event that caused a step is usually the one just delivered to the actor: sent once.
-      const same = e.event !== null && typeof e.event === 'object' && this.lastEvent.get(ref) === e.event;
-      return {
-        type: '@xstate.snapshot',
-        ...base,
-        event: same ? { type: typeOf(e.event) } : toJsonSafe(e.event, EVENT_LIMITS),
-        ...(same ? { sameEvent: true } : {}),
-        snapshot: this.slimSnapshot(e.snapshot, ref),
-      };
-    }
-    const event = (e as { event?: unknown }).event;
-    if (event !== null && typeof event === 'object') this.lastEvent.set(ref, event);
-    const source = (e as { sourceRef?: AnyActorRef }).sourceRef;
-    return { type: '@xstate.event', ...base, sourceId: source ? this.idOf(source) : undefined, event: toJsonSafe(event, EVENT_LIMITS) };
+    const sourceId = entry.source ? this.idOf(entry.source) : undefined;
+    const safe = toJsonSafe(slimEvent(event), EVENT_LIMITS);
+    if (event === null || typeof event !== 'object') return { type: '@xstate.event', sessionId, rootId, createdAt, id: null, _version: INSPECT_PROTOCOL_VERSION, sourceId, event: safe };
+    const eventId = ++this.nextEventId;
+    this.eventIds.set(event, eventId);
+    return { type: '@xstate.event', sessionId, rootId, createdAt, id: null, _version: INSPECT_PROTOCOL_VERSION, sourceId, event: safe, eventId };
   }
 
   private convert(entries: Entry[]): FeedMessage[] {
@@ -599,6 +735,21 @@ export class InspectorFeed {
     this.out = [];
     return out;
   }
+}
+
+// The keys of `next` whose values are the very objects (or functions) `previous` held under them.
+// A context that cannot be read plainly (a throwing getter) keeps nothing: toJsonSafe copies it as it can.
+function keptKeys(previous: Record<string, unknown>, next: Record<string, unknown>): string[] | undefined {
+  let kept: string[] | undefined;
+  try {
+    for (const k of Object.keys(next)) {
+      const v = next[k];
+      if (v !== null && (typeof v === 'object' || typeof v === 'function') && Object.prototype.hasOwnProperty.call(previous, k) && previous[k] === v) (kept ??= []).push(k);
+    }
+  } catch {
+    return undefined;
+  }
+  return kept;
 }
 
 function typeOf(event: object): string {

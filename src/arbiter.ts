@@ -13,7 +13,7 @@ import type { ArbiterBackend } from './backend/types.js';
 import { ArbiterInputError } from './errors.js';
 import { EventBus, type ArbiterEvent, type IsolatedObservable } from './events.js';
 import { newId } from './ids.js';
-import { InspectionHub } from './inspection.js';
+import { InspectionHub, inspectionTypes } from './inspection.js';
 import { log, type Logger } from './logger.js';
 import { resolveArbiterOptions, type ArbiterConfig, type ArbiterOptions, type ResolvedArbiterOptions } from './options.js';
 import { defaultMaxRetries, Priority } from './priority.js';
@@ -35,8 +35,8 @@ export type { ResolvedArbiterOptions } from './options.js';
  *
  * @example
  * ```ts
- * // Inspect about one operation in ten (coordinators always).
- * arbiter.inspect(observer, { sampleOperation: () => Math.random() < 0.1 });
+ * // Inspect about one operation in ten (coordinators always), steps and events only.
+ * arbiter.inspect(observer, { sampleOperation: () => Math.random() < 0.1, types: ['@xstate.snapshot', '@xstate.event'] });
  * ```
  */
 export interface InspectOptions {
@@ -47,6 +47,13 @@ export interface InspectOptions {
    * @default every operation
    */
   sampleOperation?: () => boolean;
+  /**
+   * The inspection event types the observer gets, e.g. `['@xstate.actor', '@xstate.snapshot',
+   * '@xstate.event']`: when no observer wants the others (microsteps and actions are about half of
+   * what a coordinator reports), they are dropped before XState copies them for its observers.
+   * @default every type
+   */
+  types?: readonly InspectionEvent['type'][];
 }
 
 /**
@@ -385,17 +392,19 @@ class ArbiterImpl implements Arbiter {
   ): { unsubscribe(): void } {
     if (typeof observer !== 'function') expectObject(observer, 'observer');
     let sample: (() => boolean) | undefined;
+    let types: string[] | undefined;
     if (options !== undefined) {
-      const o = readOptions(options, ['sampleOperation'] as const);
+      const o = readOptions(options, ['sampleOperation', 'types'] as const);
       if (o.sampleOperation !== undefined) {
         expectFunction(o.sampleOperation, 'options.sampleOperation');
         const wanted = o.sampleOperation as () => unknown;
         sample = () => wanted() === true;
       }
+      if (o.types !== undefined) types = inspectionTypes(o.types);
     }
     const o: Observer<InspectionEvent> =
       typeof observer === 'function' ? { next: observer } : { next: (e) => (observer as Observer<InspectionEvent>).next?.(e) };
-    const remove = this.hub.add(o, sample);
+    const remove = this.hub.add(o, sample, types);
     this.hub.attach(this.observers);
     this.hub.announce(o, this.observers, this.observers);
     const children = (this.observers.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {};

@@ -72,6 +72,8 @@ export class Store {
   structure: number;
   log: LogModel;
   appEvents: Map<string, any[]>;
+  /** Payloads of the last `@xstate.event` messages, by their `eventId`. */
+  eventPayloads: Map<number, any>;
   submitted: number;
   /** Operation id → the process that staged it, as a shared backend's decisions name it. */
   processes: Map<string, string>;

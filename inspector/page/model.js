@@ -52,6 +52,8 @@ const processName = (v) => (typeof v === 'string' && v.length > 0 && v.length <=
 // Rejections decided by the coordinator (an arrow from it), not by the operation's own run.
 const BY_COORDINATOR = new Set(['lost-arbitration', 'no-winner', 'arbitration-failed', 'staging-full', 'preempted', 'backend-unavailable']);
 const PROCESS_LIMIT = 5000;
+// Event payloads kept for the snapshots that name them (a snapshot follows its event within a batch or two).
+const EVENT_PAYLOADS = 2000;
 
 /** What the event log shows for an arbiter event. */
 export function detailOf(e) {
@@ -208,6 +210,8 @@ export class Store {
     this.structure = 0;
     this.seq = 0;
     this.log = new LogModel(this.limits.logLimit);
+    /** @type {Map<number, any>} the payloads of the last events, by the `eventId` their message carried */
+    this.eventPayloads = new Map();
     this.appEvents = new Map();
     /** @type {Map<string, string>} operation id → the process that staged it, from a shared backend's decisions */
     this.processes = new Map();
@@ -340,10 +344,25 @@ export class Store {
     if (!a || !m.snapshot || typeof m.snapshot !== 'object') return null;
     const t = num(m.createdAt, now);
     let snap = m.snapshot;
-    // The server does not copy what did not change: the previous context, the event just delivered.
+    // The server does not copy what did not change: the previous context (or the values of it that
+    // a new context kept), the event already delivered.
+    const previous = a.snapshot && a.snapshot.context && typeof a.snapshot.context === 'object' ? a.snapshot.context : null;
     if (snap.sameContext) snap = { ...snap, context: a.snapshot ? a.snapshot.context : undefined };
+    else if (Array.isArray(snap.kept) && snap.context && typeof snap.context === 'object' && !Array.isArray(snap.context)) {
+      const context = { ...snap.context };
+      for (const k of snap.kept) {
+        if (typeof k !== 'string' || !Object.prototype.hasOwnProperty.call(context, k)) continue;
+        // Defined, not assigned: a key named `__proto__` stays data.
+        Object.defineProperty(context, k, { value: previous && Object.prototype.hasOwnProperty.call(previous, k) ? previous[k] : null, enumerable: true, writable: true, configurable: true });
+      }
+      snap = { ...snap, context };
+    }
     let event = m.event && typeof m.event === 'object' ? m.event : { type: '?' };
-    if (m.sameEvent && a.lastEventPayload && a.lastEventPayload.type === event.type) event = a.lastEventPayload;
+    if (m.sameEvent) {
+      const sent = typeof m.eventId === 'number' ? this.eventPayloads.get(m.eventId) : undefined;
+      if (sent && sent.type === event.type) event = sent;
+      else if (a.lastEventPayload && a.lastEventPayload.type === event.type) event = a.lastEventPayload;
+    }
     a.snapshot = snap;
     this.record(a, event, snap, t);
     if (snap.status !== 'active' && !a.finishedAt) a.finishedAt = now;
@@ -365,6 +384,10 @@ export class Store {
     if (a) {
       a.lastEvent = type;
       a.lastEventPayload = m.event && typeof m.event === 'object' ? m.event : null;
+    }
+    if (typeof m.eventId === 'number' && m.event && typeof m.event === 'object') {
+      this.eventPayloads.set(m.eventId, m.event);
+      if (this.eventPayloads.size > EVENT_PAYLOADS) this.eventPayloads.delete(this.eventPayloads.keys().next().value);
     }
     if (type === 'backend.decided' && !str(m.app)) this.learnProcesses(m.event);
     const source = str(m.sourceId) || null;

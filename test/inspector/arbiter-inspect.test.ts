@@ -100,3 +100,95 @@ test('arbiter.inspect(observer, { sampleOperation }) - only sampled operations a
   sub.unsubscribe();
   await arbiter.stop();
 });
+
+test('arbiter.inspect(observer, { sampleOperation }) - the events of an operation not followed never reach XState’s observers (dropped before XState copies them), nor any once the observers left', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const roots: AnyActorRef[] = [];
+  const sub = arbiter.inspect(
+    (e) => {
+      if (e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId) roots.push(e.actorRef as AnyActorRef);
+    },
+    { sampleOperation: () => false },
+  );
+  arbiter.submit({ target: 'a', execute: async () => 0 });
+  const system = roots.find((r) => logicId(r) === 'coordinators')!;
+  t.truthy(system);
+  // An observer of XState's own on the same system sees what XState copies for its observers.
+  const built: InspectionEvent[] = [];
+  system.system.inspect((e: InspectionEvent) => built.push(e));
+  for (let i = 0; i < 3; i++) arbiter.submit({ target: 'a', execute: async () => i });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.true(built.some((e) => logicId(e.actorRef) === 'coordinator'), 'the coordinator is still inspected');
+  const ofOperation = (e: InspectionEvent) => logicId(e.actorRef) === 'operation' || (parentOf(e.actorRef) !== undefined && logicId(parentOf(e.actorRef)) === 'operation');
+  t.deepEqual(built.filter(ofOperation), [], 'neither the operations nor their execute actors');
+  sub.unsubscribe();
+  built.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 4 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.deepEqual(built, [], 'the system still reports to the arbiter, which drops everything first');
+  await arbiter.stop();
+});
+
+test('arbiter.inspect(observer, { types }) - only the event types asked for reach XState’s observers; bad types are refused by name', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const some: string[] = [];
+  const all: string[] = [];
+  const sub = arbiter.inspect((e) => some.push(e.type), { types: ['@xstate.actor', '@xstate.snapshot'] });
+  const roots: AnyActorRef[] = [];
+  const rootsSub = arbiter.inspect(
+    (e) => {
+      if (e.type === '@xstate.actor' && e.rootId === e.actorRef.sessionId) roots.push(e.actorRef as AnyActorRef);
+    },
+    { types: ['@xstate.actor'] },
+  );
+  arbiter.submit({ target: 'a', execute: async () => 0 });
+  const built: string[] = [];
+  roots.find((r) => logicId(r) === 'coordinators')!.system.inspect((e: InspectionEvent) => built.push(e.type));
+  arbiter.submit({ target: 'a', execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.deepEqual([...new Set(some)].sort(), ['@xstate.actor', '@xstate.snapshot']);
+  t.deepEqual([...new Set(built)].sort(), ['@xstate.actor', '@xstate.snapshot'], 'no event, microstep or action reached XState’s observers');
+  // An observer that wants every type brings them back, for itself only.
+  const everything = arbiter.inspect((e) => all.push(e.type));
+  some.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 2 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.true(all.includes('@xstate.microstep') && all.includes('@xstate.action') && all.includes('@xstate.event'));
+  t.deepEqual([...new Set(some)].sort(), ['@xstate.actor', '@xstate.snapshot']);
+  everything.unsubscribe();
+  sub.unsubscribe();
+  rootsSub.unsubscribe();
+  for (const [types, field] of [['@xstate.snapshot', 'options.types'], [['@xstate.step'], 'options.types[0]'], [[1], 'options.types[0]']] as const) {
+    t.throws(() => arbiter.inspect(() => {}, { types: types as never }), { instanceOf: ArbiterInputError, message: new RegExp(field.replace(/[[\].]/g, '\\$&')) });
+  }
+  t.throws(() => arbiter.inspect(() => {}, { typez: [] } as never), { instanceOf: ArbiterInputError });
+  await arbiter.stop();
+});
+
+test('arbiter.inspect() - events reach the observers with their rootId whether the hub delivers them itself or XState does (another observer on the system)', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const seen: InspectionEvent[] = [];
+  arbiter.inspect((e) => seen.push(e));
+  arbiter.submit({ target: 'a', execute: async () => 0 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const root = seen.find((e) => e.type === '@xstate.actor' && logicId(e.actorRef) === 'coordinators')!.actorRef as AnyActorRef;
+  const ofSystem = (list: InspectionEvent[]) => list.filter((e) => (e.actorRef as AnyActorRef).system === root.system);
+  t.true(ofSystem(seen).length > 0);
+  for (const e of ofSystem(seen)) t.is(e.rootId, root.sessionId, e.type);
+  // Someone else observes the system: XState delivers to both, as it would without the arbiter.
+  const other: InspectionEvent[] = [];
+  root.system.inspect((e: InspectionEvent) => other.push(e));
+  seen.length = 0;
+  arbiter.submit({ target: 'a', execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  t.true(ofSystem(seen).length > 0);
+  t.deepEqual(ofSystem(other).map((e) => e.type), ofSystem(seen).map((e) => e.type));
+  for (const e of ofSystem(seen)) t.is(e.rootId, root.sessionId);
+  await arbiter.stop();
+});

@@ -438,3 +438,78 @@ test('statechartOf() - inline guards show their condition, composite guards thei
   t.true(labels.includes('open [and(isOwner, not(isLate))]'), labels.join(' | '));
   t.deepEqual(chart.edges.filter((e) => e.internal).map((e) => e.event), ['knock']);
 });
+
+test('InspectorFeed - a coordinator’s operation.submit shows what was submitted, not the arbiter’s live record of it', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  arbiter.submit({ target: 'acct', id: 'op-1', priority: Priority.HIGH, data: { amount: 5 }, execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const messages = feed.drain(10_000);
+  const submit = ofType(messages, '@xstate.event').find((m) => m.event.type === 'operation.submit')!;
+  t.deepEqual(Object.keys(submit.event.operation), ['input']);
+  t.like(submit.event.operation.input, { id: 'op-1', target: 'acct', priority: Priority.HIGH, data: { amount: 5 }, execute: { type: 'execute' } });
+  // The record's engine (the arbiter's event bus, timers, supervisor…) is not walked into.
+  const json = JSON.stringify(submit);
+  t.false(json.includes('engine'), json);
+  t.true(json.length < 1000, `${json.length} characters`);
+  feed.disconnect();
+  await arbiter.stop();
+});
+
+test('InspectorFeed - values a new context kept from the previous one are named in `kept`, not copied again; Maps always are', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  arbiter.submit({ target: 'acct', id: 'op-1', data: { note: 'n'.repeat(300) }, execute: async () => 1 });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const messages = feed.drain(10_000);
+  const coordinator = ofType(messages, '@xstate.actor').find((a) => a.name === 'coordinator')!;
+  const snaps = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === coordinator.sessionId);
+  const first = snaps.find((s) => s.snapshot.context && s.snapshot.kept === undefined)!;
+  t.is(typeof first.snapshot.context.settings, 'object', 'the first snapshot carries every value');
+  t.not(first.snapshot.context.settings, null);
+  const later = snaps.filter((s) => s !== first && s.snapshot.kept);
+  t.true(later.length > 0);
+  for (const s of later) {
+    t.true(s.snapshot.kept.includes('settings'), 'the settings object every snapshot shares is named');
+    t.is(s.snapshot.context.settings, null);
+    t.false(s.snapshot.kept.includes('staged'), 'a Map changed in place is never taken for unchanged');
+    t.true(Array.isArray(s.snapshot.context.staged));
+  }
+  // An operation that changed one value of its context keeps the others, its data among them.
+  const op = ofType(messages, '@xstate.actor').find((a) => a.name === 'operation')!;
+  const opSnaps = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === op.sessionId && s.snapshot.kept);
+  t.true(opSnaps.some((s) => s.snapshot.kept.includes('data') && s.snapshot.context.data === null));
+  // A page that joins gets every value.
+  arbiter.submit({ target: 'acct', id: 'late', execute: async () => 2 });
+  feed.drain(10_000);
+  for (const a of ofType(feed.describeLive(), '@xstate.actor')) t.is(a.snapshot.kept, undefined);
+  feed.disconnect();
+  await arbiter.stop();
+});
+
+test('InspectorFeed - a snapshot names the event that caused it by its eventId, even with several events queued before it', async (t) => {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  for (let i = 0; i < 4; i++) arbiter.submit({ target: 'acct', id: `op-${i}`, priority: Priority.NORMAL + i, execute: async () => i });
+  await advance(clock, 10);
+  await arbiter.drain();
+  const messages = feed.drain(10_000);
+  const coordinator = ofType(messages, '@xstate.actor').find((a) => a.name === 'coordinator')!;
+  const sent = new Map(ofType(messages, '@xstate.event').filter((m) => m.eventId !== undefined).map((m) => [m.eventId as number, m]));
+  const done = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === coordinator.sessionId && s.event.type === 'xstate.done.actor.operation');
+  t.is(done.length, 4);
+  for (const s of done) {
+    t.true(s.sameEvent);
+    t.deepEqual(Object.keys(s.event), ['type']);
+    t.is(sent.get(s.eventId)?.sessionId, coordinator.sessionId);
+  }
+  // Each step is caused by the done event of another operation.
+  t.deepEqual(new Set(done.map((s) => sent.get(s.eventId)?.event.output.id)), new Set(['op-0', 'op-1', 'op-2', 'op-3']));
+  feed.disconnect();
+  await arbiter.stop();
+});

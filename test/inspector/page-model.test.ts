@@ -195,3 +195,29 @@ test('CODE_COLORS - every rejection code of the core has its own color in the re
   for (const code of REJECTION_CODES) t.regex(String(CODE_COLORS[code]), /^#[0-9a-f]{6}$/i, code);
   t.is(new Set(REJECTION_CODES.map((c) => CODE_COLORS[c])).size, REJECTION_CODES.length, 'no two codes share a color');
 });
+
+test('Store - `kept` context values come from the previous snapshot, in place; a snapshot takes the payload of the event its eventId names', (t) => {
+  const store = new Store();
+  store.hello({ runId: 'r', startedAt: 0, mode: 'arbiter' });
+  store.apply(actor('c1', { name: 'coordinator', machine: 'coordinator' }));
+  const settings = { windowMs: 100 };
+  const first = { target: 'acct', settings, staged: [] as string[] };
+  Object.defineProperty(first, '__proto__', { value: { hostile: true }, enumerable: true, writable: true, configurable: true });
+  store.apply(snap('c1', 'idle', first));
+  store.apply({ type: '@xstate.event', sessionId: 'c1', rootId: 'c1', eventId: 7, event: { type: 'xstate.done.actor.operation', output: { id: 'op-1' } }, createdAt: '1001' });
+  store.apply({ type: '@xstate.event', sessionId: 'c1', rootId: 'c1', eventId: 8, event: { type: 'xstate.done.actor.operation', output: { id: 'op-2' } }, createdAt: '1001' });
+  const next = JSON.parse('{"target":"acct","settings":null,"__proto__":null,"staged":["op-3"]}');
+  store.apply({ type: '@xstate.snapshot', sessionId: 'c1', rootId: 'c1', sameEvent: true, eventId: 7, event: { type: 'xstate.done.actor.operation' }, snapshot: { status: 'active', value: 'busy', context: next, kept: ['settings', '__proto__', 'missing'] }, createdAt: '1002' });
+  const a = store.actors.get('c1');
+  const context = a.snapshot.context;
+  t.deepEqual(Object.keys(context), ['target', 'settings', '__proto__', 'staged'], 'the keys keep their order');
+  t.deepEqual(context.settings, settings);
+  t.deepEqual(Object.getOwnPropertyDescriptor(context, '__proto__')?.value, { hostile: true });
+  t.is(Object.getPrototypeOf(context), Object.prototype, '__proto__ stays data');
+  t.deepEqual(context.staged, ['op-3']);
+  t.false('missing' in context);
+  t.deepEqual(a.history.at(-1).event.output, { id: 'op-1' }, 'the first of the two queued events, not the last one delivered');
+  // An eventId the page no longer has: the type alone, or the last event of the same type.
+  store.apply({ type: '@xstate.snapshot', sessionId: 'c1', rootId: 'c1', sameEvent: true, eventId: 1, event: { type: 'xstate.done.actor.operation' }, snapshot: { status: 'active', value: 'busy', sameContext: true }, createdAt: '1003' });
+  t.deepEqual(a.history.at(-1).event.output, { id: 'op-2' });
+});
