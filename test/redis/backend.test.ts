@@ -3,7 +3,8 @@
 // real time; assertions about outcomes only.
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { ArbiterInputError, createArbiter, Priority, type Arbiter, type ArbiterEvent, type ArbiterOptions, type OperationHandle } from '../../src/index.js';
+import type { ArbitrationDecision } from '../../src/arbitration.js';
+import { ArbiterInputError, createArbiter, Priority, type Arbiter, type ArbiterEvent, type ArbiterOptions, type Candidate, type OperationHandle } from '../../src/index.js';
 import { createRedisStore, redisBackend, RedisBackend, RedisUnavailableError, StaleFenceError, type RedisBackendOptions, type RedisCandidate } from '../../src/redis/index.js';
 import { freePort, startCuttableProxy, uniquePrefix, useRedisServer, type CuttableProxy } from '../helpers/redis.js';
 
@@ -112,6 +113,41 @@ test('two processes, one target, one window: one winner across both, the loser h
   const m = [a.arbiter.metrics(), b.arbiter.metrics()];
   t.is(m[0]!.conflicts + m[1]!.conflicts, 1);
   t.is(m[0]!.submitted + m[1]!.submitted, m[0]!.completed + m[1]!.completed + m[0]!.rejected + m[1]!.rejected);
+});
+
+test('one operation alone costs three commands: stage, close, release', async (t) => {
+  const keyPrefix = uniquePrefix('three');
+  // A long lease: no renewal falls inside the run, even on a slow machine.
+  const a = await processOn(keyPrefix, { windowMs: 100 }, { leaseMs: 10_000 });
+  const before = { ...a.backend.stats };
+  const h = a.arbiter.submit({ target: 'acct', execute: async () => 'done' });
+  t.is(await outcomeOf(h), 'completed:done');
+  await sleep(0);
+  await a.backend.node.targets.drain();
+  t.is(a.backend.stats.commands - before.commands, 3);
+});
+
+test('a coordinator\'s window timer that fires before the Redis window ends sends no close: the channel closes on Redis time alone', async (t) => {
+  const backend = redisBackend({ url: redis().url, keyPrefix: uniquePrefix('hint'), leaseMs: 10_000 });
+  cleanup.push(() => backend.close());
+  await backend.ready();
+  const decided: ArbitrationDecision[] = [];
+  const channel = backend.open(
+    'acct',
+    { decided: (d) => void decided.push(d), preempt: () => undefined, leaseLost: () => undefined, unavailable: () => undefined },
+    { windowMs: 100, whileExecuting: 'preempt', gracePeriodMs: 0 },
+  );
+  const candidate: Candidate = Object.freeze({ id: 'c1', target: 'acct', type: 'op', priority: 5, effectivePriority: 5, submittedAt: 0, seq: 1, data: undefined });
+  const before = backend.stats.commands;
+  channel.stage(candidate);
+  // The coordinator's timer fires while the stage is still on its way (its window started first).
+  const policy = { whileExecuting: 'preempt' as const, gracePeriodMs: 0 };
+  t.is(channel.decide({ candidates: [candidate], holders: [], policy, ctx: Object.freeze({ target: 'acct', now: 0, windowOpenedAt: 0, executing: [] }) }), undefined);
+  await until(() => decided.length > 0, 'the decision');
+  await backend.node.targets.drain();
+  t.like(decided[0], { kind: 'start', winner: { id: 'c1' } });
+  t.is(backend.stats.commands - before, 2, 'one stage and one close, no early close');
+  channel.release('c1');
 });
 
 test('decisions show candidates of every process with the process that staged them', async (t) => {
