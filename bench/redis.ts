@@ -2,16 +2,23 @@
  * The `redis` group of `npm run bench`: arbiters in real forked processes, each with its own
  * `redisBackend()`, on one redis-server started for the run (loopback, no persistence). Every
  * operation is a full one: submit → staged → window closed in Redis → decision → winner executes
- * (at once) and releases its lease → final state.
+ * (at once) and releases its lease → final state. Every process spreads its operations over all
+ * the targets at random (seeded), so windows mix the processes' candidates.
  *
  *   npx tsx bench/index.ts --only redis          # through the bench (writes bench/results.json)
  *   npx tsx bench/redis.ts                       # alone: prints the figures
+ *   npx tsx bench/redis.ts --latency [--runs N] [--rate R] [--processes P]
+ *                                                # only the rate run, with where its time went
  *
  * Figures: decided operations per second with 1, 2 and 4 processes (a burst of operations on
  * shared targets); Redis commands and round trips per operation (the backends' own counts:
  * script calls and other commands written, pipelines sent; and the Redis commands those scripts
  * ran, from `INFO commandstats`); p50/p99 submit → final at 2,000 ops/s offered across 2
- * processes. Figures are what this machine measured at that moment.
+ * processes (open loop, after a second of the same load not measured; latency from when the
+ * schedule meant to submit each operation, so a submission made late by a busy event loop counts
+ * its delay), with the CPU each process and redis-server used, and the same at a quarter of the
+ * load. The rate run traces every operation (stage, window, close, decision, execute, release,
+ * final) and prints each gap's p50/p99. Figures are what this machine measured at that moment.
  */
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -35,10 +42,14 @@ interface Job {
   readonly index: number;
   readonly processes: number;
   readonly targets: number;
-  /** A burst of `ops` at once, or `rate` ops/s for `durationMs`. */
+  /**
+   * A burst of `ops` at once, or `rate` ops/s for `durationMs`, after `warmupMs` of the same load
+   * that is not measured.
+   */
   readonly ops: number;
   readonly rate?: number;
   readonly durationMs?: number;
+  readonly warmupMs?: number;
   /** Record each operation's timeline (see {@link OpTrace}). */
   readonly trace?: boolean;
 }
@@ -85,6 +96,8 @@ interface OpTrace {
 interface ProcessStats {
   /** CPU time (user + system, ms) and wall time (ms) of the run. */
   cpuMs: number;
+  /** Of which in the kernel (system time: socket writes and reads). */
+  sysMs: number;
   wallMs: number;
   /** Event-loop delay (ms): p50, p99, max; GC pauses (ms): total and longest. */
   loopP50: number;
@@ -121,6 +134,7 @@ const wallOffset = (() => {
 })();
 const wall = () => wallOffset + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const noop = () => undefined;
 
 // --- one process ------------------------------------------------------------------------------
 
@@ -141,7 +155,7 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
   process.send?.({ type: 'ready' });
   const at = await go;
   await sleep(Math.max(0, at - Date.now()));
-  const before = { ...backend.stats };
+  let before = { ...backend.stats };
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
   let completed = 0;
@@ -178,6 +192,12 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
     const submitted = performance.now();
     // The id is chosen here so that the trace exists before `submit()` stages the operation.
     const id = `op-${job.index}-${n}`;
+    if (!measuring) {
+      // Warm-up: the same load, not measured (JIT, coordinators created, connections warm).
+      const h = arbiter.submit({ id, target, priority, execute: async () => 1 });
+      pending.push(h.result.then(noop, noop));
+      return;
+    }
     const trace = traces ? traceOf(traces, id) : undefined;
     if (trace) {
       trace.intended = wallOffset + intended;
@@ -193,8 +213,7 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
     const h = arbiter.submit({ id, target, priority, execute });
     pending.push(track(h, intended, trace));
   };
-  const cpu0 = process.cpuUsage();
-  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
   const gc = { total: 0, max: 0 };
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -202,27 +221,43 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
       gc.max = Math.max(gc.max, e.duration);
     }
   });
-  if (traces) {
-    loop.enable();
-    gcObserver.observe({ entryTypes: ['gc'] });
-  }
-  const firstSubmit = wall();
-  const t0 = performance.now();
+  let measuring = false;
+  let cpu0 = process.cpuUsage();
+  let firstSubmit = wall();
+  let tMeasured = performance.now();
+  const measure = () => {
+    measuring = true;
+    before = { ...backend.stats };
+    cpu0 = process.cpuUsage();
+    firstSubmit = wall();
+    tMeasured = performance.now();
+    if (traces) {
+      loop.enable();
+      gcObserver.observe({ entryTypes: ['gc'] });
+    }
+  };
   if (job.rate === undefined) {
+    measure();
     for (let i = 0; i < job.ops; i++) submit(performance.now());
   } else {
     // Open loop: operation i is due at t0 + i / rate; whatever is due is submitted at once.
-    const total = Math.round((job.rate * (job.durationMs ?? 1000)) / 1000);
+    const t0 = performance.now();
     const every = 1000 / job.rate;
+    const warm = Math.round((job.rate * (job.warmupMs ?? 0)) / 1000);
+    const total = warm + Math.round((job.rate * (job.durationMs ?? 1000)) / 1000);
+    if (warm === 0) measure();
     while (n < total) {
       const due = Math.min(total, Math.floor((performance.now() - t0) / every) + 1);
-      while (n < due) submit(t0 + n * every);
+      while (n < due) {
+        if (n === warm && !measuring) measure();
+        submit(t0 + n * every);
+      }
       await sleep(1);
     }
   }
   const offeredSeconds = (wall() - firstSubmit) / 1000;
   await Promise.all(pending);
-  const wallMs = performance.now() - t0;
+  const wallMs = performance.now() - tMeasured;
   const cpu = process.cpuUsage(cpu0);
   loop.disable();
   gcObserver.disconnect();
@@ -235,6 +270,7 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
   const processStats: ProcessStats | undefined = traces
     ? {
         cpuMs: (cpu.user + cpu.system) / 1000,
+        sysMs: cpu.system / 1000,
         wallMs,
         loopP50: loop.percentile(50) / 1e6,
         loopP99: loop.percentile(99) / 1e6,
@@ -394,10 +430,11 @@ interface Scenario {
   readonly processes: number;
   readonly windowMs: number;
   readonly targets: number;
-  /** Operations in all (a burst), or with `rate` (in all) for `durationMs`. */
+  /** Operations in all (a burst), or with `rate` (in all) for `durationMs` after `warmupMs` not measured. */
   readonly ops: number;
   readonly rate?: number;
   readonly durationMs?: number;
+  readonly warmupMs?: number;
   /** Trace every operation (the rate run): the result gets a {@link Breakdown}. */
   readonly trace?: boolean;
 }
@@ -407,12 +444,14 @@ interface Breakdown {
   readonly gaps: { readonly name: string; readonly n: number; readonly p50: number; readonly p99: number }[];
   /** How the operations ended: `completed` or a rejection code, and how many. */
   readonly ends: [string, number][];
+  /** Latency (p50, p99) of the operations due in each half second of the run. */
+  readonly timeline: { readonly p50: number; readonly p99: number }[];
   /** Share of operations whose deciding window the other process closed; close calls per operation; operations held a window. */
   readonly closedElsewhere: number;
   readonly closeCallsPerOp: number;
   readonly heldOps: number;
   /** CPU use during the run (% of one core): each process, redis-server, this process; the whole machine (% of all cores). */
-  readonly cpu: { readonly processes: number[]; readonly redis: number; readonly parent: number; readonly machine: number; readonly cores: number };
+  readonly cpu: { readonly processes: number[]; readonly processesSys: number[]; readonly redis: number; readonly parent: number; readonly machine: number; readonly cores: number };
   readonly loop: { readonly p50: number; readonly p99: number; readonly max: number; readonly gcMs: number; readonly gcMaxMs: number }[];
   readonly pipelines: { readonly count: number; readonly sizeP50: number; readonly sizeP99: number; readonly rttP50: number; readonly rttP99: number };
   /** Redis time per script call (µs), from `INFO commandstats`. */
@@ -511,11 +550,23 @@ function breakdownOf(results: readonly JobResult[], windowMs: number, usPerScrip
   const pipes = results.flatMap((r) => r.process?.pipelines ?? []);
   const sizes = pipes.map((p) => p[2]).sort((a, b) => a - b);
   const rtts = pipes.map((p) => p[1] - p[0]).sort((a, b) => a - b);
+  // Latency by when the operation was due (half-second slices): stalls show where they were.
+  const t0 = Math.min(...traces.map((t) => t.intended));
+  const slices: number[][] = [];
+  for (const t of traces) {
+    if (t.final === undefined) continue;
+    (slices[Math.floor((t.intended - t0) / 500)] ??= []).push(t.final - t.intended);
+  }
+  const timeline = [...slices].map((v) => {
+    const sorted = (v ?? []).sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  });
   const ends = new Map<string, number>();
   for (const t of traces) ends.set(t.end ?? '?', (ends.get(t.end ?? '?') ?? 0) + 1);
   return {
     gaps,
     ends: [...ends].sort((a, b) => b[1] - a[1]),
+    timeline,
     closedElsewhere: traces.filter((t) => t.closedHere === false).length / Math.max(1, traces.length),
     closeCallsPerOp: traces.reduce((a, t) => a + t.closeCalls, 0) / Math.max(1, traces.length),
     heldOps: traces.filter((t) => t.held > 0).length,
@@ -529,10 +580,11 @@ function breakdownOf(results: readonly JobResult[], windowMs: number, usPerScrip
 /** The breakdown as lines of text. */
 function describeBreakdown(b: Breakdown): string[] {
   const lines = b.gaps.map((g) => `    ${g.name.padEnd(62)} p50 ${fmt(g.p50, 1).padStart(7)}  p99 ${fmt(g.p99, 1).padStart(7)} ms  (${fmt(g.n)})`);
+  lines.push(`    by half second (p50/p99 ms): ${b.timeline.map((x) => `${fmt(x.p50)}/${fmt(x.p99)}`).join('  ')}`);
   lines.push(`    ended: ${b.ends.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   lines.push(`    deciding window closed by the other process: ${fmt(b.closedElsewhere * 100, 0)}% of operations; close calls per operation ${fmt(b.closeCallsPerOp, 2)}; operations held a window: ${fmt(b.heldOps)}`);
   lines.push(
-    `    CPU (% of one core): processes ${b.cpu.processes.map((c) => fmt(c, 0)).join(', ')}; redis-server ${fmt(b.cpu.redis, 0)}; bench parent ${fmt(b.cpu.parent, 0)}; whole machine ${fmt(b.cpu.machine, 0)}% of ${b.cpu.cores} cores`,
+    `    CPU (% of one core): processes ${b.cpu.processes.map((c, i) => `${fmt(c, 0)} (system ${fmt(b.cpu.processesSys[i]!, 0)})`).join(', ')}; redis-server ${fmt(b.cpu.redis, 0)}; bench parent ${fmt(b.cpu.parent, 0)}; whole machine ${fmt(b.cpu.machine, 0)}% of ${b.cpu.cores} cores`,
   );
   for (const [i, l] of b.loop.entries()) lines.push(`    process ${i}: event-loop delay p50 ${fmt(l.p50, 1)} p99 ${fmt(l.p99, 1)} max ${fmt(l.max, 1)} ms; GC ${fmt(l.gcMs, 0)} ms in all, longest ${fmt(l.gcMaxMs, 1)} ms`);
   lines.push(
@@ -544,7 +596,7 @@ function describeBreakdown(b: Breakdown): string[] {
 async function scenario(url: string, admin: Redis, name: string, s: Scenario): Promise<ScenarioResult> {
   const keyPrefix = `bench-${name}:`;
   const file = fileURLToPath(import.meta.url);
-  const children = Array.from({ length: s.processes }, () => fork(file, ['--bench-redis-process'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const children = Array.from({ length: s.processes }, () => fork(file, ['--bench-redis-process'], { execArgv: ['--import', 'tsx', ...(process.env['BENCH_REDIS_CHILD_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const replies = children.map(
     (child) =>
       new Promise<Record<string, unknown>[]>((resolve, reject) => {
@@ -569,7 +621,7 @@ async function scenario(url: string, admin: Redis, name: string, s: Scenario): P
         processes: s.processes,
         targets: s.targets,
         ops: Math.round(s.ops / s.processes),
-        ...(s.rate !== undefined ? { rate: s.rate / s.processes, durationMs: s.durationMs } : {}),
+        ...(s.rate !== undefined ? { rate: s.rate / s.processes, durationMs: s.durationMs, warmupMs: s.warmupMs } : {}),
         ...(s.trace ? { trace: true } : {}),
       } satisfies Job,
     }),
@@ -607,6 +659,7 @@ async function scenario(url: string, admin: Redis, name: string, s: Scenario): P
       ? {
           breakdown: breakdownOf(results, s.windowMs, await scriptMicros(admin), {
             processes: results.map((r) => (r.process ? (100 * r.process.cpuMs) / r.process.wallMs : NaN)),
+            processesSys: results.map((r) => (r.process ? (100 * r.process.sysMs) / r.process.wallMs : NaN)),
             redis: (100 * redisCpu) / wallMs,
             parent: (100 * (parentCpu.user + parentCpu.system)) / 1000 / wallMs,
             machine: machine0 && machine1 ? (100 * (machine1.busy - machine0.busy)) / Math.max(1, machine1.total - machine0.total) : NaN,
@@ -620,20 +673,25 @@ async function scenario(url: string, admin: Redis, name: string, s: Scenario): P
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 const RATE = 2_000;
+/** A quarter of the load: what the protocol costs when the processes are less busy. */
+const LIGHT_RATE = 500;
 const LATENCY_WINDOW = 100;
 const LATENCY_TARGETS = 200;
+/** The rate run offers its load this long before it measures (not counted). */
+const WARMUP_MS = 1000;
 
-/** The rate run: 2,000 ops/s offered across 2 processes, every operation traced. */
-async function latencyRun(url: string, admin: Redis, name: string, quick: boolean, log: (line: string) => void): Promise<ScenarioResult> {
+/** The rate run: 2,000 ops/s offered across 2 processes (other rates and counts to diagnose), every operation traced. */
+async function latencyRun(url: string, admin: Redis, name: string, quick: boolean, log: (line: string) => void, rate = RATE, processes = 2): Promise<ScenarioResult> {
   const seconds = quick ? 2 : 5;
-  log(`redis: ${fmt(RATE)} ops/s offered for ${seconds} s across 2 processes on ${LATENCY_TARGETS} targets, ${LATENCY_WINDOW} ms window …`);
+  log(`redis: ${fmt(rate)} ops/s offered for ${WARMUP_MS / 1000} s (warm-up, not measured) and ${seconds} s across ${processes} process${processes > 1 ? 'es' : ''} on ${LATENCY_TARGETS} targets, ${LATENCY_WINDOW} ms window …`);
   const l = await scenario(url, admin, name, {
-    processes: 2,
+    processes,
     windowMs: LATENCY_WINDOW,
     targets: LATENCY_TARGETS,
-    ops: RATE * seconds,
-    rate: RATE,
+    ops: rate * seconds,
+    rate,
     durationMs: seconds * 1000,
+    warmupMs: WARMUP_MS,
     trace: true,
   });
   log(`  p50 ${fmt(l.p50, 1)} ms, p99 ${fmt(l.p99, 1)} ms (offered ${fmt(l.offeredPerSec)} ops/s)`);
@@ -675,7 +733,7 @@ export async function run(options: { quick: boolean; log?: (line: string) => voi
       name: 'Redis: round trips per 1,000 operations (2 processes, burst)',
       value: two!.roundTripsPerOp * 1000,
       unit: 'round trips',
-      note: 'pipelines sent by the backends (everything queued in one event-loop turn, and while one pipeline is on its way, goes as one pipeline)',
+      note: 'pipelines sent by the backends (everything queued in one event-loop turn goes as one pipeline, written at the end of that turn)',
     });
     figures.push({
       name: 'Redis: commands run inside Redis per operation (2 processes, burst)',
@@ -684,11 +742,13 @@ export async function run(options: { quick: boolean; log?: (line: string) => voi
       note: 'from INFO commandstats: the Redis commands the scripts ran (HSET, ZADD, …), per operation',
     });
     const l = await latencyRun(server.url, admin, 'latency', options.quick, log);
+    const b = l.breakdown!;
+    const cpuNote = `CPU (% of one core): processes ${b.cpu.processes.map((c) => fmt(c)).join(' and ')}, redis-server ${fmt(b.cpu.redis)}, this bench ${fmt(b.cpu.parent)}; the whole machine ${fmt(b.cpu.machine)}% busy (of ${b.cpu.cores} cores, other work included)`;
     figures.push({
       name: `Redis: p50 submit→final at ${fmt(RATE)} ops/s across 2 processes`,
       value: l.p50,
       unit: 'ms',
-      note: `${fmt(l.ops)} ops on ${LATENCY_TARGETS} targets, ${LATENCY_WINDOW} ms window, ${fmt(l.offeredPerSec)} ops/s actually offered; from when the open-loop schedule meant to submit each operation`,
+      note: `${fmt(l.ops)} ops on ${LATENCY_TARGETS} targets at random, ${LATENCY_WINDOW} ms window, after ${WARMUP_MS / 1000} s of the same load not measured; ${fmt(l.offeredPerSec)} ops/s actually offered; from when the open-loop schedule meant to submit each operation`,
     });
     figures.push({
       name: `Redis: p99 submit→final at ${fmt(RATE)} ops/s across 2 processes`,
@@ -696,7 +756,48 @@ export async function run(options: { quick: boolean; log?: (line: string) => voi
       unit: 'ms',
       target: `≤ ${LATENCY_WINDOW + 10} ms (windowMs + 10)`,
       met: l.p99 <= LATENCY_WINDOW + 10,
-      note: `${fmt(l.commandsPerOp, 2)} commands/op, ${fmt(l.roundTripsPerOp, 3)} round trips/op at this load${l.breakdown ? `; CPU: processes ${l.breakdown.cpu.processes.map((c) => `${fmt(c)}%`).join(' and ')}, redis-server ${fmt(l.breakdown.cpu.redis)}%, the whole machine ${fmt(l.breakdown.cpu.machine)}% of ${l.breakdown.cpu.cores} cores` : ''}`,
+      note: `${fmt(l.commandsPerOp, 2)} commands/op, ${fmt(l.roundTripsPerOp, 3)} round trips/op at this load; ${cpuNote}`,
+    });
+    const gap = (name: string) => b.gaps.find((g) => g.name.startsWith(name))!;
+    const waiting = gap('schedule → window closed');
+    const after = gap('window closed (Redis) → final');
+    figures.push({
+      name: `Redis: p99 submission→window closed in Redis at ${fmt(RATE)} ops/s`,
+      value: waiting.p99,
+      unit: 'ms',
+      note: `the window (${LATENCY_WINDOW} ms from its first candidate's staging) and how late its close reached Redis; p50 ${fmt(waiting.p50, 1)} ms`,
+    });
+    figures.push({
+      name: `Redis: p99 window closed in Redis→final at ${fmt(RATE)} ops/s`,
+      value: after.p99,
+      unit: 'ms',
+      note: `the close's reply read, the decision applied, the winner run, the final state; p50 ${fmt(after.p50, 1)} ms`,
+    });
+    figures.push({
+      name: `Redis: p99 event-loop delay at ${fmt(RATE)} ops/s (the busier process)`,
+      value: Math.max(...b.loop.map((x) => x.p99)),
+      unit: 'ms',
+      note: `max ${fmt(Math.max(...b.loop.map((x) => x.max)), 1)} ms; GC ${b.loop.map((x) => fmt(x.gcMs)).join(' and ')} ms in all (longest ${fmt(Math.max(...b.loop.map((x) => x.gcMaxMs)), 1)} ms)`,
+    });
+    figures.push({
+      name: `Redis: CPU used at ${fmt(RATE)} ops/s (2 processes and redis-server)`,
+      value: (b.cpu.processes.reduce((x, y) => x + y, 0) + b.cpu.redis) / b.cpu.cores,
+      unit: '%',
+      note: `share of the machine's ${b.cpu.cores} cores; ${cpuNote}`,
+    });
+    const light = await latencyRun(server.url, admin, 'latency-light', options.quick, log, LIGHT_RATE);
+    const lb = light.breakdown!;
+    figures.push({
+      name: `Redis: p50 submit→final at ${fmt(LIGHT_RATE)} ops/s across 2 processes`,
+      value: light.p50,
+      unit: 'ms',
+      note: `as at ${fmt(RATE)} ops/s, a quarter of the load: ${fmt(light.ops)} ops`,
+    });
+    figures.push({
+      name: `Redis: p99 submit→final at ${fmt(LIGHT_RATE)} ops/s across 2 processes`,
+      value: light.p99,
+      unit: 'ms',
+      note: `CPU (% of one core): processes ${lb.cpu.processes.map((c) => fmt(c)).join(' and ')}, redis-server ${fmt(lb.cpu.redis)}; the whole machine ${fmt(lb.cpu.machine)}% busy`,
     });
   } finally {
     admin.disconnect();
@@ -722,12 +823,16 @@ if (process.argv.includes('--bench-redis-process')) {
     );
   });
 } else if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv.includes('--latency')) {
-  // Only the rate run, `--runs N` times (each on a fresh key prefix), with its breakdown.
-  const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] ?? 1) || 1;
+  // Only the rate run, `--runs N` times (each on a fresh key prefix), with its breakdown;
+  // `--rate R` and `--processes P` change the load (the figures are measured with the defaults).
+  const arg = (name: string, fallback: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
+  const runs = arg('--runs', 1);
+  const rate = arg('--rate', RATE);
+  const processes = arg('--processes', 2);
   const server = await startRedisServer();
   const admin = new Redis(server.url);
   try {
-    for (let i = 0; i < runs; i++) await latencyRun(server.url, admin, `latency-${i}`, process.argv.includes('--quick'), (line) => process.stdout.write(`${line}\n`));
+    for (let i = 0; i < runs; i++) await latencyRun(server.url, admin, `latency-${i}`, process.argv.includes('--quick'), (line) => process.stdout.write(`${line}\n`), rate, processes);
   } finally {
     admin.disconnect();
     await server.dispose();
