@@ -22,7 +22,7 @@
  */
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
@@ -105,6 +105,8 @@ interface ProcessStats {
   loopMax: number;
   gcMs: number;
   gcMaxMs: number;
+  /** GC pauses of 5 ms or more: [start (wall ms), duration (ms)]. */
+  gcLong: [number, number][];
   /** Pipelines: [written, answered, commands] (wall ms). */
   pipelines: [number, number, number][];
 }
@@ -150,6 +152,9 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
   });
   const arbiter = createArbiter({ windowMs: job.windowMs, backend, cleanup: { strategy: 'immediate' } });
   await arbiter.ready();
+  // A service that exports its metrics loaded prom-client long ago; left to itself, the first
+  // full histogram ring loads it in the middle of the run (a stall of over 100 ms under tsx).
+  await arbiter.metricsText();
   const traces = job.trace ? new Map<string, OpTrace>() : undefined;
   if (traces) traceBackend(backend, traces, arbiter);
   process.send?.({ type: 'ready' });
@@ -214,11 +219,12 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
     pending.push(track(h, intended, trace));
   };
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  const gc = { total: 0, max: 0 };
+  const gc = { total: 0, max: 0, long: [] as [number, number][] };
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.total += e.duration;
       gc.max = Math.max(gc.max, e.duration);
+      if (e.duration >= 5) gc.long.push([wallOffset + e.startTime, e.duration]);
     }
   });
   let measuring = false;
@@ -277,6 +283,7 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
         loopMax: loop.max / 1e6,
         gcMs: gc.total,
         gcMaxMs: gc.max,
+        gcLong: gc.long,
         pipelines,
       }
     : undefined;
@@ -456,6 +463,8 @@ interface Breakdown {
   readonly pipelines: { readonly count: number; readonly sizeP50: number; readonly sizeP99: number; readonly rttP50: number; readonly rttP99: number };
   /** Redis time per script call (µs), from `INFO commandstats`. */
   readonly usPerScript: number;
+  /** How late (ms) a timer of the idle bench process fired during the run: p99 and max. */
+  readonly idleLoop: { readonly p99: number; readonly max: number };
 }
 
 interface ScenarioResult {
@@ -515,7 +524,7 @@ async function scriptMicros(admin: Redis): Promise<number> {
   return calls === 0 ? NaN : usec / calls;
 }
 
-function breakdownOf(results: readonly JobResult[], windowMs: number, usPerScript: number, cpu: Breakdown['cpu']): Breakdown {
+function breakdownOf(results: readonly JobResult[], windowMs: number, usPerScript: number, cpu: Breakdown['cpu'], idleLoop: Breakdown['idleLoop']): Breakdown {
   const traces = results.flatMap((r) => r.traces ?? []);
   const gap = (name: string, f: (t: OpTrace) => number | undefined) => {
     const v = traces
@@ -574,6 +583,7 @@ function breakdownOf(results: readonly JobResult[], windowMs: number, usPerScrip
     loop: results.map((r) => ({ p50: r.process?.loopP50 ?? NaN, p99: r.process?.loopP99 ?? NaN, max: r.process?.loopMax ?? NaN, gcMs: r.process?.gcMs ?? NaN, gcMaxMs: r.process?.gcMaxMs ?? NaN })),
     pipelines: { count: pipes.length, sizeP50: percentile(sizes, 50), sizeP99: percentile(sizes, 99), rttP50: percentile(rtts, 50), rttP99: percentile(rtts, 99) },
     usPerScript,
+    idleLoop,
   };
 }
 
@@ -586,6 +596,7 @@ function describeBreakdown(b: Breakdown): string[] {
   lines.push(
     `    CPU (% of one core): processes ${b.cpu.processes.map((c, i) => `${fmt(c, 0)} (system ${fmt(b.cpu.processesSys[i]!, 0)})`).join(', ')}; redis-server ${fmt(b.cpu.redis, 0)}; bench parent ${fmt(b.cpu.parent, 0)}; whole machine ${fmt(b.cpu.machine, 0)}% of ${b.cpu.cores} cores`,
   );
+  lines.push(`    the idle bench process: its timers fired late by p99 ${fmt(b.idleLoop.p99, 1)} ms, at most ${fmt(b.idleLoop.max, 1)} ms`);
   for (const [i, l] of b.loop.entries()) lines.push(`    process ${i}: event-loop delay p50 ${fmt(l.p50, 1)} p99 ${fmt(l.p99, 1)} max ${fmt(l.max, 1)} ms; GC ${fmt(l.gcMs, 0)} ms in all, longest ${fmt(l.gcMaxMs, 1)} ms`);
   lines.push(
     `    pipelines: ${fmt(b.pipelines.count)}, commands each p50 ${fmt(b.pipelines.sizeP50)} p99 ${fmt(b.pipelines.sizeP99)}, written → answered p50 ${fmt(b.pipelines.rttP50, 1)} p99 ${fmt(b.pipelines.rttP99, 1)} ms; Redis ${fmt(b.usPerScript, 1)} µs per script call`,
@@ -635,12 +646,20 @@ async function scenario(url: string, admin: Redis, name: string, s: Scenario): P
   const machine0 = machineJiffies();
   const parent0 = process.cpuUsage();
   const wall0 = performance.now();
+  // This process does nothing while the children run: how late its timers fire is what the
+  // machine (other work, the children, redis-server) does to any process, whatever it runs.
+  const idleLoop = monitorEventLoopDelay({ resolution: 5 });
+  idleLoop.enable();
   const results = (await Promise.all(replies)).map((got) => got.find((m) => m['type'] === 'done')!['result'] as JobResult);
+  idleLoop.disable();
   const wallMs = performance.now() - wall0;
   const parentCpu = process.cpuUsage(parent0);
   const machine1 = machineJiffies();
   const redisCpu = (await redisCpuMs(admin)) - redis0;
   const inside = await serverCommands(admin);
+  // For a closer look: every operation's timeline and each process's long GC pauses, as JSON.
+  const dump = process.env['BENCH_REDIS_DUMP'];
+  if (dump && s.trace) writeFileSync(`${dump}-${name}.json`, JSON.stringify(results.map((r) => ({ traces: r.traces, process: { ...r.process, pipelines: undefined } }))));
   const ops = results.reduce((a, r) => a + r.latencies.length, 0);
   const first = Math.min(...results.map((r) => r.firstSubmit));
   const last = Math.max(...results.map((r) => r.lastFinal));
@@ -664,7 +683,7 @@ async function scenario(url: string, admin: Redis, name: string, s: Scenario): P
             parent: (100 * (parentCpu.user + parentCpu.system)) / 1000 / wallMs,
             machine: machine0 && machine1 ? (100 * (machine1.busy - machine0.busy)) / Math.max(1, machine1.total - machine0.total) : NaN,
             cores: availableParallelism(),
-          }),
+          }, { p99: idleLoop.percentile(99) / 1e6 - 5, max: idleLoop.max / 1e6 - 5 }),
         }
       : {}),
   };
@@ -678,7 +697,7 @@ const LIGHT_RATE = 500;
 const LATENCY_WINDOW = 100;
 const LATENCY_TARGETS = 200;
 /** The rate run offers its load this long before it measures (not counted). */
-const WARMUP_MS = 1000;
+const WARMUP_MS = 2000;
 
 /** The rate run: 2,000 ops/s offered across 2 processes (other rates and counts to diagnose), every operation traced. */
 async function latencyRun(url: string, admin: Redis, name: string, quick: boolean, log: (line: string) => void, rate = RATE, processes = 2): Promise<ScenarioResult> {
