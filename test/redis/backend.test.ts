@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import type { ArbitrationDecision } from '../../src/arbitration.js';
 import { ArbiterInputError, createArbiter, Priority, type Arbiter, type ArbiterEvent, type ArbiterOptions, type Candidate, type OperationHandle } from '../../src/index.js';
 import { createRedisStore, redisBackend, RedisBackend, RedisUnavailableError, StaleFenceError, type RedisBackendOptions, type RedisCandidate } from '../../src/redis/index.js';
+import { MAX_RECONNECT_DELAY_MS, openClient, reconnectDelay } from '../../src/redis/connection.js';
 import { freePort, startCuttableProxy, uniquePrefix, useRedisServer, type CuttableProxy } from '../helpers/redis.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -71,6 +72,19 @@ test('redisBackend() - the connection and the options may come apart; kind, proc
   t.regex(defaulted.processId, /^[^|\s]+:\d+:[0-9a-f]{8}$/);
   t.is(defaulted.keyPrefix, 'arbiter:');
   await defaulted.close();
+});
+
+test('openClient({ url }) - its connections (and their duplicates) try again at most about every half second while Redis is unreachable, not after up to 5 s', (t) => {
+  for (const times of [1, 2, 4, 5, 10, 100]) {
+    const delay = reconnectDelay(times);
+    t.true(delay >= Math.min(50 * 2 ** (times - 1), MAX_RECONNECT_DELAY_MS) && delay < MAX_RECONNECT_DELAY_MS + 100, `attempt ${times}: ${delay} ms`);
+  }
+  const { client } = openClient({ url: 'redis://127.0.0.1:1' });
+  const subscriber = (client as Redis).duplicate();
+  t.is((client as Redis).options.retryStrategy, reconnectDelay);
+  t.is(subscriber.options.retryStrategy, reconnectDelay);
+  client.disconnect();
+  subscriber.disconnect();
 });
 
 test('ready() - rejects with RedisUnavailableError naming the URL (password redacted) and the timeout when nothing listens', async (t) => {
