@@ -10,6 +10,10 @@
  *   npx tsx bench/redis.ts --latency [--runs N] [--rate R] [--processes P]
  *                                                # only the rate run, with where its time went
  *
+ * For a closer look: BENCH_REDIS_DUMP=/tmp/run writes every traced operation's timeline and each
+ * process's long GC pauses as JSON; BENCH_REDIS_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
+ * passes Node flags to the forked processes.
+ *
  * Figures: decided operations per second with 1, 2 and 4 processes (a burst of operations on
  * shared targets); Redis commands and round trips per operation (the backends' own counts:
  * script calls and other commands written, pipelines sent; and the Redis commands those scripts
