@@ -362,9 +362,12 @@ class RedisChannel implements TargetChannel, RedisTargetPort {
         ),
       );
     }
-    // The window closes on the Redis channel's own timer (Redis time, from the stage reply);
-    // this is the coordinator's hint that its own window is up.
-    this.inner.closeDue();
+    // The window closes on the Redis channel's own timer (Redis time, from the stage reply).
+    // The coordinator's timer started when it staged, before Redis opened the window, so it
+    // fires first: asking Redis then would only get "not yet", and hold back the close that the
+    // channel's own timer sends (one close per target on its way at a time). It is a fallback
+    // for a channel that waits for nothing.
+    if (!this.inner.waiting) this.inner.closeDue();
     return undefined;
   }
 

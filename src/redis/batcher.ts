@@ -29,6 +29,10 @@ interface Entry {
  * command's `write` runs when the pipeline is built, so a caller can keep adding to a queued
  * command until then (all candidates of one target in one script call).
  *
+ * A turn's pipeline is written at the end of that turn even while earlier pipelines wait for
+ * their replies: Redis runs the commands of one connection in the order they were written, so
+ * order holds, and no command waits for another's round trip before it leaves.
+ *
  * @example
  * ```ts
  * const batcher = new CommandBatcher(client);
@@ -42,8 +46,8 @@ export class CommandBatcher {
   readonly stats: BatchStats = { commands: 0, roundTrips: 0 };
   private queue: Entry[] = [];
   private scheduled = false;
-  private inFlight: Promise<void> | undefined;
-  private flushAfter = false;
+  /** Pipelines written and not yet answered (nor timed out). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   /**
    * @param timeoutMs A pipeline whose replies have not all come back after this long fails every
@@ -84,39 +88,42 @@ export class CommandBatcher {
   }
 
   /**
-   * Sends what is queued now (normally called by the scheduled flush). While a pipeline is on
-   * its way, the next one waits for its replies and takes everything queued meanwhile: under
-   * load, batches grow instead of round trips multiplying; when idle, nothing waits.
+   * Sends what is queued now as one pipeline (normally called by the scheduled flush); resolves
+   * once its replies are in (or it failed). Nothing queued: resolves at once.
    */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     this.scheduled = false;
-    if (this.inFlight) {
-      this.flushAfter = true;
-      return this.inFlight;
-    }
-    this.inFlight = this.send();
-    try {
-      await this.inFlight;
-    } finally {
-      this.inFlight = undefined;
-      if (this.flushAfter) {
-        this.flushAfter = false;
-        void this.flush();
-      }
-    }
+    if (this.queue.length === 0) return Promise.resolve();
+    const sent = this.send();
+    this.inFlight.add(sent);
+    // send() never rejects: its failures settle the commands it carried.
+    void sent.then(() => this.inFlight.delete(sent));
+    return sent;
   }
 
   /** Resolves once everything queued so far has been sent and answered (or has failed). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight) await this.flush();
+    while (this.queue.length > 0 || this.inFlight.size > 0) {
+      void this.flush();
+      await Promise.all([...this.inFlight]);
+    }
   }
 
   private async send(): Promise<void> {
-    const entries = this.queue;
+    const queued = this.queue;
     this.queue = [];
-    if (entries.length === 0) return;
     const pipeline = this.client.pipeline();
-    for (const e of entries) e.write(pipeline);
+    const entries: Entry[] = [];
+    for (const e of queued) {
+      try {
+        e.write(pipeline);
+        entries.push(e);
+      } catch (err) {
+        // A command that cannot be written (it adds nothing to the pipeline) fails alone.
+        e.settle(err instanceof Error ? err : new Error(String(err)), undefined);
+      }
+    }
+    if (entries.length === 0) return;
     this.stats.commands += entries.length;
     this.stats.roundTrips++;
     let results: [Error | null, unknown][] | null;

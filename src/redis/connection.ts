@@ -75,11 +75,31 @@ export function openClient(options: RedisConnectionOptions): OpenedClient {
     connectTimeout: connectTimeoutMs,
     // Fail a command after a few reconnection attempts instead of queueing it for ever.
     maxRetriesPerRequest: 3,
+    retryStrategy: reconnectDelay,
   });
   // Connection errors surface through the commands that fail; an unhandled 'error' event would
   // crash the process.
   redis.on('error', () => undefined);
   return { client: redis, owned: true, connectTimeoutMs };
+}
+
+/** The longest wait between two reconnection attempts of a connection the backend opened (ms). */
+export const MAX_RECONNECT_DELAY_MS = 500;
+
+/**
+ * How long a connection the backend opened waits before its `times`-th reconnection attempt:
+ * doubling from 50 ms up to {@link MAX_RECONNECT_DELAY_MS}, plus up to 100 ms of jitter. ioredis
+ * waits up to 5 s by default, so that after an outage of a few seconds Redis could be back well
+ * before the connections try again, and `ready()` give up meanwhile.
+ *
+ * @example
+ * ```ts
+ * reconnectDelay(1); // 50 to 150 ms
+ * reconnectDelay(20); // 500 to 600 ms
+ * ```
+ */
+export function reconnectDelay(times: number): number {
+  return Math.min(50 * 2 ** Math.max(0, times - 1), MAX_RECONNECT_DELAY_MS) + Math.floor(Math.random() * 100);
 }
 
 /**

@@ -16,6 +16,7 @@ export type { StaleFenceReason } from './errors.js';
 
 // This process on Redis: windows, decisions, leases
 export { RedisNode, RedisTargetChannel } from './node.js';
+export { RedisClock } from './clock.js';
 export type { RedisNodeOptions, RedisTargetPort } from './node.js';
 export type { PreemptMessage, RedisDecision, RedisLoser, RedisPreempted } from './messages.js';
 export { lostReasonOf, preemptReasonOf } from './messages.js';

@@ -2,6 +2,7 @@ import type { WhileExecuting } from '../types.js';
 import { newId } from '../ids.js';
 import { expectFiniteNumber, expectInteger, expectObject, expectOneOf } from '../validate.js';
 import type { RedisClient } from './batcher.js';
+import { RedisClock } from './clock.js';
 import { waitUntilReady } from './connection.js';
 import { targetKeys } from './keys.js';
 import { parsePreemptMessage, preemptReasonOf, toRedisDecision, type PreemptMessage, type RedisDecision } from './messages.js';
@@ -96,6 +97,8 @@ export class RedisNode {
   readonly targets: RedisTargets;
   readonly leaseMs: number;
   readonly settings: WindowSettings;
+  /** Redis time on this process's clock, from the replies: when a window's end is due here. */
+  readonly redisTime = new RedisClock();
   private readonly channels = new Map<string, RedisTargetChannel>();
   private readonly byMeta = new Map<string, RedisTargetChannel>();
   private readonly subscriber: RedisClient;
@@ -249,12 +252,16 @@ export class RedisTargetChannel {
   private readonly holders = new Map<string, { token: number; timer: NodeJS.Timeout | undefined }>();
   private timer: NodeJS.Timeout | undefined;
   private timerWindow = -1;
+  /** When the timer fires (ms, this process's clock). */
+  private timerAt = Infinity;
   private lastWindow = 0;
   /** Windows are numbered per target; each is delivered once, in order. */
   private lastDelivered = 0;
   private inFlight = false;
   private again = false;
   private disposed = false;
+  /** Stage calls sent and not yet answered (each reply arms the window's timer). */
+  private staging = 0;
 
   constructor(
     private readonly node: RedisNode,
@@ -282,15 +289,31 @@ export class RedisTargetChannel {
     if (this.disposed) throw new Error(`the channel of target ${this.target} is disposed`);
     this.staged.set(candidate.id, candidate);
     this.touched.set(candidate.id, performance.now());
+    this.staging++;
+    const sentAt = performance.now();
     return this.node.targets.stage(this.target, this.settings, [candidate]).then(
       (r) => {
+        this.staging--;
+        this.node.redisTime.sample(sentAt, performance.now(), r.now);
         this.node.checkSettings(this.target, r.settings, this.settings);
         this.noticeWindow(r.window);
         if (r.candidates.some((c) => c.state === 'decided')) this.arm(r.window, 0);
-        else this.arm(r.window, r.closesInMs);
+        else this.arm(r.window, this.untilRedis(r.now, r.closesInMs));
       },
-      (err: unknown) => this.fail(err),
+      (err: unknown) => {
+        this.staging--;
+        this.fail(err);
+      },
     );
+  }
+
+  /**
+   * Whether this channel already waits for its window's end on its own: its timer (set from
+   * Redis time) is armed, or a stage or close is on its way (its reply arms the timer). Asking
+   * Redis before then only gets "not yet".
+   */
+  get waiting(): boolean {
+    return this.timer !== undefined || this.inFlight || this.staging > 0;
   }
 
   /** A staged candidate left (cancelled, timed out): out of the window; released if it had won meanwhile. */
@@ -347,11 +370,26 @@ export class RedisTargetChannel {
     for (const id of [...this.holders.keys()]) this.dropHolder(id);
   }
 
+  /**
+   * Milliseconds from now until Redis time reaches `redisNow + msLeft` (a reply said `msLeft`
+   * were left at `redisNow`): from the fastest recent reply, not
+   * from when this reply was read (a reply that waited behind a busy event loop would make the
+   * close that late).
+   */
+  private untilRedis(redisNow: number, msLeft: number): number {
+    const at = this.node.redisTime.localTimeOf(redisNow + msLeft);
+    // No usable reply yet: from now, as Redis said.
+    return Number.isFinite(at) ? at - performance.now() : msLeft;
+  }
+
   private arm(window: number, ms: number): void {
     if (this.disposed) return;
-    if (this.timer !== undefined && this.timerWindow === window && ms > 0) return;
+    const at = performance.now() + Math.max(0, ms);
+    // A timer already set for this window stays, unless this one is due sooner.
+    if (this.timer !== undefined && this.timerWindow === window && ms > 0 && at >= this.timerAt - 1) return;
     clearTimeout(this.timer);
     this.timerWindow = window;
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.runClose(window);
@@ -384,8 +422,9 @@ export class RedisTargetChannel {
 
   private onClose(r: CloseResult, sentAt: number): void {
     if (this.disposed) return;
+    this.node.redisTime.sample(sentAt, performance.now(), r.now);
     if (r.status === 'early') {
-      this.arm(r.window, r.closesInMs);
+      this.arm(r.window, this.untilRedis(r.now, r.closesInMs));
       return;
     }
     this.noticeWindow(r.current.window);
@@ -418,7 +457,7 @@ export class RedisTargetChannel {
     this.none(lost, r.current.window, 'Redis no longer knows this candidate (restarted without persistence, flushed, or its decision was trimmed)');
     // Should Redis hold it after all, it must not win (or hold the target) for an operation that is gone.
     if (lost.length > 0) this.node.targets.withdraw(this.target, lost).catch(() => undefined);
-    if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, r.current.closesInMs);
+    if (this.staged.size > 0 && r.current.open) this.arm(r.current.window, this.untilRedis(r.now, r.current.closesInMs));
   }
 
   /**

@@ -203,6 +203,8 @@ export interface StageResult {
   readonly window: number;
   /** Milliseconds until it closes, by Redis time (≤ 0: overdue, close it now). */
   readonly closesInMs: number;
+  /** Redis time (ms) when the script ran. */
+  readonly now: number;
   /** The window's settings, as the process that opened it set them. */
   readonly settings: { readonly windowMs: number; readonly whileExecuting: WhileExecuting; readonly gracePeriodMs: number };
   /** Per candidate: its order, or `staged` (it was already there) or `decided`. */
@@ -211,9 +213,9 @@ export interface StageResult {
 
 /** Parses the reply of the stage script. */
 export function parseStage(reply: unknown): StageResult {
-  if (!Array.isArray(reply) || reply.length < 5 || reply.length % 2 !== 1) throw new RedisReplyError('stage', reply);
+  if (!Array.isArray(reply) || reply.length < 6 || reply.length % 2 !== 0) throw new RedisReplyError('stage', reply);
   const candidates: StageResult['candidates'][number][] = [];
-  for (let i = 5; i < reply.length; i += 2) {
+  for (let i = 6; i < reply.length; i += 2) {
     const id = str(reply[i]);
     const v = str(reply[i + 1]);
     if (v === 'staged') candidates.push({ id, order: undefined, state: 'already-staged' });
@@ -221,7 +223,7 @@ export function parseStage(reply: unknown): StageResult {
     else candidates.push({ id, order: Number(v), state: 'staged' });
   }
   const settings = { windowMs: Number(str(reply[2])), whileExecuting: str(reply[3]) as WhileExecuting, gracePeriodMs: Number(str(reply[4])) };
-  return { window: Number(reply[0]), closesInMs: usToMs(reply[1]), settings, candidates };
+  return { window: Number(reply[0]), closesInMs: usToMs(reply[1]), now: usToMs(reply[5]), settings, candidates };
 }
 
 /**
@@ -236,7 +238,13 @@ export function parseStage(reply: unknown): StageResult {
  * ```
  */
 export type CloseResult =
-  | { readonly status: 'early'; readonly window: number; readonly closesInMs: number }
+  | {
+      readonly status: 'early';
+      readonly window: number;
+      readonly closesInMs: number;
+      /** Redis time (ms) when the script ran. */
+      readonly now: number;
+    }
   | {
       readonly status: 'closed' | 'already';
       /** The target's current window: still open when a held winner (or a newcomer) waits in it. */
@@ -251,7 +259,7 @@ export type CloseResult =
 export function parseClose(reply: unknown): CloseResult {
   if (!Array.isArray(reply) || reply.length < 3) throw new RedisReplyError('close', reply);
   const status = str(reply[0]);
-  if (status === 'early') return { status, window: Number(reply[1]), closesInMs: usToMs(reply[2]) };
+  if (status === 'early') return { status, window: Number(reply[1]), closesInMs: usToMs(reply[2]), now: usToMs(reply[3]) };
   if (status !== 'closed' && status !== 'already') throw new RedisReplyError('close', reply);
   const n = Number(reply[5]);
   const decisions = readDecisions(reply, 6 + 2 * n, 'close');

@@ -125,6 +125,8 @@ export interface RedisTargetsOptions {
 }
 
 interface PendingStage {
+  /** When the first of them was staged (ms, this process's clock): a window it opens is that much shorter. */
+  since: number;
   settings: WindowSettings;
   candidates: StageCandidate[];
   waiters: { ids: Set<string>; resolve: (r: StageResult) => void; reject: (e: unknown) => void }[];
@@ -195,15 +197,22 @@ export class RedisTargets {
     return [this.clock ? String(this.clock()) : '', this.idleTtlMs];
   }
 
+  /** This process's clock in ms: for durations only (the injected clock in tests). */
+  private localMs(): number {
+    return this.clock ? this.clock() / 1000 : performance.now();
+  }
+
   private run<T>(name: string, target: string, args: (string | number)[], parse: (reply: unknown) => T): Promise<T> {
     const keys = targetKeys(this.keyPrefix, target);
     return this.batcher.add((p) => call(p, name, keys, [...this.head(), ...args]), parse);
   }
 
   /**
-   * Stages candidates on `target`, opening its window at Redis time if none is open. Calls made
-   * in the same turn for the same target travel in one script call, which keeps the place of the
-   * first of them among the turn's commands (a close queued after a stage comes after it).
+   * Stages candidates on `target`, opening its window at Redis time if none is open: it closes
+   * `windowMs` after the first of them was staged here (the time they waited in this process
+   * before the call was sent counts). Calls made in the same turn for the same target travel in
+   * one script call, which keeps the place of the first of them among the turn's commands (a
+   * close queued after a stage comes after it).
    */
   stage(target: string, settings: WindowSettings, candidates: readonly StageCandidate[]): Promise<StageResult> {
     expectNonEmptyString(target, 'target');
@@ -212,7 +221,7 @@ export class RedisTargets {
     return new Promise<StageResult>((resolve, reject) => {
       let p = this.pending.get(target);
       if (!p) {
-        const created: PendingStage = { settings, candidates: [], waiters: [] };
+        const created: PendingStage = { since: this.localMs(), settings, candidates: [], waiters: [] };
         p = created;
         this.pending.set(target, created);
         const keys = targetKeys(this.keyPrefix, target);
@@ -220,7 +229,10 @@ export class RedisTargets {
         this.batcher
           .add((pipeline) => {
             if (this.pending.get(target) === created) this.pending.delete(target);
-            const args: (string | number)[] = [...this.head(), settings.windowMs, settings.whileExecuting, settings.gracePeriodMs, settings.stageLeaseMs, this.owner];
+            // How long the first of them has waited here (the end of the turn, a busy event loop):
+            // a window they open closes windowMs after it was staged, not after this call arrives.
+            const waited = Math.max(0, Math.round((this.localMs() - created.since) * 1000) / 1000);
+            const args: (string | number)[] = [...this.head(), settings.windowMs, settings.whileExecuting, settings.gracePeriodMs, settings.stageLeaseMs, this.owner, waited];
             for (const c of created.candidates) args.push(c.id, c.effectivePriority, c.priority, c.type, c.again === true ? '1' : '0');
             call(pipeline, TARGET_COMMANDS.stage.name, keys, args);
           }, parseStage)

@@ -3,8 +3,10 @@
 // real time; assertions about outcomes only.
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { ArbiterInputError, createArbiter, Priority, type Arbiter, type ArbiterEvent, type ArbiterOptions, type OperationHandle } from '../../src/index.js';
+import type { ArbitrationDecision } from '../../src/arbitration.js';
+import { ArbiterInputError, createArbiter, Priority, type Arbiter, type ArbiterEvent, type ArbiterOptions, type Candidate, type OperationHandle } from '../../src/index.js';
 import { createRedisStore, redisBackend, RedisBackend, RedisUnavailableError, StaleFenceError, type RedisBackendOptions, type RedisCandidate } from '../../src/redis/index.js';
+import { MAX_RECONNECT_DELAY_MS, openClient, reconnectDelay } from '../../src/redis/connection.js';
 import { freePort, startCuttableProxy, uniquePrefix, useRedisServer, type CuttableProxy } from '../helpers/redis.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -72,6 +74,19 @@ test('redisBackend() - the connection and the options may come apart; kind, proc
   await defaulted.close();
 });
 
+test('openClient({ url }) - its connections (and their duplicates) try again at most about every half second while Redis is unreachable, not after up to 5 s', (t) => {
+  for (const times of [1, 2, 4, 5, 10, 100]) {
+    const delay = reconnectDelay(times);
+    t.true(delay >= Math.min(50 * 2 ** (times - 1), MAX_RECONNECT_DELAY_MS) && delay < MAX_RECONNECT_DELAY_MS + 100, `attempt ${times}: ${delay} ms`);
+  }
+  const { client } = openClient({ url: 'redis://127.0.0.1:1' });
+  const subscriber = (client as Redis).duplicate();
+  t.is((client as Redis).options.retryStrategy, reconnectDelay);
+  t.is(subscriber.options.retryStrategy, reconnectDelay);
+  client.disconnect();
+  subscriber.disconnect();
+});
+
 test('ready() - rejects with RedisUnavailableError naming the URL (password redacted) and the timeout when nothing listens', async (t) => {
   const port = await freePort();
   const arbiter = createArbiter({ backend: redisBackend({ url: `redis://app:s3cret@127.0.0.1:${port}`, connectTimeoutMs: 700 }) });
@@ -112,6 +127,41 @@ test('two processes, one target, one window: one winner across both, the loser h
   const m = [a.arbiter.metrics(), b.arbiter.metrics()];
   t.is(m[0]!.conflicts + m[1]!.conflicts, 1);
   t.is(m[0]!.submitted + m[1]!.submitted, m[0]!.completed + m[1]!.completed + m[0]!.rejected + m[1]!.rejected);
+});
+
+test('one operation alone costs three commands: stage, close, release', async (t) => {
+  const keyPrefix = uniquePrefix('three');
+  // A long lease: no renewal falls inside the run, even on a slow machine.
+  const a = await processOn(keyPrefix, { windowMs: 100 }, { leaseMs: 10_000 });
+  const before = { ...a.backend.stats };
+  const h = a.arbiter.submit({ target: 'acct', execute: async () => 'done' });
+  t.is(await outcomeOf(h), 'completed:done');
+  await sleep(0);
+  await a.backend.node.targets.drain();
+  t.is(a.backend.stats.commands - before.commands, 3);
+});
+
+test('a coordinator\'s window timer that fires before the Redis window ends sends no close: the channel closes on Redis time alone', async (t) => {
+  const backend = redisBackend({ url: redis().url, keyPrefix: uniquePrefix('hint'), leaseMs: 10_000 });
+  cleanup.push(() => backend.close());
+  await backend.ready();
+  const decided: ArbitrationDecision[] = [];
+  const channel = backend.open(
+    'acct',
+    { decided: (d) => void decided.push(d), preempt: () => undefined, leaseLost: () => undefined, unavailable: () => undefined },
+    { windowMs: 100, whileExecuting: 'preempt', gracePeriodMs: 0 },
+  );
+  const candidate: Candidate = Object.freeze({ id: 'c1', target: 'acct', type: 'op', priority: 5, effectivePriority: 5, submittedAt: 0, seq: 1, data: undefined });
+  const before = backend.stats.commands;
+  channel.stage(candidate);
+  // The coordinator's timer fires while the stage is still on its way (its window started first).
+  const policy = { whileExecuting: 'preempt' as const, gracePeriodMs: 0 };
+  t.is(channel.decide({ candidates: [candidate], holders: [], policy, ctx: Object.freeze({ target: 'acct', now: 0, windowOpenedAt: 0, executing: [] }) }), undefined);
+  await until(() => decided.length > 0, 'the decision');
+  await backend.node.targets.drain();
+  t.like(decided[0], { kind: 'start', winner: { id: 'c1' } });
+  t.is(backend.stats.commands - before, 2, 'one stage and one close, no early close');
+  channel.release('c1');
 });
 
 test('decisions show candidates of every process with the process that staged them', async (t) => {

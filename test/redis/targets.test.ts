@@ -59,6 +59,23 @@ test('.stage() - the first candidate opens the window at Redis time; later ones 
   t.true(second.candidates[0]!.order! > first.candidates[0]!.order!);
 });
 
+test('.stage() - a window closes windowMs after its first candidate was staged: the time it waited in its process before the call left counts', async (t) => {
+  const { clock, a, b } = world('waited');
+  // The call leaves at the end of the turn; 30 ms pass (by the scripts' clock) before it does.
+  const staging = a.stage('acct', settings(), [cand('a1', 5)]);
+  clock.advanceMs(30);
+  const first = await staging;
+  t.is(first.closesInMs, 70);
+  const joined = await b.stage('acct', settings(), [cand('b1', 5)]);
+  t.is(joined.window, first.window);
+  t.is(joined.closesInMs, 70, 'a later candidate joins the window as it is');
+  t.is(joined.now, first.now);
+  // A candidate that waited longer than the window opens one that is already due.
+  const late = b.stage('late', settings(), [cand('b2', 5)]);
+  clock.advanceMs(250);
+  t.is((await late).closesInMs, 0);
+});
+
 test('.stage() - candidates staged in one turn on one target go out in one script call, all targets in one round trip', async (t) => {
   const { a } = world('batch');
   const before = { ...a.stats };
@@ -90,7 +107,7 @@ test('.close() - early before Redis time reaches the end; then the highest prior
   await b.stage('acct', settings(), [cand('b-high', 8), cand('b-crit', 10)]);
   clock.advanceMs(99);
   const early = await a.close('acct', s.window, 1000, ['a-low', 'a-high']);
-  t.deepEqual(early, { status: 'early', window: s.window, closesInMs: 1 });
+  t.deepEqual(early, { status: 'early', window: s.window, closesInMs: 1, now: s.now + 99 });
   clock.advanceMs(1);
   const closed = await a.close('acct', s.window, 1000, ['a-low', 'a-high']);
   t.is(closed.status, 'closed');

@@ -5,13 +5,18 @@ import { BASE_LUA, CANDIDATE_LUA, HOLDER_LUA, OUTCOME_LUA } from './common.js';
  * STAGE: adds candidates of one process to the target's window, opening it (at Redis time) when
  * none is open. The window's length and policy are fixed by the process that opens it.
  *
- * ARGV: 3 windowMs, 4 whileExecuting, 5 gracePeriodMs, 6 stage lease ms, 7 owner,
- *       8.. (id, effectivePriority, priority, type, again) per candidate; `again` = '1' stages a
+ * A window closes `windowMs` after its first candidate was staged in its process: the opener
+ * says how long that candidate waited there before this call was sent (`ARGV[8]`, ms, at most
+ * `windowMs`), and the window's end is that much earlier than `now + windowMs`. The wait is a
+ * duration measured by one process, never a reading of its clock compared with Redis time.
+ *
+ * ARGV: 3 windowMs, 4 whileExecuting, 5 gracePeriodMs, 6 stage lease ms, 7 owner, 8 waited ms,
+ *       9.. (id, effectivePriority, priority, type, again) per candidate; `again` = '1' stages a
  *       candidate that lost an earlier window once more (its process keeps it for the next one).
  * Reply: window id, microseconds until it closes (≤ 0: overdue), the open window's windowMs,
- * whileExecuting and gracePeriodMs (as the process that opened it set them), then per candidate
- * its id and its order, or `staged` (already staged: a repeated call changes nothing) or
- * `decided` (it was decided and is not staged `again`).
+ * whileExecuting and gracePeriodMs (as the process that opened it set them), Redis time (µs),
+ * then per candidate its id and its order, or `staged` (already staged: a repeated call changes
+ * nothing) or `decided` (it was decided and is not staged `again`).
  */
 export const STAGE_LUA = `${BASE_LUA}${CANDIDATE_LUA}
 local now = now_us()
@@ -20,15 +25,17 @@ local win = tonumber(meta[1]) or 0
 local closes = tonumber(meta[3])
 if meta[2] ~= '1' then
   win = win + 1
-  closes = now + tonumber(ARGV[3]) * 1000
+  local wms = tonumber(ARGV[3])
+  local waited = math.min(math.max(tonumber(ARGV[8]) or 0, 0), wms)
+  closes = now + math.floor((wms - waited) * 1000)
   redis.call('HSET', KEYS[1], 'win', num(win), 'open', '1', 'opened', num(now), 'closes', num(closes),
     'wms', ARGV[3], 'pol', ARGV[4], 'grace', ARGV[5])
 end
 local expires = num(now + tonumber(ARGV[6]) * 1000)
 local owner = ARGV[7]
 local set = redis.call('HMGET', KEYS[1], 'wms', 'pol', 'grace')
-local reply = { num(win), num(closes - now), set[1] or ARGV[3], set[2] or ARGV[4], set[3] or ARGV[5] }
-for i = 8, #ARGV, 5 do
+local reply = { num(win), num(closes - now), set[1] or ARGV[3], set[2] or ARGV[4], set[3] or ARGV[5], num(now) }
+for i = 9, #ARGV, 5 do
   local id = ARGV[i]
   reply[#reply + 1] = id
   if redis.call('HEXISTS', KEYS[2], id) == 1 then
@@ -61,7 +68,7 @@ return reply
  *
  * ARGV: 3 window id, 4 leaseMs, 5 keepWindows, 6 channel prefix, 7 the caller's process id (recorded
  * as `closedBy` when this call closes the window), 8.. the caller's ids.
- * Reply: `early`, window id, microseconds left; or `closed`|`already`, the current window id,
+ * Reply: `early`, window id, microseconds left, Redis time (µs); or `closed`|`already`, the current window id,
  * `1`|`0` (open), microseconds until it closes, Redis time (µs), the number of ids, per id (id, `staged` | the
  * window id that decided it | `unknown`), the number of decisions, per decision (window, JSON):
  * those that decided the caller's ids, and the asked window's. Asking again gives the same answer.
@@ -89,7 +96,7 @@ local status = 'already'
 if meta[2] == '1' and asked == win then
   local closes = tonumber(meta[3])
   if now < closes then
-    return { 'early', num(win), num(closes - now) }
+    return { 'early', num(win), num(closes - now), num(now) }
   end
   status = 'closed'
   local holders = live_holders(now)
