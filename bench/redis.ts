@@ -34,6 +34,7 @@ import { createArbiter, type OperationHandle } from '../src/index.js';
 import { redisBackend } from '../src/redis/index.js';
 import { startRedisServer } from '../test/helpers/redis.js';
 import type { CloseResult, StageResult } from '../src/redis/records.js';
+import { seededRandom } from '../tools/random.js';
 import type { Figure } from './figures.js';
 
 /** A figure as bench/index.ts takes it (it adds the group and the command). */
@@ -193,7 +194,8 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
         if (trace) trace.final = wallOffset + end;
       });
   let n = 0;
-  const random = mulberry32(0x9e3779b9 ^ (job.index + 1));
+  // The same operations on every run.
+  const random = seededRandom(0x9e3779b9 ^ (job.index + 1));
   const submit = (intended: number) => {
     // Every process spreads its operations over all the targets, at random (seeded per
     // process), priorities 1..10: windows mix the processes' candidates.
@@ -322,18 +324,6 @@ async function runJob(job: Job, go: Promise<number>): Promise<JobResult> {
     ...stats,
     offeredSeconds,
     ...(traces ? { traces: [...traces.values()], process: processStats } : {}),
-  };
-}
-
-/** A small seeded PRNG (mulberry32): the same operations on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
