@@ -8,6 +8,17 @@ import { advance, harness } from '../helpers/index.js';
 type Msg = Extract<FeedMessage, { type: string }> & Record<string, any>;
 const ofType = (ms: FeedMessage[], type: string) => ms.filter((m) => m.type === type) as Msg[];
 
+/** A connected feed, the submissions `submit` makes decided and run (10 ms window), and what the feed recorded. */
+async function recorded(submit: (arbiter: Arbiter) => void): Promise<{ arbiter: Arbiter; feed: InspectorFeed; messages: FeedMessage[] }> {
+  const { clock, arbiter } = harness({ windowMs: 10 });
+  const feed = new InspectorFeed(arbiter);
+  feed.connect();
+  submit(arbiter);
+  await advance(clock, 10);
+  await arbiter.drain();
+  return { arbiter, feed, messages: feed.drain(10_000) };
+}
+
 test('statechartOf(operationMachine) - states, event transitions, any-state transitions from the root', (t) => {
   const chart = statechartOf(operationMachine);
   t.is(chart.rootId, 'operation');
@@ -392,13 +403,9 @@ test('InspectorFeed - operations created as children of their coordinator (creat
 });
 
 test('InspectorFeed - a context or an event already sent for an actor is not copied again; the coordinator (changed in place) always is', async (t) => {
-  const { clock, arbiter } = harness({ windowMs: 10 });
-  const feed = new InspectorFeed(arbiter);
-  feed.connect();
-  arbiter.submit({ target: 'acct', id: 'op', data: { big: 'x'.repeat(400) }, execute: async () => 1 });
-  await advance(clock, 10);
-  await arbiter.drain();
-  const messages = feed.drain(10_000);
+  const { arbiter, feed, messages } = await recorded((arbiter) => {
+    arbiter.submit({ target: 'acct', id: 'op', data: { big: 'x'.repeat(400) }, execute: async () => 1 });
+  });
   const op = ofType(messages, '@xstate.actor').find((a) => a.name === 'operation')!;
   const snaps = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === op.sessionId);
   t.truthy(snaps[0]!.snapshot.context, 'the first snapshot carries the context');
@@ -440,13 +447,9 @@ test('statechartOf() - inline guards show their condition, composite guards thei
 });
 
 test('InspectorFeed - a coordinator’s operation.submit shows what was submitted, not the arbiter’s live record of it', async (t) => {
-  const { clock, arbiter } = harness({ windowMs: 10 });
-  const feed = new InspectorFeed(arbiter);
-  feed.connect();
-  arbiter.submit({ target: 'acct', id: 'op-1', priority: Priority.HIGH, data: { amount: 5 }, execute: async () => 1 });
-  await advance(clock, 10);
-  await arbiter.drain();
-  const messages = feed.drain(10_000);
+  const { arbiter, feed, messages } = await recorded((arbiter) => {
+    arbiter.submit({ target: 'acct', id: 'op-1', priority: Priority.HIGH, data: { amount: 5 }, execute: async () => 1 });
+  });
   const submit = ofType(messages, '@xstate.event').find((m) => m.event.type === 'operation.submit')!;
   t.deepEqual(Object.keys(submit.event.operation), ['input']);
   t.like(submit.event.operation.input, { id: 'op-1', target: 'acct', priority: Priority.HIGH, data: { amount: 5 }, execute: { type: 'execute' } });
@@ -459,13 +462,9 @@ test('InspectorFeed - a coordinator’s operation.submit shows what was submitte
 });
 
 test('InspectorFeed - values a new context kept from the previous one are named in `kept`, not copied again; Maps always are', async (t) => {
-  const { clock, arbiter } = harness({ windowMs: 10 });
-  const feed = new InspectorFeed(arbiter);
-  feed.connect();
-  arbiter.submit({ target: 'acct', id: 'op-1', data: { note: 'n'.repeat(300) }, execute: async () => 1 });
-  await advance(clock, 10);
-  await arbiter.drain();
-  const messages = feed.drain(10_000);
+  const { arbiter, feed, messages } = await recorded((arbiter) => {
+    arbiter.submit({ target: 'acct', id: 'op-1', data: { note: 'n'.repeat(300) }, execute: async () => 1 });
+  });
   const coordinator = ofType(messages, '@xstate.actor').find((a) => a.name === 'coordinator')!;
   const snaps = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === coordinator.sessionId);
   const first = snaps.find((s) => s.snapshot.context && s.snapshot.kept === undefined)!;
@@ -492,13 +491,9 @@ test('InspectorFeed - values a new context kept from the previous one are named 
 });
 
 test('InspectorFeed - a snapshot names the event that caused it by its eventId, even with several events queued before it', async (t) => {
-  const { clock, arbiter } = harness({ windowMs: 10 });
-  const feed = new InspectorFeed(arbiter);
-  feed.connect();
-  for (let i = 0; i < 4; i++) arbiter.submit({ target: 'acct', id: `op-${i}`, priority: Priority.NORMAL + i, execute: async () => i });
-  await advance(clock, 10);
-  await arbiter.drain();
-  const messages = feed.drain(10_000);
+  const { arbiter, feed, messages } = await recorded((arbiter) => {
+    for (let i = 0; i < 4; i++) arbiter.submit({ target: 'acct', id: `op-${i}`, priority: Priority.NORMAL + i, execute: async () => i });
+  });
   const coordinator = ofType(messages, '@xstate.actor').find((a) => a.name === 'coordinator')!;
   const sent = new Map(ofType(messages, '@xstate.event').filter((m) => m.eventId !== undefined).map((m) => [m.eventId as number, m]));
   const done = ofType(messages, '@xstate.snapshot').filter((s) => s.sessionId === coordinator.sessionId && s.event.type === 'xstate.done.actor.operation');
