@@ -1,6 +1,7 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import { OPERATION_ACTOR_ID } from '../machines/coordinator.machine.js';
 import { ArbiterInputError } from './errors.js';
+import { expectOneOf } from './validate.js';
 
 const INSPECTION_TYPES: readonly string[] = ['@xstate.actor', '@xstate.snapshot', '@xstate.event', '@xstate.microstep', '@xstate.action'];
 
@@ -17,11 +18,7 @@ export function inspectionTypes(value: unknown): string[] {
   } catch {
     throw new ArbiterInputError('options.types', `Expected \`options.types\` to be an array of inspection event types (${INSPECTION_TYPES.join(', ')})`);
   }
-  for (const [i, t] of types.entries()) {
-    if (typeof t !== 'string' || !INSPECTION_TYPES.includes(t)) {
-      throw new ArbiterInputError(`options.types[${i}]`, `Expected \`options.types[${i}]\` to be one of ${INSPECTION_TYPES.join(', ')}, got ${typeof t === 'string' ? JSON.stringify(t.slice(0, 60)) : typeof t}`);
-    }
-  }
+  for (const [i, t] of types.entries()) expectOneOf(t, `options.types[${i}]`, INSPECTION_TYPES);
   return types as string[];
 }
 
